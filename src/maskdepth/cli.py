@@ -1,0 +1,50 @@
+"""The `maskdepth` command line: one subcommand per job.
+
+    maskdepth --help
+    maskdepth synth --out scenes --n 1000 --size 160
+
+Each subcommand lives in `maskdepth.commands.<name>` and exposes `add_parser(subparsers)`, which
+registers its arguments and sets `func` to the function that runs it. Imports stay lazy so that
+`maskdepth --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from maskdepth.errors import UserError
+
+# Subcommand name -> module in maskdepth.commands. Order is the order shown in --help.
+COMMANDS = ("synth", "validate", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maskdepth",
+        description="Foreground mask and depth from an image and a background photo of the same scene.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `maskdepth COMMAND --help` for a command's options and an example.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"maskdepth.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as error:
+        print(f"maskdepth {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

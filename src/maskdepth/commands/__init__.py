@@ -1,0 +1,1 @@
+"""Subcommands of the `maskdepth` CLI; each module exposes `add_parser(subparsers)`."""
