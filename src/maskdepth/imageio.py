@@ -1,0 +1,206 @@
+"""Image files <-> numpy arrays, in the units of the dataset contract (see `maskdepth.layout`).
+
+    image = read_rgb("scene/0001.jpg")            # (H, W, 3) uint8
+    write_depth("out/0001_depth.png", depth_m)    # float metres -> 16-bit PNG millimetres
+
+Reading goes through PIL (it reports mode and bit depth without decoding pixels, which
+`layout.validate` relies on); writing goes through cv2, which encodes a 160x160 PNG about 1.4x
+faster than PIL at the same compression level. Every write is atomic: a crash or Ctrl-C never
+leaves a half-written file where a finished one is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from maskdepth.errors import UserError
+
+# zlib level 1: exports write thousands of small PNGs; higher levels cost ~2x time for ~10% size.
+PNG_COMPRESSION = 1
+JPEG_QUALITY = 95
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Modes PIL can turn into 8-bit RGB(A) without guessing a bit depth.
+EIGHT_BIT_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "CMYK", "YCbCr")
+SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16B", "I;16L", "I")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` via a temp file in the same folder and `os.replace`.
+
+    Creates parent folders. The temp file is a hidden `.<name>.<random>.tmp`, removed on any
+    error, so readers see either the old file or the complete new one. No fsync: exports write
+    thousands of files and a power cut mid-export is handled by re-running it.
+    Returns the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        # os.open (not tempfile) so the file gets the usual 0o666 & ~umask permissions.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _encode(path: Path, array: np.ndarray) -> bytes:
+    """Encode a cv2-ordered array (grey, or BGR) as PNG, or JPEG for a .jpg/.jpeg suffix."""
+    if path.suffix.lower() in JPEG_SUFFIXES:
+        ok, buffer = cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    elif path.suffix.lower() == ".png":
+        ok, buffer = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    else:
+        raise UserError(f"{path}: unsupported file type {path.suffix!r}; use .png, .jpg or .jpeg")
+    if not ok:
+        raise UserError(f"{path}: could not encode a {array.dtype} {array.shape} array")
+    return buffer.tobytes()
+
+
+def _check_shape(array: np.ndarray, ndim: int, name: str) -> None:
+    """Raise ValueError when `array` is not (H, W) for ndim 2 or (H, W, 3) for ndim 3."""
+    if array.ndim != ndim or (ndim == 3 and array.shape[2] != 3) or 0 in array.shape:
+        wanted = "(H, W)" if ndim == 2 else "(H, W, 3)"
+        raise ValueError(f"{name} must have shape {wanted}, got {array.shape}")
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image lazily (header only, pixels decoded on first access).
+
+    Raises UserError naming the file when it is missing or not an image PIL can read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found; check the path and that the file was copied")
+    try:
+        return Image.open(path)
+    except (UnidentifiedImageError, OSError) as error:
+        raise UserError(f"{path}: not a readable image ({error}); re-save it as PNG") from error
+
+
+def _load(image: Image.Image, path: Path) -> Image.Image:
+    """Decode the pixels now, turning a truncated/corrupt file into a UserError."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise UserError(f"{path}: corrupt or truncated image ({error}); re-export it") from error
+    return image
+
+
+def png_bit_depth(path: str | os.PathLike) -> int | None:
+    """Bits per channel from a PNG's IHDR chunk (1, 2, 4, 8 or 16); None if not a PNG.
+
+    Needed because PIL silently reduces 16-bit RGB PNGs to its 8-bit "RGB" mode.
+    """
+    with open(path, "rb") as file:
+        head = file.read(25)
+    if len(head) < 25 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return head[24]
+
+
+def _read_8bit(path: str | os.PathLike, mode: str) -> np.ndarray:
+    """Read any 8-bit image and convert it to PIL `mode`; refuse 16/32-bit files."""
+    path = Path(path)
+    with open_image(path) as image:
+        if image.mode not in EIGHT_BIT_MODES:
+            raise UserError(
+                f"{path}: {image.mode} image where 8-bit is required; "
+                "re-save it as 8-bit PNG or JPEG"
+            )
+        return np.asarray(_load(image, path).convert(mode))
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image or background photo: uint8 (H, W, 3), RGB order, 0..255.
+
+    Greyscale is repeated to three channels; an alpha channel is dropped (not composited).
+    EXIF orientation is not applied: pixels are used as stored, like the masks drawn on them.
+    """
+    return _read_8bit(path, "RGB")
+
+
+def read_rgba(path: str | os.PathLike) -> np.ndarray:
+    """Read a cut-out: uint8 (H, W, 4), RGBA, 0..255. A file without alpha gets alpha 255."""
+    return _read_8bit(path, "RGBA")
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a foreground mask: bool (H, W), True where the 8-bit grey value is > 127."""
+    return _read_8bit(path, "L") > 127
+
+
+def read_depth(path: str | os.PathLike) -> np.ndarray:
+    """Read a depth map: float32 (H, W), metres of z-depth, 0 = unknown.
+
+    The file must be a 16-bit single-channel PNG in millimetres; 8-bit files are refused
+    because their 0..255 range cannot hold millimetres.
+    """
+    path = Path(path)
+    with open_image(path) as image:
+        bits = png_bit_depth(path)
+        if bits != 16 or image.mode not in SIXTEEN_BIT_GREY_MODES:
+            found = f"{bits}-bit {image.mode}" if bits else f"{image.format} {image.mode}"
+            raise UserError(
+                f"{path}: {found} depth where a 16-bit single-channel PNG is required; "
+                "save depth as uint16 millimetres (see maskdepth.imageio.write_depth)"
+            )
+        millimetres = np.asarray(_load(image, path)).astype(np.float32)
+    return millimetres / np.float32(1000.0)
+
+
+def write_rgb(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write uint8 (H, W, 3) RGB as PNG, or JPEG (quality 95) for a .jpg/.jpeg suffix."""
+    path = Path(path)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {image.dtype}")
+    _check_shape(image, 3, "image")
+    return atomic_write_bytes(path, _encode(path, np.ascontiguousarray(image[..., ::-1])))
+
+
+def write_mask(path: str | os.PathLike, mask: np.ndarray) -> Path:
+    """Write a mask (H, W), bool or uint8 (nonzero = foreground), as 8-bit PNG of 0/255."""
+    path = Path(path)
+    _check_shape(mask, 2, "mask")
+    values = np.where(mask.astype(bool), 255, 0).astype(np.uint8)
+    return atomic_write_bytes(path, _encode(path, values))
+
+
+def depth_to_millimetres(depth_m: np.ndarray) -> np.ndarray:
+    """Metres (H, W) float -> uint16 millimetres, rounded; NaN, inf and negatives become 0
+    (unknown), values past 65.535 m clip to 65535."""
+    depth_m = np.asarray(depth_m, dtype=np.float64)
+    valid = np.isfinite(depth_m) & (depth_m > 0)
+    millimetres = np.rint(np.where(valid, depth_m, 0.0) * 1000.0)
+    return np.clip(millimetres, 0, 65535).astype(np.uint16)
+
+
+def write_depth(path: str | os.PathLike, depth_m: np.ndarray) -> Path:
+    """Write depth in metres, float (H, W), as a 16-bit PNG of millimetres (0 = unknown)."""
+    path = Path(path)
+    _check_shape(depth_m, 2, "depth")
+    if path.suffix.lower() != ".png":
+        raise UserError(f"{path}: depth must be saved as .png (JPEG cannot hold 16-bit values)")
+    return atomic_write_bytes(path, _encode(path, depth_to_millimetres(depth_m)))
+
+
+def write_shadow(path: str | os.PathLike, shadow: np.ndarray) -> Path:
+    """Write a shadow map, float (H, W) in 0..1 (darkening strength), as 8-bit PNG 0..255.
+
+    Values are clipped to 0..1; NaN becomes 0.
+    """
+    path = Path(path)
+    _check_shape(shadow, 2, "shadow")
+    strength = np.nan_to_num(np.asarray(shadow, dtype=np.float64), nan=0.0)
+    values = np.rint(np.clip(strength, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return atomic_write_bytes(path, _encode(path, values))

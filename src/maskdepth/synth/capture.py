@@ -1,0 +1,108 @@
+"""Capture conditions: what differs between a real background photo and the later image.
+
+Each effect picks its own subset of the batch with its own probability (CaptureConfig); scenes
+outside the subset get identity parameters, so the pure `apply_capture` treats the whole batch
+alike. Images are (B, 3, H, W) float in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torchvision.io import decode_jpeg, encode_jpeg
+
+from maskdepth.synth.config import CaptureConfig
+from maskdepth.synth.shapes import sample_bilinear
+
+
+@dataclass
+class CaptureParams:
+    """Per-scene capture parameters.
+
+    gain, gamma: (B, 1, 1, 1); white_balance: (B, 3, 1, 1) — image = clip(gain * wb * x ** gamma).
+    warp: (B, 2, 3) affine matrix (normalised coordinates) resampling the background.
+    image_noise, background_noise: (B, 3, H, W) noise already scaled by each scene's sigma.
+    jpeg_quality: (B,) int, 0 = not compressed.
+    """
+
+    gain: torch.Tensor
+    white_balance: torch.Tensor
+    gamma: torch.Tensor
+    warp: torch.Tensor
+    image_noise: torch.Tensor
+    background_noise: torch.Tensor
+    jpeg_quality: torch.Tensor
+
+
+def _chosen(b: int, p: float, g: torch.Generator) -> torch.Tensor:
+    """(B, 1, 1, 1) float, 1 for the scenes that get an effect of probability p."""
+    return (torch.rand(b, 1, 1, 1, generator=g) < p).float()
+
+
+def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
+    low, high = bounds
+    return low + (high - low) * torch.rand(shape, generator=g)
+
+
+def _warps(b: int, height: int, width: int, cfg: CaptureConfig, g: torch.Generator) -> torch.Tensor:
+    """Affine matrices (B, 2, 3): a shift of up to cfg.shift_px (at 160 px wide) and a rotation of
+    up to cfg.rotate_deg about the centre for chosen scenes, the identity for the others."""
+    on = _chosen(b, cfg.misalign_p, g).view(b)
+    angle = _between(b, (-cfg.rotate_deg, cfg.rotate_deg), g) * math.pi / 180 * on
+    shift = _between((b, 2), (-cfg.shift_px, cfg.shift_px), g) * on[:, None]
+    shift = shift * (width / 160) * 2 / torch.tensor([width, height])
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return torch.stack([  # rotation in pixel units, written in normalised coordinates
+        torch.stack([cos, -sin * height / width, shift[:, 0]], 1),
+        torch.stack([sin * width / height, cos, shift[:, 1]], 1),
+    ], 1)
+
+
+def sample_capture(b: int, height: int, width: int, noise_bank: torch.Tensor,
+                   cfg: CaptureConfig, g: torch.Generator) -> CaptureParams:
+    """Draw capture parameters for b scenes. noise_bank: (N, 3, H, W) standard normal noise,
+    drawn once (fresh noise per batch costs more than the rest of the capture together)."""
+    exposure = _chosen(b, cfg.exposure_p, g)
+    gain = torch.lerp(torch.ones(b, 1, 1, 1), _between((b, 1, 1, 1), cfg.gain, g), exposure)
+    balance = torch.lerp(torch.ones(b, 3, 1, 1), _between((b, 3, 1, 1), cfg.white_balance, g), exposure)
+    gamma = torch.lerp(torch.ones(b, 1, 1, 1), _between((b, 1, 1, 1), cfg.gamma, g), exposure)
+    sigma = _between((b, 1, 1, 1), cfg.noise_sigma, g) * _chosen(b, cfg.noise_p, g)
+    sign = torch.where(torch.rand(b, 1, 1, 1, generator=g) < 0.5, -1.0, 1.0)
+    image_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * sigma
+    background_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * (sigma * sign)
+    quality = torch.randint(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1, (b,), generator=g)
+    quality = quality * _chosen(b, cfg.jpeg_p, g).view(b).long()
+    return CaptureParams(gain, balance, gamma, _warps(b, height, width, cfg, g),
+                         image_noise, background_noise, quality)
+
+
+def to_8bit(images: torch.Tensor) -> torch.Tensor:
+    """Round to the 8-bit levels a saved photo has, staying float in [0, 1]."""
+    return torch.round(images * 255) / 255
+
+
+def apply_capture(image: torch.Tensor, background: torch.Tensor,
+                  p: CaptureParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exposure change (image), camera misalignment (background), sensor noise (both), then
+    8-bit levels. JPEG comes after, in `apply_jpeg` (libjpeg, outside torch)."""
+    image = (p.gain * p.white_balance * image.clamp(1e-6, 1) ** p.gamma).clamp(0, 1)
+    grid = F.affine_grid(p.warp, list(background.shape), align_corners=False)
+    background = sample_bilinear(background, grid, "reflection")
+    image = to_8bit((image + p.image_noise).clamp(0, 1))
+    background = to_8bit((background + p.background_noise).clamp(0, 1))
+    return image, background
+
+
+def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """JPEG-compress images (B, 3, H, W) whose quality (B,) is non-zero, through libjpeg."""
+    chosen = quality.nonzero().flatten().tolist()
+    if not chosen:
+        return images
+    images = images.clone()
+    for i in chosen:
+        data = encode_jpeg((images[i] * 255).round().to(torch.uint8), quality=int(quality[i]))
+        images[i] = decode_jpeg(data).float() / 255
+    return images

@@ -1,0 +1,60 @@
+"""Configuration of the scene engine: every random range and probability in one place.
+
+Ranges are (low, high) pairs sampled uniformly. Angles in degrees, lengths in metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CaptureConfig:
+    """What a real capture does between taking the background and taking the image."""
+
+    noise_p: float = 0.5  # independent sensor noise on image and background
+    noise_sigma: tuple[float, float] = (0.004, 0.03)  # std of the noise, in [0, 1] units
+    jpeg_p: float = 0.3  # both photos JPEG-compressed
+    jpeg_quality: tuple[int, int] = (50, 95)
+    exposure_p: float = 0.5  # exposure / white balance / gamma change of the image
+    gain: tuple[float, float] = (0.7, 1.3)
+    white_balance: tuple[float, float] = (0.9, 1.1)  # per-channel factor
+    gamma: tuple[float, float] = (0.8, 1.2)
+    misalign_p: float = 0.3  # background taken from a slightly moved camera
+    shift_px: float = 4.0  # max translation, pixels at 160 px (scaled with the image size)
+    rotate_deg: float = 1.5  # max in-plane rotation
+    shadow_p: float = 0.5  # the foreground casts a shadow on the floor (not part of the mask)
+    shadow_strength: tuple[float, float] = (0.2, 0.55)  # fraction of light removed
+
+    @staticmethod
+    def clean() -> CaptureConfig:
+        """No capture effects at all: the image equals the background outside the foreground."""
+        return CaptureConfig(noise_p=0, jpeg_p=0, exposure_p=0, misalign_p=0, shadow_p=0)
+
+
+@dataclass
+class SceneConfig:
+    """Random ranges of the procedural indoor scenes."""
+
+    height: int = 160  # output size in pixels
+    width: int = 160
+    fov_deg: tuple[float, float] = (50.0, 85.0)  # horizontal field of view
+    camera_height: tuple[float, float] = (0.9, 2.4)
+    pitch_deg: tuple[float, float] = (0.0, 30.0)  # downward tilt
+    yaw_deg: tuple[float, float] = (-30.0, 30.0)  # heading relative to the room's long axis
+    room_width: tuple[float, float] = (3.0, 8.0)
+    room_depth: tuple[float, float] = (3.0, 10.0)
+    room_height: tuple[float, float] = (2.4, 3.4)
+    window_p: float = 0.5
+    max_foreground: int = 2  # objects per scene, at least one unless empty
+    empty_p: float = 0.05  # scenes with no foreground at all (empty mask)
+    person_p: float = 0.6  # a foreground object is a person (else furniture or a cut-out)
+    cutout_p: float = 0.5  # with --foregrounds: a foreground object is a user cut-out
+    max_clutter: int = 2  # static furniture present in both image and background
+    min_distance: float = 1.0  # nearest foreground distance from the camera
+    sprite_count: int = 160
+    sprite_res: int = 96
+    texture_count: int = 48
+    texture_res: int = 64
+    photo_p: float = 0.5  # with --backgrounds: share of a batch composed over real photos
+    capture: CaptureConfig = field(default_factory=CaptureConfig)

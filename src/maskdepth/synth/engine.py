@@ -1,0 +1,101 @@
+"""The scene engine: batches of (image, background, mask, depth, shadow) with exact ground truth.
+
+    from maskdepth.synth import SceneEngine
+    batch = SceneEngine(seed=0).render(batch_size=16, seed=123)
+
+A batch is a dict of float tensors:
+    image, background: (B, 3, H, W) in [0, 1] (8-bit levels, as a saved photo)
+    mask:              (B, 1, H, W) 1 = visible foreground, 0 = background
+    depth:             (B, 1, H, W) z-depth of the image in metres, 0 = unknown (photo scenes)
+    background_depth:  (B, 1, H, W) z-depth of the background render in metres, 0 = unknown
+    shadow:            (B, 1, H, W) in [0, 1], fraction of light removed by cast shadows
+                       (never inside the mask: a shadow is background)
+The same engine seed and render seed always give the same batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from maskdepth.errors import UserError
+from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.photos import compose_on_photos, load_photos
+from maskdepth.synth.scene import Pickers, pick, render_rooms, sample_rooms, shadow_strengths
+from maskdepth.synth.sprites import SpriteBank, furniture, load_cutouts, people
+from maskdepth.synth.textures import make_texture_banks
+
+KEYS = ("image", "background", "mask", "depth", "background_depth", "shadow")
+
+
+class SceneEngine:
+    """Renders procedural indoor scenes (and, given photos, cut-outs over real backgrounds).
+
+    Args:
+        config: random ranges and capture-condition probabilities.
+        seed: fixes the banks of textures, sprites and noise made at construction.
+        foregrounds: optional folder of RGBA cut-outs (PNG with transparency), used as upright
+            billboards in the rooms and over the photos.
+        backgrounds: optional folder of real photos of empty scenes (needs `foregrounds`).
+        textures: optional folder of texture photos for floors and walls.
+        compile: fuse the renderer with torch.compile (several times faster; the first batch of
+            each size waits for the compiler, seconds to a minute).
+    """
+
+    def __init__(self, config: SceneConfig | None = None, seed: int = 0,
+                 foregrounds: str | Path | None = None, backgrounds: str | Path | None = None,
+                 textures: str | Path | None = None, compile: bool = False):
+        self.config = cfg = config or SceneConfig()
+        if backgrounds is not None and foregrounds is None:
+            raise UserError("--backgrounds needs --foregrounds: cut-outs to paste over the photos")
+        g = torch.Generator().manual_seed(seed)
+        self.textures = make_texture_banks(cfg.texture_count, cfg.texture_res, g)
+        if textures is not None:
+            photos = load_photos(textures, cfg.texture_res, cfg.texture_res)
+            self.textures.floor = torch.cat([self.textures.floor, photos])
+            self.textures.wall = torch.cat([self.textures.wall, photos])
+        n = cfg.sprite_count // 2
+        banks = [people(n, cfg.sprite_res, g), furniture(n, cfg.sprite_res, g)]
+        if foregrounds is not None:
+            banks.append(load_cutouts(foregrounds, cfg.sprite_res, g))
+        self.sprites = SpriteBank.cat(banks)
+        ends = torch.tensor([len(b) for b in banks]).cumsum(0).tolist()
+        self.pickers = Pickers(
+            people=torch.arange(0, ends[0]),
+            furniture=torch.arange(ends[0], ends[1]),
+            cutouts=torch.arange(ends[1], ends[2]) if foregrounds is not None else None,
+        )
+        self.photos = load_photos(backgrounds, cfg.height, cfg.width) if backgrounds else None
+        self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
+        self._render_rooms = torch.compile(render_rooms, dynamic=False) if compile else render_rooms
+        self._apply_capture = torch.compile(apply_capture, dynamic=False) if compile else apply_capture
+
+    def render(self, batch_size: int, seed: int) -> dict[str, torch.Tensor]:
+        """Render one batch; see the module docstring for its contents."""
+        cfg, g = self.config, torch.Generator().manual_seed(seed)
+        scenes = sample_rooms(batch_size, cfg, self.textures, self.sprites, self.pickers, g)
+        batch = self._render_rooms(scenes)
+        if self.photos is not None:
+            batch = self._replace_with_photos(batch, g)
+        capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)
+        image, background = self._apply_capture(batch["image"], batch["background"], capture)
+        batch["image"] = apply_jpeg(image, capture.jpeg_quality)
+        batch["background"] = apply_jpeg(background, capture.jpeg_quality)
+        return batch
+
+    def _replace_with_photos(self, batch: dict, g: torch.Generator) -> dict:
+        """Swap a share (config.photo_p) of the scenes for cut-outs composed over real photos.
+        (Rooms are rendered for the whole batch so that the compiled renderer sees one shape.)"""
+        b = batch["image"].shape[0]
+        chosen = (torch.rand(b, generator=g) < self.config.photo_p).nonzero().flatten()
+        if len(chosen) == 0:
+            return batch
+        sprite = pick(self.pickers.cutouts, len(chosen), g)
+        strength = shadow_strengths(len(chosen), self.config, g)
+        photo = compose_on_photos(self.photos, self.sprites, sprite, strength, g)
+        batch = {k: v.clone() for k, v in batch.items()}
+        for key in KEYS:
+            batch[key][chosen] = photo[key]
+        return batch

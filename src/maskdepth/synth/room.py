@@ -1,0 +1,221 @@
+"""Camera rays and the room: ray-cast floor, walls and ceiling of a box-shaped room.
+
+Two frames share the camera as origin (metres, Y up): the *heading* frame has Z along the
+camera's horizontal viewing direction; the *room* frame is the heading frame turned by the yaw,
+with walls at X = -left, +right and Z = -front, +back, floor at Y = 0 and ceiling at Y = ceiling.
+Camera coordinates are x right, y down, z forward; a ray through pixel (u, v) is
+(dx, dy, 1) in camera coordinates, so the ray parameter t of a hit *is* its z-depth.
+
+Per-sample parameters are (B, 1, 1) tensors so that they broadcast over (B, H, W) maps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.shapes import sample_bilinear
+
+
+def uniform(b: int, bounds: tuple[float, float], g: torch.Generator) -> torch.Tensor:
+    """(b, 1, 1) samples uniform in [low, high]."""
+    low, high = bounds
+    return low + (high - low) * torch.rand(b, 1, 1, generator=g)
+
+
+@dataclass
+class Rays:
+    """Ray directions of every pixel, in the heading frame.
+
+    dx: (B, 1, W), dy: (B, H, 1), dz: (B, H, 1); a ray is origin + t * (dx, dy, dz) with origin
+    (0, camera_height, 0) and t the z-depth in metres.
+    """
+
+    dx: torch.Tensor
+    dy: torch.Tensor
+    dz: torch.Tensor
+    camera_height: torch.Tensor  # (B, 1, 1) metres
+    focal: torch.Tensor  # (B, 1, 1) pixels
+
+
+def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
+    """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays."""
+    fov = uniform(b, cfg.fov_deg, g) * math.pi / 180
+    focal = (width / 2) / torch.tan(fov / 2)
+    pitch = uniform(b, cfg.pitch_deg, g) * math.pi / 180
+    cam_height = uniform(b, cfg.camera_height, g)
+    u = torch.arange(width).view(1, 1, width) + 0.5 - width / 2
+    v = torch.arange(height).view(1, height, 1) + 0.5 - height / 2
+    dx, dy_cam = u / focal, v / focal
+    dy = -dy_cam * torch.cos(pitch) - torch.sin(pitch)
+    dz = -dy_cam * torch.sin(pitch) + torch.cos(pitch)
+    return Rays(dx, dy, dz, cam_height, focal)
+
+
+@dataclass
+class Room:
+    """A box room around the camera, in the room frame; all fields (B, 1, 1)."""
+
+    left: torch.Tensor
+    right: torch.Tensor
+    front: torch.Tensor
+    back: torch.Tensor
+    ceiling: torch.Tensor
+    yaw: torch.Tensor  # radians, room frame = heading frame turned by yaw about Y
+
+    def to_heading(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Room-frame (x, z) to heading-frame (x, z)."""
+        c, s = torch.cos(self.yaw), torch.sin(self.yaw)
+        return x * c - z * s, x * s + z * c
+
+    def to_room(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Heading-frame (x, z) to room-frame (x, z)."""
+        c, s = torch.cos(self.yaw), torch.sin(self.yaw)
+        return x * c + z * s, -x * s + z * c
+
+
+def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Room:
+    """Random room sizes with the camera inside, near the front wall, looking in."""
+    width, depth = uniform(b, cfg.room_width, g), uniform(b, cfg.room_depth, g)
+    ceiling = torch.maximum(uniform(b, cfg.room_height, g), rays.camera_height + 0.3)
+    left = 0.3 + (width - 0.6) * torch.rand(b, 1, 1, generator=g)
+    front = uniform(b, (0.2, 1.0), g)
+    yaw = uniform(b, cfg.yaw_deg, g) * math.pi / 180
+    return Room(left, width - left, front, depth - front, ceiling, yaw)
+
+
+# Surface ids in RoomHit.surface.
+FLOOR, CEILING, LEFT, RIGHT, FRONT, BACK = range(6)
+
+
+@dataclass
+class RoomHit:
+    """Where each pixel's ray meets the room. Maps are (B, H, W).
+
+    depth: z-depth in metres. x, y, z: the hit point in the room frame (metres).
+    surface: int64 id of the surface hit (FLOOR, CEILING, LEFT, RIGHT, FRONT, BACK).
+    """
+
+    depth: torch.Tensor
+    x: torch.Tensor
+    y: torch.Tensor
+    z: torch.Tensor
+    surface: torch.Tensor
+
+    def per_surface(self, table: torch.Tensor) -> torch.Tensor:
+        """Look up a per-scene, per-surface value: table (B, 6) -> map (B, H, W)."""
+        b = table.shape[0]
+        return table.gather(1, self.surface.view(b, -1)).view_as(self.depth)
+
+
+def cast_room(rays: Rays, room: Room) -> RoomHit:
+    """Intersect every ray with the room box. The camera is inside, so each ray leaves the box
+    through one plane per axis (the one it moves towards), and the nearest of those three is the
+    visible surface."""
+    rdx, rdz = room.to_room(rays.dx, rays.dz)  # (B, H, W)
+    to_right, to_back = rdx > 0, rdz > 0
+    # torch.lerp with a 0/1 weight selects exactly, and is much faster on CPU than torch.where.
+    t_x = torch.lerp(-room.left, room.right, to_right.float()) / rdx
+    t_z = torch.lerp(-room.front, room.back, to_back.float()) / rdz
+    looks_down = rays.dy < 0  # (B, H, 1)
+    t_y = torch.where(looks_down, -rays.camera_height, room.ceiling - rays.camera_height) / rays.dy
+    side = t_x <= t_z
+    t_wall = torch.minimum(t_x, t_z)
+    flat = t_y <= t_wall
+    wall_id = torch.lerp(FRONT + to_back.float(), LEFT + to_right.float(), side.float())
+    surface = torch.lerp(wall_id, CEILING - looks_down.float(), flat.float()).long()
+    depth = torch.minimum(t_wall, t_y)
+    return RoomHit(depth, depth * rdx, rays.camera_height + depth * rays.dy, depth * rdz, surface)
+
+
+def texture_room(hit: RoomHit, atlas: torch.Tensor, tile_m: torch.Tensor) -> torch.Tensor:
+    """Colour (B, 3, H, W) of the room surfaces from a per-sample texture atlas.
+
+    atlas: (B, 3, T, 3T), tiles for [floor | walls | ceiling]. tile_m: (B, 3) metres per tile
+    on the floor, walls and ceiling.
+    """
+    slot_of_surface = torch.tensor([0, 2, 1, 1, 1, 1])
+    scale = hit.per_surface((1 / tile_m)[:, slot_of_surface])
+    slot = slot_of_surface[hit.surface]
+    flat = (hit.surface <= CEILING).float()
+    u = torch.lerp(hit.z, hit.x, flat + (hit.surface >= FRONT).float()) * scale
+    v = torch.lerp(hit.y, hit.z, flat) * scale
+    gx = (slot + u - u.floor()) * (2 / 3) - 1
+    gy = (v - v.floor()) * 2 - 1
+    grid = torch.stack([gx, gy], dim=-1)
+    return sample_bilinear(atlas, grid, "border")
+
+
+@dataclass
+class Lighting:
+    """A point light under the ceiling (room frame, metres) plus ambient light; fields (B, 1, 1)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    z: torch.Tensor
+    power: torch.Tensor
+    ambient: torch.Tensor
+    # Unit vector (heading frame) towards the light that casts the foreground's shadows: a lamp
+    # or window, lower than the ceiling light, so that shadows are long enough to matter.
+    shadow_dir: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def sample_lighting(b: int, room: Room, g: torch.Generator) -> Lighting:
+    """A light somewhere under the ceiling, bright enough that the floor below it is near 1."""
+    x = -room.left + (room.left + room.right) * torch.rand(b, 1, 1, generator=g)
+    z = 0.3 * room.back + 0.6 * room.back * torch.rand(b, 1, 1, generator=g)
+    y = room.ceiling - 0.05
+    power = uniform(b, (0.4, 0.9), g) * y**2
+    elevation = uniform(b, (0.5, 1.3), g)  # radians above the horizon
+    azimuth = uniform(b, (-math.pi, math.pi), g)
+    shadow_dir = (torch.cos(elevation) * torch.sin(azimuth), torch.sin(elevation),
+                  torch.cos(elevation) * torch.cos(azimuth))
+    return Lighting(x, y, z, power, uniform(b, (0.2, 0.5), g), shadow_dir)
+
+
+def shade_room(hit: RoomHit, room: Room, light: Lighting) -> torch.Tensor:
+    """Light reaching each room pixel, (B, 1, H, W): ambient + power * cos(angle) / distance^2.
+
+    On a plane, the light's distance along the normal is the same for every point, so cos(angle)
+    * distance is a per-surface constant and only the distance varies per pixel.
+    """
+    normal_distance = torch.cat([light.y, room.ceiling - light.y, light.x + room.left,
+                                 room.right - light.x, light.z + room.front, room.back - light.z],
+                                dim=1).view(-1, 6)
+    lx, ly, lz = light.x - hit.x, light.y - hit.y, light.z - hit.z
+    inv_dist = (lx * lx + ly * ly + lz * lz).rsqrt()
+    direct = hit.per_surface(light.power.view(-1, 1) * normal_distance) * inv_dist**3
+    return (light.ambient + direct).unsqueeze(1)
+
+
+@dataclass
+class Window:
+    """A window on the back wall (room frame, metres); fields (B, 1, 1); half_width 0 = none."""
+
+    centre_x: torch.Tensor
+    centre_y: torch.Tensor
+    half_width: torch.Tensor
+    half_height: torch.Tensor
+    sky: torch.Tensor  # (B, 3, 1, 1) colour of the view outside
+
+
+def sample_windows(b: int, room: Room, present: torch.Tensor, g: torch.Generator) -> Window:
+    """Windows on the back wall of the scenes where `present` (B,) is true."""
+    centre_x = -room.left + (room.left + room.right) * uniform(b, (0.2, 0.8), g)
+    half_w = uniform(b, (0.4, 1.2), g) * present.view(b, 1, 1)
+    centre_y = room.ceiling * uniform(b, (0.5, 0.65), g)
+    half_h = room.ceiling * uniform(b, (0.15, 0.3), g)
+    sky = torch.tensor([0.75, 0.85, 1.0]).view(1, 3, 1, 1) * uniform(b, (0.85, 1.0), g).unsqueeze(1)
+    return Window(centre_x, centre_y, half_w, half_h, sky)
+
+
+def paint_windows(colour: torch.Tensor, hit: RoomHit, window: Window) -> torch.Tensor:
+    """Paint the window (brighter at the bottom, like a sky over the horizon) over `colour`."""
+    inside = ((hit.surface == BACK) & ((hit.x - window.centre_x).abs() < window.half_width)
+              & ((hit.y - window.centre_y).abs() < window.half_height))
+    rise = (hit.y - window.centre_y) / window.half_height.clamp(min=1e-3)
+    glow = window.sky * (1.05 - 0.25 * rise).unsqueeze(1)
+    return torch.lerp(colour, glow, inside.unsqueeze(1).float())
