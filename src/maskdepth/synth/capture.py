@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import torch
 import torch.nn.functional as F
-from torchvision.io import decode_jpeg, encode_jpeg
 
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear
@@ -23,7 +23,8 @@ class CaptureParams:
     """Per-scene capture parameters.
 
     gain, gamma: (B, 1, 1, 1); white_balance: (B, 3, 1, 1) — image = clip(gain * wb * x ** gamma).
-    warp: (B, 2, 3) affine matrix (normalised coordinates) resampling the background.
+    warp: (B, 2, 3) affine matrix (normalised coordinates) resampling the background;
+    misaligned: (B, 1, 1, 1) float, 1 where the warp applies (elsewhere the background stays exact).
     image_noise, background_noise: (B, 3, H, W) noise already scaled by each scene's sigma.
     jpeg_quality: (B,) int, 0 = not compressed.
     """
@@ -32,6 +33,7 @@ class CaptureParams:
     white_balance: torch.Tensor
     gamma: torch.Tensor
     warp: torch.Tensor
+    misaligned: torch.Tensor
     image_noise: torch.Tensor
     background_noise: torch.Tensor
     jpeg_quality: torch.Tensor
@@ -49,10 +51,9 @@ def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
 
 def _warps(b: int, height: int, width: int, cfg: CaptureConfig, g: torch.Generator) -> torch.Tensor:
     """Affine matrices (B, 2, 3): a shift of up to cfg.shift_px (at 160 px wide) and a rotation of
-    up to cfg.rotate_deg about the centre for chosen scenes, the identity for the others."""
-    on = _chosen(b, cfg.misalign_p, g).view(b)
-    angle = _between(b, (-cfg.rotate_deg, cfg.rotate_deg), g) * math.pi / 180 * on
-    shift = _between((b, 2), (-cfg.shift_px, cfg.shift_px), g) * on[:, None]
+    up to cfg.rotate_deg about the centre."""
+    angle = _between(b, (-cfg.rotate_deg, cfg.rotate_deg), g) * math.pi / 180
+    shift = _between((b, 2), (-cfg.shift_px, cfg.shift_px), g)
     shift = shift * (width / 160) * 2 / torch.tensor([width, height])
     cos, sin = torch.cos(angle), torch.sin(angle)
     return torch.stack([  # rotation in pixel units, written in normalised coordinates
@@ -76,7 +77,7 @@ def sample_capture(b: int, height: int, width: int, noise_bank: torch.Tensor,
     quality = torch.randint(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1, (b,), generator=g)
     quality = quality * _chosen(b, cfg.jpeg_p, g).view(b).long()
     return CaptureParams(gain, balance, gamma, _warps(b, height, width, cfg, g),
-                         image_noise, background_noise, quality)
+                         _chosen(b, cfg.misalign_p, g), image_noise, background_noise, quality)
 
 
 def to_8bit(images: torch.Tensor) -> torch.Tensor:
@@ -90,7 +91,7 @@ def apply_capture(image: torch.Tensor, background: torch.Tensor,
     8-bit levels. JPEG comes after, in `apply_jpeg` (libjpeg, outside torch)."""
     image = (p.gain * p.white_balance * image.clamp(1e-6, 1) ** p.gamma).clamp(0, 1)
     grid = F.affine_grid(p.warp, list(background.shape), align_corners=False)
-    background = sample_bilinear(background, grid, "reflection")
+    background = torch.lerp(background, sample_bilinear(background, grid, "reflection"), p.misaligned)
     image = to_8bit((image + p.image_noise).clamp(0, 1))
     background = to_8bit((background + p.background_noise).clamp(0, 1))
     return image, background
@@ -103,6 +104,8 @@ def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         return images
     images = images.clone()
     for i in chosen:
-        data = encode_jpeg((images[i] * 255).round().to(torch.uint8), quality=int(quality[i]))
-        images[i] = decode_jpeg(data).float() / 255
+        pixels = (images[i] * 255).round().byte().permute(1, 2, 0).numpy()  # (H, W, 3) RGB
+        _, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality[i])])
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        images[i] = torch.from_numpy(decoded).permute(2, 0, 1).float() / 255
     return images

@@ -81,7 +81,7 @@ def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Roo
     """Random room sizes with the camera inside, near the front wall, looking in."""
     width, depth = uniform(b, cfg.room_width, g), uniform(b, cfg.room_depth, g)
     ceiling = torch.maximum(uniform(b, cfg.room_height, g), rays.camera_height + 0.3)
-    left = 0.3 + (width - 0.6) * torch.rand(b, 1, 1, generator=g)
+    left = width * uniform(b, (0.25, 0.75), g)
     front = uniform(b, (0.2, 1.0), g)
     yaw = uniform(b, cfg.yaw_deg, g) * math.pi / 180
     return Room(left, width - left, front, depth - front, ceiling, yaw)
@@ -143,8 +143,13 @@ def texture_room(hit: RoomHit, atlas: torch.Tensor, tile_m: torch.Tensor) -> tor
     flat = (hit.surface <= CEILING).float()
     u = torch.lerp(hit.z, hit.x, flat + (hit.surface >= FRONT).float()) * scale
     v = torch.lerp(hit.y, hit.z, flat) * scale
-    gx = (slot + u - u.floor()) * (2 / 3) - 1
-    gy = (v - v.floor()) * 2 - 1
+    # Position inside the tile, kept half a texel from its edges so that bilinear filtering
+    # never blends in the neighbouring tile of the atlas.
+    half_texel = 0.5 / atlas.shape[2]
+    fu = (u - u.floor()).clamp(half_texel, 1 - half_texel)
+    fv = (v - v.floor()).clamp(half_texel, 1 - half_texel)
+    gx = (slot + fu) * (2 / 3) - 1
+    gy = fv * 2 - 1
     grid = torch.stack([gx, gy], dim=-1)
     return sample_bilinear(atlas, grid, "border")
 

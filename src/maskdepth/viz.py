@@ -1,0 +1,84 @@
+"""Pictures for people: colour-mapped depth, mask overlays and contact sheets.
+
+Images here are uint8 numpy arrays (H, W, 3) RGB unless stated otherwise.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+
+def colorize_depth(depth_m: np.ndarray, max_depth: float | None = None) -> np.ndarray:
+    """Turbo colour map of a depth map (H, W) in metres: near = red, far = blue, unknown (0) = black.
+
+    max_depth: the metres mapped to the far end (default: the 99th percentile of known depth).
+    """
+    known = depth_m > 0
+    if max_depth is None:
+        max_depth = float(np.percentile(depth_m[known], 99)) if known.any() else 1.0
+    scaled = np.clip(depth_m / max(max_depth, 1e-6), 0, 1)
+    grey = ((1 - scaled) * 255).astype(np.uint8)
+    rgb = cv2.applyColorMap(grey, cv2.COLORMAP_TURBO)[..., ::-1]
+    return np.where(known[..., None], rgb, 0).astype(np.uint8)
+
+
+def grey_to_rgb(values: np.ndarray) -> np.ndarray:
+    """(H, W) values in [0, 1] (mask, probability, shadow) -> (H, W, 3) uint8 grey."""
+    grey = (np.clip(values, 0, 1) * 255).round().astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(0, 255, 120), opacity=0.5) -> np.ndarray:
+    """Tint the foreground (mask (H, W) bool) of an image and outline it."""
+    out = image.astype(np.float32)
+    out[mask] = (1 - opacity) * out[mask] + opacity * np.array(colour, np.float32)
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = np.ascontiguousarray(out.astype(np.uint8))
+    cv2.drawContours(out, contours, -1, colour, 1)
+    return out
+
+
+def to_numpy_rgb(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8."""
+    return (image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def label(tile: np.ndarray, text: str) -> np.ndarray:
+    """Write a small caption in the tile's top-left corner (white on a dark band)."""
+    tile = tile.copy()
+    cv2.rectangle(tile, (0, 0), (min(tile.shape[1], 8 + 7 * len(text)), 14), (0, 0, 0), -1)
+    cv2.putText(tile, text, (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def contact_sheet(rows: list[list[np.ndarray]], titles: list[str] | None = None, gap: int = 2) -> np.ndarray:
+    """Grid of equally sized tiles: rows[i][j] (H, W, 3) uint8 -> one (H', W', 3) uint8 image.
+    `titles` label each column on the first row."""
+    h, w = rows[0][0].shape[:2]
+    cols = max(len(r) for r in rows)
+    sheet = np.full((len(rows) * (h + gap) + gap, cols * (w + gap) + gap, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, tile in enumerate(row):
+            if i == 0 and titles:
+                tile = label(tile, titles[j])
+            y, x = gap + i * (h + gap), gap + j * (w + gap)
+            sheet[y : y + h, x : x + w] = tile
+    return sheet
+
+
+def batch_sheet(batch: dict[str, torch.Tensor], limit: int = 8) -> np.ndarray:
+    """Contact sheet of a scene-engine batch: per scene a row of image, background, mask,
+    depth (colour-mapped) and shadow."""
+    rows = []
+    for i in range(min(limit, batch["image"].shape[0])):
+        depth = batch["depth"][i, 0].numpy()
+        rows.append([
+            to_numpy_rgb(batch["image"][i]),
+            to_numpy_rgb(batch["background"][i]),
+            grey_to_rgb(batch["mask"][i, 0].numpy()),
+            colorize_depth(depth, max_depth=max(float(depth.max()), 1.0)),
+            grey_to_rgb(batch["shadow"][i, 0].numpy() * 2),
+        ])
+    return contact_sheet(rows, ["image", "background", "mask", "depth", "shadow"])

@@ -1,0 +1,43 @@
+"""Shared fixtures: small, fast scene-engine settings (64x64, tiny banks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
+
+torch.set_num_threads(2)
+
+
+def small_config(**capture) -> SceneConfig:
+    """64x64 scenes with small sprite and texture banks; capture effects off unless given."""
+    clean = CaptureConfig.clean()
+    for key, value in capture.items():
+        setattr(clean, key, value)
+    return SceneConfig(height=64, width=64, sprite_count=16, sprite_res=32, texture_count=6,
+                       texture_res=16, capture=clean)
+
+
+@pytest.fixture(scope="session")
+def clean_engine() -> SceneEngine:
+    return SceneEngine(small_config(), seed=0)
+
+
+@pytest.fixture()
+def photo_folders(tmp_path):
+    """Two background photos and two RGBA cut-outs on disk."""
+    from maskdepth.imageio import atomic_write_bytes, write_rgb
+    import cv2
+
+    rng = np.random.default_rng(0)
+    backgrounds, cutouts = tmp_path / "bg", tmp_path / "fg"
+    for i in range(2):
+        write_rgb(backgrounds / f"room{i}.png", rng.integers(0, 255, (90, 120, 3), dtype=np.uint8))
+        rgba = np.zeros((60, 30, 4), np.uint8)
+        rgba[..., :3] = rng.integers(0, 255, 3)
+        rgba[5:55, 5:25, 3] = 255
+        ok, data = cv2.imencode(".png", rgba)
+        atomic_write_bytes(cutouts / f"thing{i}.png", data.tobytes())
+    return backgrounds, cutouts
