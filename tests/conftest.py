@@ -28,8 +28,9 @@ def clean_engine() -> SceneEngine:
 @pytest.fixture()
 def photo_folders(tmp_path):
     """Two background photos and two RGBA cut-outs on disk."""
-    from maskdepth.imageio import atomic_write_bytes, write_rgb
     import cv2
+
+    from maskdepth.imageio import atomic_write_bytes, write_rgb
 
     rng = np.random.default_rng(0)
     backgrounds, cutouts = tmp_path / "bg", tmp_path / "fg"

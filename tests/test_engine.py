@@ -8,12 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from maskdepth.synth import KEYS, SceneEngine
-from maskdepth.synth import objects
+from conftest import small_config
+from maskdepth.synth import KEYS, SceneEngine, objects
 from maskdepth.synth import room as rooms
 from maskdepth.synth.sprites import furniture, people
-
-from conftest import small_config
 
 
 def dilate(mask: torch.Tensor, px: int = 1) -> torch.Tensor:

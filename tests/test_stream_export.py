@@ -6,13 +6,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from conftest import small_config
 from maskdepth import imageio
 from maskdepth.layout import read_manifest, shadow_path, validate
 from maskdepth.synth import SceneEngine
 from maskdepth.synth.export import export_dataset
 from maskdepth.synth.stream import SceneStream, batch_seed
-
-from conftest import small_config
 
 
 def test_workers_share_out_batches_without_repeats():

@@ -42,3 +42,42 @@ def machine() -> str:
 
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+
+def _timed(step, seconds: float, warmup: int = 2) -> float:
+    """Calls per second of `step()` over about `seconds` (after `warmup` calls)."""
+    for _ in range(warmup):
+        step()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or calls < 2:
+        step()
+        calls += 1
+    return calls / (time.perf_counter() - start)
+
+
+def model_rates(model, height: int, width: int, batch_size: int, seconds: float) -> dict[str, float]:
+    """Images per second on this machine: inference (no grad) and training (forward, loss,
+    backward, SGD step) on random inputs, and the share of the training step spent in the loss."""
+    from maskdepth.losses import LossWeights, MaskDepthLoss
+
+    image, background = torch.rand(2, batch_size, 3, height, width)
+    batch = {"mask": (torch.rand(batch_size, 1, height, width) > 0.7).float(),
+             "depth": 1 + 5 * torch.rand(batch_size, 1, height, width)}
+    criterion = MaskDepthLoss(LossWeights())
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def infer():
+        with torch.inference_mode():
+            model(image, background)
+
+    def train():
+        optimizer.zero_grad(set_to_none=True)
+        loss, _ = criterion(model(image, background), batch)
+        loss.backward()
+        optimizer.step()
+
+    model.eval()
+    inference = _timed(infer, seconds) * batch_size
+    model.train()
+    training = _timed(train, seconds) * batch_size
+    return {"inference_img_per_s": round(inference, 1), "train_img_per_s": round(training, 1)}

@@ -10,17 +10,23 @@ from maskdepth.commands.synth import add_scene_arguments, build_engine
 EXAMPLE = """examples:
   maskdepth bench synth --size 160
   maskdepth bench synth --size 160 --compile --json bench.json
+  maskdepth bench model --variant fast --size 160 --batch-size 8
 """
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="measure throughput (scene engine) on this machine",
-        description="Measure how fast the scene engine renders in memory and to disk.",
+        "bench", help="measure throughput (scene engine, models) on this machine",
+        description="synth: how fast the scene engine renders in memory and to disk. "
+                    "model: a variant's parameters, GFLOPs and images/s for inference and training.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["synth"], help="what to measure")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=10.0, help="time spent on the in-memory rate")
+    from maskdepth.models import VARIANTS
+
+    parser.add_argument("what", choices=["synth", "model"], help="what to measure")
+    parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
+    parser.add_argument("--variant", default="original", choices=sorted(VARIANTS),
+                        help="model variant (bench model)")
     parser.add_argument("--export-n", type=int, default=1000, help="scenes written for the disk rate")
     parser.add_argument("--export-dir", default=".",
                         help="where the disk-rate scenes are written (then deleted); default .")
@@ -30,19 +36,43 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.bench import machine, synth_export_rate, synth_stream_rate
+    from maskdepth.bench import machine
 
-    engine = build_engine(args)
-    results = {
-        "machine": machine(),
-        "size": args.size,
-        "batch_size": args.batch_size,
-        "compile": args.compile,
-        "in_memory_scenes_per_s": round(synth_stream_rate(engine, args.batch_size, args.seconds), 1),
-        "to_disk_scenes_per_s": round(synth_export_rate(engine, args.export_n, args.batch_size, args.export_dir), 1),
-    }
+    results = {"machine": machine(), "size": args.size}
+    results.update(_bench_synth(args) if args.what == "synth" else _bench_model(args))
     for key, value in results.items():
         print(f"{key:>24}: {value}")
     if args.json:
         json.dump(results, args.json, indent=2)
     return 0
+
+
+def _bench_synth(args: argparse.Namespace) -> dict:
+    from maskdepth.bench import synth_export_rate, synth_stream_rate
+
+    engine = build_engine(args)
+    batch_size = args.batch_size or 64
+    return {
+        "batch_size": batch_size,
+        "compile": args.compile,
+        "in_memory_scenes_per_s": round(synth_stream_rate(engine, batch_size, args.seconds), 1),
+        "to_disk_scenes_per_s": round(
+            synth_export_rate(engine, args.export_n, batch_size, args.export_dir), 1),
+    }
+
+
+def _bench_model(args: argparse.Namespace) -> dict:
+    from maskdepth.bench import model_rates
+    from maskdepth.models import build_model
+    from maskdepth.models.summary import gflops, parameter_count
+
+    height, width = (args.size * 2)[:2]
+    model = build_model(variant=args.variant)
+    batch_size = args.batch_size or 8
+    return {
+        "variant": args.variant,
+        "batch_size": batch_size,
+        "parameters": parameter_count(model),
+        "gflops_per_sample": round(gflops(model, height, width), 2),
+        **model_rates(model, height, width, batch_size, args.seconds),
+    }

@@ -1,0 +1,1 @@
+"""Data for training and evaluation: dataset readers, paired transforms, batch sources."""

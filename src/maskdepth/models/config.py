@@ -1,0 +1,30 @@
+"""The model configuration: stored in every checkpoint, so loading a model needs no flags."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class ModelConfig:
+    """What to build. `variant` names an entry of models.registry.VARIANTS.
+
+    max_depth / min_depth: the depth output is squashed into (min_depth, max_depth) metres.
+    shadow_head: also predict where cast shadows are (trained when the data provides them).
+    pretrained: start the encoder from torchvision's ImageNet weights (needs the weight file).
+    """
+
+    variant: str = "original"
+    max_depth: float = 12.0
+    min_depth: float = 0.05
+    shadow_head: bool = False
+    pretrained: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        """Build from a dict, ignoring keys this version does not know (newer checkpoints)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

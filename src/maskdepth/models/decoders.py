@@ -1,0 +1,54 @@
+"""Decoders: from the encoder's five feature maps back to input resolution.
+
+A decoder has 4 stages; each upsamples bilinearly x2, concatenates the encoder feature of the
+matching stride (skip connection) and applies its conv units. Its output is at stride 2; the
+heads upsample the final 1-channel maps to the input size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_unit(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 conv -> batch norm -> ReLU."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def separable_unit(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Depthwise 3x3 conv -> pointwise 1x1 conv -> batch norm -> ReLU (about 9x fewer multiplies)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels, bias=False),
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class Decoder(nn.Module):
+    """Four upsampling stages with skips.
+
+    encoder_channels: the encoder's channels, fine to coarse (5 entries).
+    widths: output channels of the 4 stages (coarse to fine).
+    unit: conv_unit or separable_unit; units_per_stage: how many per stage.
+    """
+
+    def __init__(self, encoder_channels, widths=(256, 128, 64, 32), unit=conv_unit,
+                 units_per_stage: int = 2):
+        super().__init__()
+        skips = list(encoder_channels[:4])[::-1]  # strides 16, 8, 4, 2
+        inputs = [encoder_channels[4], *widths[:-1]]
+        self.stages = nn.ModuleList()
+        for in_ch, skip_ch, out_ch in zip(inputs, skips, widths):
+            units = [unit(in_ch + skip_ch, out_ch)]
+            units += [unit(out_ch, out_ch) for _ in range(units_per_stage - 1)]
+            self.stages.append(nn.Sequential(*units))
+        self.out_channels = widths[-1]
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        x = features[4]
+        for stage, skip in zip(self.stages, features[3::-1]):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = stage(torch.cat([x, skip], dim=1))
+        return x

@@ -1,0 +1,91 @@
+"""Encoders: torchvision backbones on the 6-channel (image, background) stack.
+
+Contract: `encoder(x)` with x (B, 6, H, W), H and W multiples of 32, returns a list of five
+feature maps, fine to coarse, at strides 2, 4, 8, 16 and 32; `encoder.channels` lists their
+channel counts in the same order.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from torch import nn
+
+from maskdepth.errors import UserError
+
+
+def patch_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    """A copy of a 3-channel conv taking `in_channels`, keeping the pretrained weights: each new
+    channel reuses the weights of channel i % 3, scaled so that the output for an input repeated
+    on every channel group equals the original's."""
+    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                    conv.dilation, conv.groups, conv.bias is not None)
+    with torch.no_grad():
+        weight = conv.weight[:, [i % conv.in_channels for i in range(in_channels)]]
+        new.weight.copy_(weight * conv.in_channels / in_channels)
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new
+
+
+def load_pretrained(model: nn.Module, weights: torchvision.models.WeightsEnum) -> None:
+    """Load torchvision ImageNet weights into `model`, with a clear message when offline."""
+    try:
+        state = weights.get_state_dict(progress=True, check_hash=True)
+    except Exception as error:  # no network, proxy, corrupt download ...
+        cache = f"{torch.hub.get_dir()}/checkpoints"
+        file = weights.url.rsplit("/", 1)[-1]
+        raise UserError(
+            f"could not get the pretrained weights {weights} ({error.__class__.__name__}: {error}). "
+            f"Download {weights.url} on a machine with internet access and place it at "
+            f"{cache}/{file} (set TORCH_HOME to move that folder), or train with pretrained=false."
+        ) from error
+    model.load_state_dict(state)
+
+
+class ResNet18Encoder(nn.Module):
+    """torchvision ResNet18 without its classification layer: channels (64, 64, 128, 256, 512)."""
+
+    channels = (64, 64, 128, 256, 512)
+
+    def __init__(self, in_channels: int = 6, pretrained: bool = False):
+        super().__init__()
+        net = torchvision.models.resnet18(weights=None)
+        if pretrained:
+            load_pretrained(net, torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
+        net.conv1 = patch_first_conv(net.conv1, in_channels)
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
+        self.layer1 = nn.Sequential(net.maxpool, net.layer1)
+        self.layer2, self.layer3, self.layer4 = net.layer2, net.layer3, net.layer4
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = [self.stem(x)]
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            features.append(stage(features[-1]))
+        return features
+
+
+class MobileNetV3SmallEncoder(nn.Module):
+    """torchvision MobileNetV3-Small features: channels (16, 16, 24, 48, 576); ~1M parameters."""
+
+    channels = (16, 16, 24, 48, 576)
+    # Index of the last block at each stride (2, 4, 8, 16, 32) in torchvision's `features`.
+    stage_ends = (0, 1, 3, 8, 12)
+
+    def __init__(self, in_channels: int = 6, pretrained: bool = False):
+        super().__init__()
+        net = torchvision.models.mobilenet_v3_small(weights=None)
+        if pretrained:
+            load_pretrained(net, torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1)
+        features = net.features
+        features[0][0] = patch_first_conv(features[0][0], in_channels)
+        starts = (0,) + tuple(end + 1 for end in self.stage_ends[:-1])
+        self.stages = nn.ModuleList(
+            nn.Sequential(*features[start : end + 1]) for start, end in zip(starts, self.stage_ends))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features
