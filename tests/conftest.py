@@ -39,6 +39,6 @@ def photo_folders(tmp_path):
         rgba = np.zeros((60, 30, 4), np.uint8)
         rgba[..., :3] = rng.integers(0, 255, 3)
         rgba[5:55, 5:25, 3] = 255
-        ok, data = cv2.imencode(".png", rgba)
+        _, data = cv2.imencode(".png", rgba)
         atomic_write_bytes(cutouts / f"thing{i}.png", data.tobytes())
     return backgrounds, cutouts

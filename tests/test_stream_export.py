@@ -40,10 +40,29 @@ def test_ranks_and_workers_split_the_stream(monkeypatch):
     import maskdepth.synth.stream as stream_module
 
     seen = []
-    for reader in range(3):
-        monkeypatch.setattr(stream_module, "shard", lambda r=reader: (r, 3))
-        seen += [int(b["index"]) for b in SceneStream(1, seed=0, batches=7, config=small_config())]
-    assert sorted(seen) == list(range(7))
+    for rank in range(3):
+        for worker in range(2):
+            monkeypatch.setattr(stream_module, "shard", lambda *_, r=rank, w=worker: (r, 3, w, 2))
+            seen += [int(b["index"]) for b in SceneStream(1, seed=0, batches=4, config=small_config())]
+    assert sorted(seen) == list(range(12))
+
+
+def test_resume_continues_in_the_order_the_loader_yields():
+    import maskdepth.synth.stream as stream_module
+
+    def order(start, workers):
+        per_worker = []
+        for worker in range(workers):
+            stream_module.shard = lambda *_, w=worker: (0, 1, w, workers)
+            per_worker.append([g for _, g in stream_module.reader_indices(start, start + 6)])
+        return [i for group in zip(*per_worker) for i in group]  # DataLoader round robin
+
+    original = stream_module.shard
+    try:
+        assert order(0, 2) == [0, 1, 2, 3, 4, 5]
+        assert order(3, 2) == [3, 4, 5, 6, 7, 8]
+    finally:
+        stream_module.shard = original
 
 
 def test_batch_seeds_differ_across_streams_and_indices():

@@ -3,9 +3,9 @@
     loader = DataLoader(SceneStream(batch_size=32, seed=0), batch_size=None, num_workers=2)
 
 Batch k of a stream is always rendered with the same seed (derived from the stream seed and k).
-The stream's batch indices are dealt out round-robin to every (process rank, DataLoader worker)
-pair, so no two workers or ranks ever render the same batch, and a run can resume exactly from
-a batch index (`start`).
+Batch indices are dealt out to every (process rank, DataLoader worker) pair (see
+`reader_indices`), so no two workers or ranks ever render the same batch, and a run resumes
+exactly from the number of batches it had consumed (`start`).
 """
 
 from __future__ import annotations
@@ -28,14 +28,31 @@ def batch_seed(stream_seed: int, index: int) -> int:
     return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
 
 
-def shard() -> tuple[int, int]:
-    """(this reader's index, number of readers) over distributed ranks x DataLoader workers."""
-    rank, world = 0, 1
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+def shard(rank: int | None = None, world: int | None = None) -> tuple[int, int, int, int]:
+    """(rank, world size, DataLoader worker, workers) of the calling reader. Rank and world come
+    from the arguments, else from torch.distributed, else (0, 1)."""
+    if rank is None or world is None:
+        rank, world = 0, 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     info = get_worker_info()
     worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-    return rank * workers + worker, world * workers
+    return rank, world, worker, workers
+
+
+def reader_indices(start: int, stop: int | None, rank=None, world=None) -> Iterator[tuple[int, int]]:
+    """(local, global) batch indices for the calling (rank, worker).
+
+    `local` counts the batches this rank consumes (0, 1, 2, ...); DataLoader workers take turns
+    (worker w gets local w, w + workers, ...), which is the order the DataLoader yields them in,
+    so resuming at `start` = batches already consumed continues exactly. `global` = local *
+    world + rank, so ranks never share a batch. `stop` bounds `local` (None = endless).
+    """
+    rank, world, worker, workers = shard(rank, world)
+    local = start + worker
+    while stop is None or local < stop:
+        yield local, local * world + rank
+        local += workers
 
 
 class SceneStream(IterableDataset):
@@ -44,8 +61,8 @@ class SceneStream(IterableDataset):
     Args:
         batch_size: scenes per batch.
         seed: stream seed; also fixes the engine's texture and sprite banks.
-        batches: stop after this many batches in all (None = endless).
-        start: first batch index (to resume a run where it stopped).
+        batches: stop after this many batches per rank (None = endless).
+        start: batches already consumed by each rank (to resume a run where it stopped).
         config, foregrounds, backgrounds, textures, compile: passed to SceneEngine.
     """
 
@@ -66,14 +83,11 @@ class SceneStream(IterableDataset):
         return self._engine
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        reader, readers = shard()
         engine = self.engine()
-        index = self.start + reader
-        while self.batches is None or index < self.batches:
+        for _, index in reader_indices(self.start, self.batches):
             batch = engine.render(self.batch_size, batch_seed(self.seed, index))
             batch["index"] = torch.tensor(index)
             yield batch
-            index += readers
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -1,0 +1,154 @@
+"""Training configuration: dataclasses stored with every run and checkpoint.
+
+A config file (YAML) mirrors these dataclasses; `load_config(path, overrides)` reads it and
+applies `key.sub=value` overrides from the command line, e.g. `optim.lr=0.001`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maskdepth.errors import UserError
+from maskdepth.losses import LossWeights
+from maskdepth.models.config import ModelConfig
+
+
+@dataclass
+class SourceConfig:
+    """One training data source. kind: "engine" (scenes rendered on the fly) or "manifest"
+    (a dataset folder). weight: its share of the batches. For the engine, `clean` turns capture
+    effects off and foregrounds/backgrounds/textures are folders as for `maskdepth synth`."""
+
+    kind: str = "engine"
+    path: str | None = None
+    weight: float = 1.0
+    clean: bool = False
+    foregrounds: str | None = None
+    backgrounds: str | None = None
+    textures: str | None = None
+
+
+@dataclass
+class DataConfig:
+    """sizes: square training sizes, each used from its `size_steps` step on (progressive
+    resizing; the original recipe trained at 80 then 160). val_*: validation data: the engine
+    with its own seed, or `val_manifests`."""
+
+    sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])
+    batch_size: int = 16
+    sizes: list[int] = field(default_factory=lambda: [80, 160])
+    size_steps: list[int] = field(default_factory=lambda: [0, 1000])
+    flip: bool = True
+    num_workers: int = 1
+    val_seed: int = 1_000_003
+    val_count: int = 128
+    val_size: int = 160
+    val_manifests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OptimConfig:
+    """name: "sgd" (the original: lr 0.01, momentum 0.9) or "adamw". schedule: "constant",
+    "cosine" or "onecycle" (per step, over trainer.max_steps) with `warmup_steps` linear warm-up."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "constant"
+    warmup_steps: int = 0
+
+
+@dataclass
+class TrainerConfig:
+    """precision: "32-true", "bf16-mixed" or "16-mixed" (GPU). monitor: the validation metric
+    that picks the best checkpoint, with monitor_mode "max" or "min"."""
+
+    max_steps: int = 2000
+    val_every: int = 250
+    log_every: int = 10
+    image_every: int = 250
+    checkpoint_every: int = 250
+    precision: str = "32-true"
+    accumulate: int = 1
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    accelerator: str = "auto"
+    channels_last: bool = False
+    monitor: str = "val/mask_iou"
+    monitor_mode: str = "max"
+    gradient_clip: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossWeights = field(default_factory=LossWeights)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _build(cls, values: Any, where: str):
+    """Build dataclass `cls` from nested dicts, refusing unknown keys with their path."""
+    if not dataclasses.is_dataclass(cls):
+        return values
+    if not isinstance(values, dict):
+        raise UserError(f"config: {where or 'top level'} must be a mapping, got {values!r}")
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise UserError(f"config: unknown key(s) {', '.join(where + k for k in unknown)}; "
+                        f"known: {', '.join(hints)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if name == "sources":
+            kwargs[name] = [_build(SourceConfig, v, f"{where}sources[{i}].") for i, v in enumerate(value)]
+        elif dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{where}{name}.")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _set(tree: dict, dotted: str, text: str) -> None:
+    """Apply one `a.b.c=value` override; the value is parsed as YAML (numbers, lists, ...)."""
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = yaml.safe_load(text)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config (or start from the defaults) and apply `key=value` overrides."""
+    tree: dict = {}
+    if path is not None:
+        try:
+            tree = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise UserError(f"{path}: cannot read the config: {error}") from error
+    for item in overrides or []:
+        if "=" not in item:
+            raise UserError(f"override {item!r} must look like key.sub=value, e.g. optim.lr=0.001")
+        _set(tree, *item.split("=", 1))
+    return _build(TrainConfig, tree, "")
+
+
+def save_config(config: TrainConfig, path: str | Path) -> Path:
+    """Write the resolved config as YAML (atomically)."""
+    from maskdepth.imageio import atomic_write_bytes
+
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    return atomic_write_bytes(path, text.encode())

@@ -1,0 +1,46 @@
+"""The LightningDataModule: the training stream and the validation sets."""
+
+from __future__ import annotations
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from maskdepth.config import TrainConfig
+from maskdepth.data.manifest import ManifestDataset
+from maskdepth.data.sources import TrainStream, validation_batches
+
+
+class MaskDepthData(L.LightningDataModule):
+    """Training batches from TrainStream (resuming at the restored step) and validation on the
+    fixed engine scenes plus any `data.val_manifests`, split across ranks."""
+
+    def __init__(self, config: TrainConfig):
+        super().__init__()
+        self.config = config
+        self._val_batches = None
+
+    def _rank_world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def train_dataloader(self) -> DataLoader:
+        data, accumulate = self.config.data, self.config.trainer.accumulate
+        consumed = (self.trainer.global_step if self.trainer is not None else 0) * accumulate
+        stream = TrainStream(data, self.config.seed, accumulate=accumulate, start=consumed)
+        stream.rank, stream.world = self._rank_world()
+        workers = data.num_workers
+        return DataLoader(stream, batch_size=None, num_workers=workers,
+                          persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+
+    def val_dataloader(self) -> list[DataLoader]:
+        data = self.config.data
+        rank, world = self._rank_world()
+        if self._val_batches is None:
+            self._val_batches = validation_batches(data, data.batch_size)
+        loaders = [DataLoader(self._val_batches[rank::world], batch_size=None)]
+        for path in data.val_manifests:
+            dataset = ManifestDataset(path, size=(data.val_size, data.val_size))
+            indices = list(range(rank, len(dataset), world))
+            loaders.append(DataLoader(dataset, batch_size=data.batch_size,
+                                      sampler=indices, num_workers=0))
+        return loaders

@@ -1,0 +1,19 @@
+"""Paired transforms: the same random parameters for every map of a sample."""
+
+from __future__ import annotations
+
+import torch
+
+MAP_KEYS = ("image", "background", "mask", "depth", "shadow")
+
+
+def random_flip(batch: dict[str, torch.Tensor], g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Mirror each sample of a batch (B, C, H, W maps) left-right with probability 1/2, all of
+    its maps together."""
+    b = batch["image"].shape[0]
+    flip = (torch.rand(b, generator=g) < 0.5).view(b, 1, 1, 1)
+    out = dict(batch)
+    for key in MAP_KEYS:
+        if key in batch:
+            out[key] = torch.where(flip, batch[key].flip(-1), batch[key])
+    return out

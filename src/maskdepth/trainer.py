@@ -1,0 +1,59 @@
+"""Assemble and run the Lightning Trainer for a config (used by `maskdepth train`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from maskdepth.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
+from maskdepth.checkpoint import save_model
+from maskdepth.config import TrainConfig, save_config
+from maskdepth.data.module import MaskDepthData
+from maskdepth.models import build_model
+from maskdepth.training import MaskDepthModule
+
+
+def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Trainer:
+    t = config.trainer
+    checkpoints = run / "checkpoints"
+    callbacks = [
+        ModelCheckpoint(dirpath=checkpoints, filename="step{step:07d}", auto_insert_metric_name=False,
+                        every_n_train_steps=t.checkpoint_every, save_last=True, save_top_k=0),
+        ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=t.monitor, mode=t.monitor_mode,
+                        save_top_k=1, auto_insert_metric_name=False),
+        LearningRateMonitor(logging_interval="step"),
+        ImageLogger(t.image_every),
+    ]
+    if profile:
+        callbacks.append(StepProfiler(run / "profile.json"))
+    return L.Trainer(
+        default_root_dir=run, max_steps=t.max_steps, val_check_interval=t.val_every,
+        check_val_every_n_epoch=None, log_every_n_steps=t.log_every, precision=t.precision,
+        accumulate_grad_batches=t.accumulate, devices=t.devices, num_nodes=t.num_nodes,
+        strategy=t.strategy, accelerator=t.accelerator, gradient_clip_val=t.gradient_clip or None,
+        logger=TensorBoardLogger(run, name="tensorboard", version=""), callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, num_sanity_val_steps=0,
+        enable_model_summary=False, deterministic=False, benchmark=False)
+
+
+def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,
+        profile: bool = False) -> MaskDepthModule:
+    """Train (or continue) a run; writes RUN/config.yaml, checkpoints, TensorBoard logs and, at
+    the end, RUN/model.safetensors (the weights of the last step)."""
+    run = Path(run)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    model = build_model(config.model)
+    if config.trainer.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    module = MaskDepthModule(model, config)
+    trainer = make_trainer(config, run, profile)
+    if trainer.is_global_zero:
+        save_config(config, run / "config.yaml")
+    trainer.fit(module, datamodule=MaskDepthData(config), ckpt_path=resume)
+    if trainer.is_global_zero:
+        save_model(module.model, run / "model.safetensors")
+    return module

@@ -1,0 +1,149 @@
+"""The LightningModule: one shared step for train / val / test around a plain model.
+
+Inference and export never import this file; they use the nn.Module from models/.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import lightning as L
+import torch
+from torch import nn
+
+from maskdepth.config import OptimConfig, TrainConfig
+from maskdepth.losses import MaskDepthLoss
+from maskdepth.metrics import DepthMetrics, MaskMetrics
+
+
+class StepTimer:
+    """Adds up wall time per phase of the training step (for --profile)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.enabled = False
+
+    def add(self, phase: str, start: float) -> float:
+        now = time.perf_counter()
+        if self.enabled:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + now - start
+        return now
+
+
+class MaskDepthModule(L.LightningModule):
+    """Trains a MaskDepthNet. Logs `train/*` every step it is asked to and `val/*` / `test/*`
+    metrics (mask_iou, depth_rmse, ...) at the end of each evaluation."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig):
+        super().__init__()
+        self.model, self.config = model, config
+        self.criterion = MaskDepthLoss(config.loss)
+        self.metrics = nn.ModuleDict({stage: nn.ModuleDict({"mask": MaskMetrics(), "depth": DepthMetrics()})
+                                      for stage in ("val", "test")})
+        self.timer = StepTimer()
+        self.last_images: dict[str, torch.Tensor] | None = None
+
+    def forward(self, image, background):
+        return self.model(image, background)
+
+    def model_step(self, batch: dict[str, torch.Tensor]):
+        """Forward and loss: (loss, parts, outputs). Shared by train, val and test."""
+        start = time.perf_counter()
+        image, background = batch["image"], batch["background"]
+        if self.config.trainer.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
+            background = background.contiguous(memory_format=torch.channels_last)
+        outputs = self.model(image, background)
+        start = self.timer.add("forward", start)
+        loss, parts = self.criterion(outputs, batch)
+        self.timer.add("loss", start)
+        return loss, parts, outputs
+
+    def training_step(self, batch, batch_idx):
+        loss, parts, outputs = self.model_step(batch)
+        start = time.perf_counter()
+        size = batch["image"].shape[-1]
+        self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=batch["image"].shape[0])
+        self.log("train/size", float(size), batch_size=1)
+        self.last_images = {"batch": batch, "outputs": {k: v.detach() for k, v in outputs.items()}}
+        self.timer.add("logging", start)
+        return loss
+
+    def _evaluate(self, stage: str, batch):
+        loss, parts, outputs = self.model_step(batch)
+        metrics = self.metrics[stage]
+        metrics["mask"].update(torch.sigmoid(outputs["mask_logits"].float()), batch["mask"])
+        metrics["depth"].update(outputs["depth"].float(), batch["depth"], batch["mask"])
+        self.log(f"{stage}/loss", loss, batch_size=batch["image"].shape[0], sync_dist=True)
+        return outputs
+
+    def validation_step(self, batch, batch_idx):
+        return self._evaluate("val", batch)
+
+    def test_step(self, batch, batch_idx):
+        return self._evaluate("test", batch)
+
+    def _log_metrics(self, stage: str):
+        for metric in self.metrics[stage].values():
+            values = metric.compute()
+            self.log_dict({f"{stage}/{k}": v for k, v in values.items() if not math.isnan(v)})
+            metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_metrics("val")
+
+    def on_test_epoch_end(self):
+        self._log_metrics("test")
+
+    def configure_optimizers(self):
+        optimizer = make_optimizer(self.model.parameters(), self.config.optim)
+        schedule = lr_lambda(self.config.optim, self.config.trainer.max_steps)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["maskdepth"] = {"config": self.config.to_dict(),
+                                   "torch_rng": torch.get_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("maskdepth", {})
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
+
+
+def make_optimizer(parameters, optim: OptimConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (the original recipe) or AdamW."""
+    if optim.name == "sgd":
+        return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum,
+                               weight_decay=optim.weight_decay)
+    if optim.name == "adamw":
+        return torch.optim.AdamW(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
+    from maskdepth.errors import UserError
+    raise UserError(f"unknown optimizer {optim.name!r}; use sgd or adamw")
+
+
+def lr_lambda(optim: OptimConfig, max_steps: int):
+    """Multiplier of the base learning rate at each step: linear warm-up, then constant, cosine
+    decay to 0, or one-cycle (warm-up to the peak over 30 %, cosine down to 1/1000)."""
+    warmup = max(0, optim.warmup_steps)
+    total = max(1, max_steps)
+
+    def factor(step: int) -> float:
+        if optim.schedule == "onecycle":
+            peak = max(1, int(0.3 * total))
+            if step < peak:
+                return 0.04 + 0.96 * step / peak
+            progress = min(1.0, (step - peak) / max(1, total - peak))
+            return 1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * progress))
+        if step < warmup:
+            return (step + 1) / warmup
+        if optim.schedule == "cosine":
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    if optim.schedule not in ("constant", "cosine", "onecycle"):
+        from maskdepth.errors import UserError
+        raise UserError(f"unknown schedule {optim.schedule!r}; use constant, cosine or onecycle")
+    return factor
