@@ -163,3 +163,27 @@ def test_procedural_sprites_fill_their_billboards():
         coverage = alpha.mean(dim=(1, 2))
         assert (coverage > 0.05).all() and (coverage <= most).all()
         assert math.isclose(bank.pixels[:, 4].max().item(), 1.0, abs_tol=0.05)
+
+
+def test_rays_parallel_to_walls_floor_or_ceiling_stay_finite():
+    """Directions of exactly +0.0 or -0.0 along an axis once gave -inf depth (and NaN losses)."""
+    zero = torch.tensor([0.0, -0.0, 0.3, -0.3])
+    rays = rooms.Rays(dx=zero.view(1, 1, 4), dy=zero.view(1, 4, 1), dz=torch.ones(1, 4, 1),
+                      camera_height=torch.full((1, 1, 1), 1.2), focal=torch.full((1, 1, 1), 50.0))
+    one = torch.ones(1, 1, 1)
+    for yaw in (0.0, math.pi / 2, -math.pi / 2):
+        room = rooms.Room(2 * one, 3 * one, 1 * one, 5 * one, 2.8 * one, yaw * one)
+        hit = rooms.cast_room(rays, room)
+        assert torch.isfinite(hit.depth).all() and (hit.depth > 0).all()
+    light = rooms.Lighting(one, 2.7 * one, 2 * one, one, 0.3 * one, (0.3 * one, 0.8 * one, 0.5 * one))
+    place = objects.Placement(torch.rand(1, 6, 8, 8), 0 * one, 3 * one, one, 1.7 * one, 0.2 * one,
+                              one, one)
+    assert torch.isfinite(objects.cast_shadow(place, rays, light, 0.5 * one)).all()
+
+
+def test_many_batches_are_finite():
+    engine = SceneEngine(small_config(noise_p=0.5, jpeg_p=0.3, exposure_p=0.5, misalign_p=0.3,
+                                      shadow_p=0.5), seed=0)
+    for seed in range(40):
+        for key, value in engine.render(16, seed=seed).items():
+            assert torch.isfinite(value).all(), (seed, key)

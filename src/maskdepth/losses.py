@@ -70,6 +70,21 @@ def gradient_l1(pred: Tensor, true: Tensor, valid: Tensor) -> Tensor:
     return masked_l1(grad_pred, grad_true, inner)
 
 
+def ssim_map_separable(pred: Tensor, true: Tensor, window: int = 7, max_val: float = 1.0) -> Tensor:
+    """The SSIM map of kornia.metrics.ssim (Gaussian window, sigma 1.5, reflected borders, eps 0),
+    computed with one separable blur of the five statistics stacked: about 4x fewer operations
+    than kornia's 2-D window, which made the loss a tenth of a CPU training step."""
+    kernel = kornia.filters.get_gaussian_kernel1d(window, 1.5, device=pred.device, dtype=pred.dtype)
+    stats = torch.cat([pred, true, pred * pred, true * true, pred * true], dim=1)  # (B, 5C, H, W)
+    blurred = kornia.filters.filter2d_separable(stats, kernel, kernel, border_type="reflect")  # (1, window)
+    mu1, mu2, e11, e22, e12 = blurred.chunk(5, dim=1)
+    c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
+    mu1_mu2, mu1_sq, mu2_sq = mu1 * mu2, mu1 * mu1, mu2 * mu2
+    numerator = (2 * mu1_mu2 + c1) * (2 * (e12 - mu1_mu2) + c2)
+    denominator = (mu1_sq + mu2_sq + c1) * ((e11 - mu1_sq) + (e22 - mu2_sq) + c2)
+    return numerator / denominator
+
+
 def ssim_loss(pred: Tensor, true: Tensor, valid: Tensor | None = None, window: int = 7,
               max_val: float = 1.0) -> Tensor:
     """Mean of (1 - SSIM) / 2, in [0, 1], over pixels whose whole window is valid.
@@ -78,7 +93,7 @@ def ssim_loss(pred: Tensor, true: Tensor, valid: Tensor | None = None, window: i
     or None (all pixels count, image borders reflected). Windows are Gaussian (sigma 1.5, `window`
     taps), as in kornia.metrics.ssim; eps=0 so identical images score exactly 0.
     """
-    ssim_map = kornia.metrics.ssim(pred, true, window, max_val=max_val, eps=0.0)
+    ssim_map = ssim_map_separable(pred, true, window, max_val)
     dissimilarity = (1.0 - ssim_map) / 2.0
     if valid is None:
         return dissimilarity.mean()

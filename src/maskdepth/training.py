@@ -71,7 +71,7 @@ class MaskDepthModule(L.LightningModule):
         return loss
 
     def _evaluate(self, stage: str, batch):
-        loss, parts, outputs = self.model_step(batch)
+        loss, _, outputs = self.model_step(batch)
         metrics = self.metrics[stage]
         metrics["mask"].update(torch.sigmoid(outputs["mask_logits"].float()), batch["mask"])
         metrics["depth"].update(outputs["depth"].float(), batch["depth"], batch["mask"])
@@ -87,7 +87,9 @@ class MaskDepthModule(L.LightningModule):
     def _log_metrics(self, stage: str):
         for metric in self.metrics[stage].values():
             values = metric.compute()
-            self.log_dict({f"{stage}/{k}": v for k, v in values.items() if not math.isnan(v)})
+            # Already synchronised by torchmetrics: the same on every rank.
+            self.log_dict({f"{stage}/{k}": v for k, v in values.items() if not math.isnan(v)},
+                          sync_dist=True)
             metric.reset()
 
     def on_validation_epoch_end(self):

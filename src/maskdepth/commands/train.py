@@ -50,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.trainer import fit
 
-    config = load_config(args.config, _overrides(args))
     last = args.run / "checkpoints" / "last.ckpt"
+    saved = args.run / "config.yaml"
+    # A resumed run keeps its saved config unless another is given; --set still applies on top.
+    source = args.config if args.config or not (args.resume and saved.exists()) else saved
+    config = load_config(source, _overrides(args))
     if args.resume and not last.exists():
         raise UserError(f"--resume: {last} does not exist; start the run without --resume")
     if not args.resume and last.exists():

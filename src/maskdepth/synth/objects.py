@@ -116,7 +116,8 @@ def cast_shadow(p: Placement, rays: Rays, light: Lighting, strength: torch.Tenso
     that path crosses the billboard, the sprite's soft alpha blocks the light. A soft contact
     shadow sits at its base. strength: (B, 1, 1), zero where the object casts no shadow.
     """
-    t_floor = (-rays.camera_height / rays.dy).clamp(min=0)  # (B, H, 1), rows below the horizon
+    below_horizon = rays.dy < 0  # (B, H, 1); a level ray (dy = +-0) never meets the floor
+    t_floor = torch.where(below_horizon, -rays.camera_height / rays.dy, torch.zeros_like(rays.dy))
     fx, fz = t_floor * rays.dx, t_floor * rays.dz  # (B, H, W) and (B, H, 1)
     dir_x, dir_y, dir_z = light.shadow_dir
     dir_z = torch.where(dir_z.abs() < 0.05, torch.full_like(dir_z, 0.05), dir_z)
@@ -124,5 +125,4 @@ def cast_shadow(p: Placement, rays: Rays, light: Lighting, strength: torch.Tenso
     sx, sy = fx + s * dir_x, s * dir_y
     blocked = _sample_sprite(p.pixels[:, 5:6], p, sx, sy)[:, 0] * (s > 0)
     contact = contact_shadow((fx - p.x) / (0.5 * p.width), (fz - p.z) / (0.5 * p.thickness + 0.15))
-    below_horizon = rays.dy < 0
     return strength * torch.maximum(blocked, contact) * below_horizon * p.present

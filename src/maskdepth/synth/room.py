@@ -116,15 +116,17 @@ def cast_room(rays: Rays, room: Room) -> RoomHit:
     through one plane per axis (the one it moves towards), and the nearest of those three is the
     visible surface."""
     rdx, rdz = room.to_room(rays.dx, rays.dz)  # (B, H, W)
+    # The larger of the two plane distances is the one ahead of the camera. Written as a maximum
+    # it also stays right for rays parallel to a wall (direction +0.0 or -0.0 gives +inf).
+    t_x = torch.maximum(room.right / rdx, -room.left / rdx)
+    t_z = torch.maximum(room.back / rdz, -room.front / rdz)
+    t_y = torch.maximum((room.ceiling - rays.camera_height) / rays.dy, -rays.camera_height / rays.dy)
     to_right, to_back = rdx > 0, rdz > 0
-    # torch.lerp with a 0/1 weight selects exactly, and is much faster on CPU than torch.where.
-    t_x = torch.lerp(-room.left, room.right, to_right.float()) / rdx
-    t_z = torch.lerp(-room.front, room.back, to_back.float()) / rdz
     looks_down = rays.dy < 0  # (B, H, 1)
-    t_y = torch.where(looks_down, -rays.camera_height, room.ceiling - rays.camera_height) / rays.dy
     side = t_x <= t_z
     t_wall = torch.minimum(t_x, t_z)
     flat = t_y <= t_wall
+    # torch.lerp with a 0/1 weight selects exactly, and is much faster on CPU than torch.where.
     wall_id = torch.lerp(FRONT + to_back.float(), LEFT + to_right.float(), side.float())
     surface = torch.lerp(wall_id, CEILING - looks_down.float(), flat.float()).long()
     depth = torch.minimum(t_wall, t_y)
