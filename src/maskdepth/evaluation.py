@@ -1,0 +1,94 @@
+"""Evaluate a model (and optionally the classical baselines) on datasets or engine scenes.
+
+A "set" yields (ids, batch) pairs: ids is a list of sample ids, batch a dict with image,
+background (B, 3, H, W) in [0, 1], mask (B, 1, H, W) and depth (B, 1, H, W) metres (0 unknown).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from maskdepth import imageio
+from maskdepth.baselines import BASELINES
+from maskdepth.data.manifest import ManifestDataset
+from maskdepth.inference import predict_tensors
+from maskdepth.layout import prediction_paths
+from maskdepth.metrics import DepthMetrics, MaskMetrics
+from maskdepth.synth import SceneConfig, SceneEngine
+from maskdepth.synth.stream import batch_seed
+from maskdepth.viz import to_numpy_rgb
+
+Batches = Iterator[tuple[list[str], dict[str, torch.Tensor]]]
+
+
+def manifest_set(path: str | Path) -> tuple[int, Batches]:
+    """(size, batches of one sample each, at the files' own size) of a dataset folder."""
+    dataset = ManifestDataset(path)
+
+    def batches() -> Batches:
+        for index, sample in enumerate(dataset.samples):
+            item = dataset[index]
+            yield [sample.id], {k: v[None] for k, v in item.items() if v.dim() == 3}
+
+    return len(dataset), batches()
+
+
+def engine_set(count: int, seed: int, size: int, batch_size: int = 16) -> tuple[int, Batches]:
+    """(count, batches) of engine scenes with every capture condition on (as validation uses)."""
+    engine = SceneEngine(SceneConfig(height=size, width=size), seed=seed)
+
+    def batches() -> Batches:
+        for k, first in enumerate(range(0, count, batch_size)):
+            n = min(batch_size, count - first)
+            batch = engine.render(n, batch_seed(seed, k))
+            yield [f"{first + i:06d}" for i in range(n)], batch
+
+    return count, batches()
+
+
+def _finite(values: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in values.items() if not math.isnan(v)}
+
+
+def _save(out: Path, ids: list[str], probability: torch.Tensor, depth: torch.Tensor) -> None:
+    for i, sample_id in enumerate(ids):
+        mask_path, depth_path = prediction_paths(out, sample_id)
+        imageio.write_mask(mask_path, probability[i, 0].numpy() > 0.5)
+        imageio.write_depth(depth_path, depth[i, 0].numpy())
+
+
+def evaluate_set(model: nn.Module | None, batches: Batches, total: int, baselines: bool = False,
+                 save_dir: Path | None = None, name: str = "") -> dict[str, dict[str, float]]:
+    """Metrics of the model ("model") and, if asked, of each baseline on one set.
+
+    The model's depth is rounded to millimetres and its mask thresholded at 0.5 first, so the
+    numbers are exactly those of the prediction files that `save_dir` receives.
+    """
+    methods = (["model"] if model is not None else []) + (list(BASELINES) if baselines else [])
+    mask_metrics = {m: MaskMetrics() for m in methods}
+    depth_metrics = DepthMetrics()
+    with tqdm(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
+        for ids, batch in batches:
+            if model is not None:
+                probability, depth = predict_tensors(model, batch["image"], batch["background"])
+                mask_metrics["model"].update((probability > 0.5).float(), batch["mask"])
+                depth_metrics.update(depth, batch["depth"], batch["mask"])
+                if save_dir is not None:
+                    _save(save_dir, ids, probability, depth)
+            for method in methods[1 if model is not None else 0:]:
+                masks = [BASELINES[method](to_numpy_rgb(batch["image"][i]), to_numpy_rgb(batch["background"][i]))
+                         for i in range(len(ids))]
+                predicted = torch.from_numpy(np.stack(masks))[:, None].float()
+                mask_metrics[method].update(predicted, batch["mask"])
+            bar.update(len(ids))
+    results = {m: _finite(mask_metrics[m].compute()) for m in methods}
+    if model is not None:
+        results["model"].update(_finite(depth_metrics.compute()))
+    return results

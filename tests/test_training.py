@@ -1,0 +1,138 @@
+"""Training end to end on CPU at tiny sizes: fit, checkpoints, exact resume, kill -9, DDP,
+TensorBoard, profile, evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from maskdepth import imageio
+from maskdepth.cli import main
+from maskdepth.config import load_config
+from maskdepth.errors import UserError
+from maskdepth.layout import prediction_paths, read_manifest
+from maskdepth.metrics import depth_errors, mask_iou
+from maskdepth.trainer import fit
+
+TINY = ["model.variant=fast", "data.sizes=[32,48]", "data.size_steps=[0,3]", "data.batch_size=2",
+        "data.num_workers=0", "data.val_count=4", "data.val_size=32", "trainer.val_every=3",
+        "trainer.checkpoint_every=2", "trainer.image_every=2", "trainer.log_every=1"]
+
+
+def tiny(steps: int, *extra: str):
+    return load_config(None, [*TINY, f"trainer.max_steps={steps}", *extra])
+
+
+def step_of(path) -> int:
+    return torch.load(path, map_location="cpu", weights_only=True)["global_step"]
+
+
+def test_fit_writes_checkpoints_config_weights_and_tensorboard(tmp_path):
+    fit(tiny(6), tmp_path, profile=True)
+    assert step_of(tmp_path / "checkpoints" / "last.ckpt") == 6
+    assert (tmp_path / "checkpoints" / "best.ckpt").exists()
+    assert load_config(tmp_path / "config.yaml") == tiny(6)
+    assert load_file(tmp_path / "model.safetensors")
+    events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 1000
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(tmp_path / "tensorboard"))
+    accumulator.Reload()
+    tags = accumulator.Tags()
+    assert {"train/total", "val/mask_iou", "val/depth_rmse"} <= set(tags["scalars"])
+    assert "train/predictions" in tags["images"]
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    assert set(profile["percent"]) == {"data_wait", "forward", "loss", "backward", "optimizer", "logging"}
+    assert sum(profile["percent"].values()) == pytest.approx(100, abs=0.1)
+
+
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    fit(tiny(8), straight)
+    fit(tiny(4), split)
+    fit(tiny(8), split, resume=split / "checkpoints" / "last.ckpt")
+    a, b = load_file(straight / "model.safetensors"), load_file(split / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+
+
+def test_train_command_refuses_to_overwrite_and_resumes_with_the_saved_config(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--run", str(run), "--set", *TINY, "trainer.max_steps=2"]) == 0
+    assert main(["train", "--run", str(run), "--set", "trainer.max_steps=2"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", "--run", str(run), "--resume", "--set", "trainer.max_steps=4"]) == 0
+    assert step_of(run / "checkpoints" / "last.ckpt") == 4
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "maskdepth", "train", "--run", str(run), "--set", *TINY,
+               "trainer.max_steps=500", "trainer.checkpoint_every=3", "trainer.val_every=1000"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while time.time() < deadline and (not last.exists() or step_of(last) < 6):
+        time.sleep(0.5)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    reached = step_of(last)  # still a complete checkpoint
+    assert reached >= 6
+    assert main(["train", "--run", str(run), "--resume", "--set", f"trainer.max_steps={reached + 3}"]) == 0
+    assert step_of(last) == reached + 3
+    assert not list(run.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tmp_path):
+    run = tmp_path / "ddp"
+    command = [sys.executable, "-m", "maskdepth", "train", "--run", str(run), "--devices", "2",
+               "--strategy", "ddp", "--accelerator", "cpu", "--set", *TINY, "trainer.max_steps=4"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert step_of(run / "checkpoints" / "last.ckpt") == 4
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(UserError, match="optim.lrr"):
+        load_config(None, ["optim.lrr=0.1"])
+    with pytest.raises(UserError, match="key.sub=value"):
+        load_config(None, ["optim.lr"])
+    assert load_config(None, ["optim.lr=0.5", "data.sizes=[64]"]).data.sizes == [64]
+
+
+def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_path, capsys):
+    from maskdepth.checkpoint import save_model
+    from maskdepth.models import build_model
+
+    assert main(["synth", "--out", str(tmp_path / "data"), "--n", "4", "--size", "48"]) == 0
+    torch.manual_seed(0)
+    weights = save_model(build_model(variant="fast"), tmp_path / "m.safetensors")
+    out, report = tmp_path / "preds", tmp_path / "metrics.json"
+    assert main(["evaluate", "--checkpoint", str(weights), "--data", str(tmp_path / "data"),
+                 "--baselines", "--save-predictions", str(out), "--json", str(report)]) == 0
+    results = json.loads(report.read_text())
+    assert {"data: model", "data: absdiff", "data: mog2"} <= set(results)
+    ious, rmses = [], []
+    for sample in read_manifest(tmp_path / "data"):
+        mask_file, depth_file = prediction_paths(out / "data", sample.id)
+        pred = torch.from_numpy(imageio.read_mask(mask_file))[None, None]
+        true = torch.from_numpy(imageio.read_mask(sample.mask))[None, None]
+        ious.append(mask_iou(pred, true).item())
+        pred_depth = torch.from_numpy(imageio.read_depth(depth_file))[None, None]
+        true_depth = torch.from_numpy(imageio.read_depth(sample.depth))[None, None]
+        rmses.append(depth_errors(pred_depth, true_depth)["rmse"].item())
+    assert results["data: model"]["mask_iou"] == pytest.approx(np.mean(ious), abs=1e-6)
+    assert results["data: model"]["depth_rmse"] == pytest.approx(np.mean(rmses), abs=1e-5)
+    assert "mask_iou" in capsys.readouterr().out
