@@ -99,7 +99,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     run = tmp_path / "ddp"
     command = [sys.executable, "-m", "maskdepth", "train", "--run", str(run), "--devices", "2",
                "--strategy", "ddp", "--accelerator", "cpu", "--set", *TINY, "trainer.max_steps=4"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert step_of(run / "checkpoints" / "last.ckpt") == 4
 

@@ -36,12 +36,20 @@ def load_any(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     return model.to(device).eval()
 
 
+def model_device(model) -> torch.device:
+    """Where a model's inputs must go: its parameters' device, or its `device` attribute (ONNX)."""
+    device = getattr(model, "device", None)
+    if device is not None:
+        return torch.device(device)
+    return next(model.parameters()).device
+
+
 @torch.inference_mode()
 def predict_tensors(model: nn.Module, image: torch.Tensor, background: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """image, background (B, 3, H, W) in [0, 1] -> (mask probability (B, 1, H, W) in [0, 1],
     depth (B, 1, H, W) in metres, rounded to the millimetres a depth PNG stores)."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     outputs = model(image.to(device), background.to(device))
     probability = torch.sigmoid(outputs["mask_logits"].float())
     depth = torch.round(outputs["depth"].float() * 1000) / 1000
