@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from maskdepth.viz import colorize_depth, contact_sheet, grey_to_rgb, to_numpy_rgb
+from maskdepth.viz import prediction_sheet
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -31,25 +30,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             temp.unlink(missing_ok=True)
 
 
-def prediction_rows(batch: dict, outputs: dict, limit: int = 4) -> list[list[np.ndarray]]:
-    """Per sample: image, background, true mask, predicted mask probability, true depth and
-    predicted depth (both colour-mapped on the true depth's scale)."""
-    rows = []
-    for i in range(min(limit, batch["image"].shape[0])):
-        true_depth = batch["depth"][i, 0].float().cpu().numpy()
-        pred_depth = outputs["depth"][i, 0].float().cpu().numpy()
-        far = max(float(true_depth.max()), float(np.percentile(pred_depth, 99)), 1.0)
-        rows.append([
-            to_numpy_rgb(batch["image"][i].float()), to_numpy_rgb(batch["background"][i].float()),
-            grey_to_rgb(batch["mask"][i, 0].float().cpu().numpy()),
-            grey_to_rgb(torch.sigmoid(outputs["mask_logits"][i, 0].float()).cpu().numpy()),
-            colorize_depth(true_depth, far), colorize_depth(pred_depth, far)])
-    return rows
-
-
-PREDICTION_TITLES = ["image", "background", "mask", "pred mask", "depth", "pred depth"]
-
-
 class ImageLogger(L.Callback):
     """Every `every` steps, log a grid of inputs, truths and predictions to TensorBoard."""
 
@@ -65,7 +45,8 @@ class ImageLogger(L.Callback):
             return
         start = time.perf_counter()
         last = module.last_images
-        sheet = contact_sheet(prediction_rows(last["batch"], last["outputs"]), PREDICTION_TITLES)
+        probability = torch.sigmoid(last["outputs"]["mask_logits"].float())
+        sheet = prediction_sheet(last["batch"], probability, last["outputs"]["depth"])
         experiment.add_image("train/predictions", sheet, step, dataformats="HWC")
         module.timer.add("logging", start)
 

@@ -1,0 +1,150 @@
+"""The Python API.
+
+    from maskdepth import MaskDepth
+    md = MaskDepth.load()                                   # the model shipped in the package
+    result = md.predict("person.jpg", "empty_room.jpg")     # paths, PIL images or numpy arrays
+    result.mask, result.probability, result.depth           # (H, W) bool / float [0, 1] / metres
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from maskdepth.errors import UserError
+from maskdepth.inference import load_any, predict_tensors
+
+DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
+MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
+
+
+def default_weights() -> Path:
+    """Path of the model shipped with the package."""
+    path = Path(str(resources.files("maskdepth") / DEFAULT_WEIGHTS))
+    if not path.exists():
+        raise UserError(f"the default model {path} is missing from this installation; "
+                        "reinstall maskdepth or pass a model file")
+    return path
+
+
+@dataclass
+class Prediction:
+    """One prediction at the input's size.
+
+    mask: (H, W) bool foreground. probability: (H, W) float32 in [0, 1].
+    depth: (H, W) float32 z-depth in metres. mismatch: how little the background looked like the
+    image's scene (0 good, 1 unrelated), when the background was aligned first, else None.
+    """
+
+    mask: np.ndarray
+    probability: np.ndarray
+    depth: np.ndarray
+    mismatch: float | None = None
+
+
+def to_rgb_array(value, name: str = "image") -> np.ndarray:
+    """A path, PIL image or numpy array (H, W, 3) uint8 / float in [0, 1], or (H, W) grey ->
+    (H, W, 3) uint8 RGB."""
+    from PIL import Image
+
+    if isinstance(value, (str, Path)):
+        from maskdepth.imageio import read_rgb
+        return read_rgb(value)
+    if isinstance(value, Image.Image):
+        return np.array(value.convert("RGB"))
+    array = np.asarray(value)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise UserError(f"{name}: expected an (H, W, 3) RGB array, got shape {array.shape}")
+    array = array[..., :3]
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def _tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1).float()[None] / 255
+
+
+class MaskDepth:
+    """A loaded model with a `predict` that takes photos of any size."""
+
+    def __init__(self, model, max_side: int = MAX_SIDE):
+        self.model, self.max_side = model, max_side
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int = MAX_SIDE) -> MaskDepth:
+        """Load weights (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx,
+        run with ONNX Runtime); None = the model shipped in the package."""
+        path = Path(path) if path is not None else default_weights()
+        if path.suffix == ".onnx":
+            from maskdepth.export import load_onnx
+            return cls(load_onnx(path), max_side)
+        return cls(load_any(path, device), max_side)
+
+    def predict(self, image, background, align: bool = True, batch_size: int = 8):
+        """Predict for one pair, or for a list of images (with one shared background or a list).
+
+        image, background: path, PIL image or numpy array (H, W, 3), uint8 or float in [0, 1].
+        align: first align the background to the image (camera shift, exposure change) and
+        warn when it does not look like the same scene. Returns a Prediction, or a list.
+        """
+        if not isinstance(image, (list, tuple)):
+            return self._predict_many([image], [background], align, batch_size)[0]
+        backgrounds = background if isinstance(background, (list, tuple)) else [background] * len(image)
+        if len(backgrounds) != len(image):
+            raise UserError(f"{len(image)} images but {len(backgrounds)} backgrounds")
+        return self._predict_many(list(image), list(backgrounds), align, batch_size)
+
+    def _prepare(self, image, background, align: bool):
+        rgb, bg = to_rgb_array(image, "image"), to_rgb_array(background, "background")
+        mismatch = None
+        if bg.shape != rgb.shape and not align:
+            raise UserError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
+                            f"{bg.shape[1]}x{bg.shape[0]}; use photos of equal size or align=True")
+        if align:
+            from maskdepth.align import MISMATCH_WARNING, align_background
+            result = align_background(rgb, bg)
+            bg, mismatch = result.background, result.mismatch
+            if mismatch > MISMATCH_WARNING:
+                warnings.warn(f"the background does not look like the image's scene (mismatch "
+                              f"{mismatch:.2f} > {MISMATCH_WARNING}); results may be poor", stacklevel=4)
+        return rgb, bg, mismatch
+
+    def _predict_many(self, images, backgrounds, align, batch_size) -> list[Prediction]:
+        prepared = [self._prepare(i, b, align) for i, b in zip(images, backgrounds)]
+        results: list[Prediction | None] = [None] * len(prepared)
+        groups: dict[tuple, list[int]] = {}
+        for index, (rgb, _, _) in enumerate(prepared):
+            groups.setdefault(rgb.shape, []).append(index)
+        for shape, indices in groups.items():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                image = torch.cat([_tensor(prepared[i][0]) for i in chunk])
+                background = torch.cat([_tensor(prepared[i][1]) for i in chunk])
+                probability, depth = self._run(image, background, shape[:2])
+                for j, i in enumerate(chunk):
+                    results[i] = Prediction(probability[j, 0] > 0.5, probability[j, 0], depth[j, 0],
+                                            prepared[i][2])
+        return results
+
+    def _run(self, image: torch.Tensor, background: torch.Tensor, size: tuple[int, int]):
+        """Predict at a working size (longer side <= max_side), then scale back to `size`."""
+        height, width = size
+        scale = min(1.0, self.max_side / max(height, width))
+        if scale < 1.0:
+            work = (max(32, round(height * scale)), max(32, round(width * scale)))
+            image = F.interpolate(image, size=work, mode="area")
+            background = F.interpolate(background, size=work, mode="area")
+        probability, depth = predict_tensors(self.model, image, background)
+        if scale < 1.0:
+            probability = F.interpolate(probability, size=size, mode="bilinear", align_corners=False)
+            depth = F.interpolate(depth, size=size, mode="bilinear", align_corners=False)
+        return probability.numpy(), depth.numpy().astype(np.float32)

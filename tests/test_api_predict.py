@@ -1,0 +1,111 @@
+"""The Python API and `maskdepth predict` in every mode, on tiny generated inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from maskdepth import MaskDepth, imageio
+from maskdepth.checkpoint import save_model
+from maskdepth.cli import main
+from maskdepth.errors import UserError
+from maskdepth.layout import prediction_paths, read_manifest
+from maskdepth.models import build_model
+from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(build_model(variant="fast"), tmp_path_factory.mktemp("w") / "m.safetensors")
+
+
+@pytest.fixture(scope="module")
+def scene():
+    batch = SceneEngine(SceneConfig(height=72, width=100, capture=CaptureConfig.clean()), seed=0).render(1, 5)
+    to_uint8 = lambda t: (t[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return to_uint8(batch["image"]), to_uint8(batch["background"])
+
+
+def test_predict_accepts_paths_pil_and_numpy_and_keeps_the_size(weights, scene, tmp_path):
+    image, background = scene
+    imageio.write_rgb(tmp_path / "i.png", image)
+    imageio.write_rgb(tmp_path / "b.png", background)
+    model = MaskDepth.load(weights)
+    from_paths = model.predict(tmp_path / "i.png", str(tmp_path / "b.png"), align=False)
+    from_pil = model.predict(Image.fromarray(image), Image.fromarray(background), align=False)
+    from_float = model.predict(image / 255.0, background.astype(np.float32) / 255, align=False)
+    for result in (from_paths, from_pil, from_float):
+        assert result.mask.shape == result.depth.shape == result.probability.shape == (72, 100)
+        assert result.mask.dtype == bool and result.depth.dtype == np.float32
+        assert (result.depth > 0).all() and 0 <= result.probability.min() <= result.probability.max() <= 1
+    assert np.allclose(from_paths.probability, from_pil.probability, atol=1e-6)
+    assert np.allclose(from_paths.depth, from_float.depth, atol=2e-3)
+
+
+def test_batched_predictions_equal_single_ones_at_odd_and_large_sizes(weights, scene):
+    image, background = scene
+    model = MaskDepth.load(weights, max_side=64)
+    big = np.kron(image, np.ones((5, 5, 1), np.uint8))  # 360 x 500: processed at 46 x 64
+    big_bg = np.kron(background, np.ones((5, 5, 1), np.uint8))
+    single = [model.predict(i, b, align=False) for i, b in ((image, background), (big, big_bg))]
+    batched = model.predict([image, big, image], [background, big_bg, background], align=False)
+    assert batched[1].mask.shape == (360, 500)
+    for a, b in zip(single + [single[0]], batched):
+        assert np.allclose(a.probability, b.probability, atol=1e-5)
+
+
+def test_bad_inputs_get_clear_errors(weights, scene):
+    image, background = scene
+    model = MaskDepth.load(weights)
+    with pytest.raises(UserError, match="background"):
+        model.predict(image, background[:40], align=False)
+    with pytest.raises(UserError, match="RGB"):
+        model.predict(np.zeros((4, 4, 7)), background, align=False)
+    with pytest.raises(UserError, match="no such model"):
+        MaskDepth.load("missing.safetensors")
+
+
+def _pair_files(tmp_path, scene):
+    image, background = scene
+    imageio.write_rgb(tmp_path / "shot.png", image)
+    imageio.write_rgb(tmp_path / "room.png", background)
+    return tmp_path / "shot.png", tmp_path / "room.png"
+
+
+def test_predict_pair_writes_mask_depth_colour_and_view(weights, scene, tmp_path):
+    image, background = _pair_files(tmp_path, scene)
+    out = tmp_path / "out"
+    assert main(["predict", "--image", str(image), "--background", str(background), "--out", str(out),
+                 "--checkpoint", str(weights)]) == 0
+    mask_path, depth_path = prediction_paths(out, "shot")
+    assert set(np.unique(np.asarray(Image.open(mask_path)))) <= {0, 255}
+    assert imageio.read_depth(depth_path).shape == (72, 100)
+    assert imageio.read_rgb(out / "shot_view.png").shape == (72, 300, 3)
+    assert (out / "shot_depth_color.png").exists()
+
+
+def test_predict_manifest_and_folder(weights, scene, tmp_path):
+    data = tmp_path / "data"
+    assert main(["synth", "--out", str(data), "--n", "3", "--size", "48"]) == 0
+    assert main(["predict", "--data", str(data), "--out", str(tmp_path / "p"), "--checkpoint", str(weights)]) == 0
+    for sample in read_manifest(data):
+        mask_path, depth_path = prediction_paths(tmp_path / "p", sample.id)
+        assert mask_path.exists() and depth_path.exists()
+    folder = tmp_path / "shots"
+    image, background = _pair_files(tmp_path, scene)
+    folder.mkdir()
+    for name in ("a", "b"):
+        imageio.write_rgb(folder / f"{name}.png", imageio.read_rgb(image))
+    assert main(["predict", "--images", str(folder), "--background", str(background),
+                 "--out", str(tmp_path / "f"), "--checkpoint", str(weights)]) == 0
+    assert sorted(p.name for p in (tmp_path / "f").glob("*_mask.png")) == ["a_mask.png", "b_mask.png"]
+
+
+def test_predict_refuses_inconsistent_flags(weights, tmp_path, capsys):
+    assert main(["predict", "--image", "x.png", "--out", str(tmp_path)]) == 2
+    assert "--background" in capsys.readouterr().err
+    assert main(["predict", "--data", str(tmp_path), "--out", str(tmp_path), "--engine", "onnx"]) == 2
+    assert "onnx" in capsys.readouterr().err

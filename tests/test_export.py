@@ -1,0 +1,104 @@
+"""ONNX export: parity with PyTorch at new sizes, metadata, OnnxModel and `maskdepth export`."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pytest
+import torch
+
+from maskdepth import cli
+from maskdepth.checkpoint import CONFIG_KEY, save_model
+from maskdepth.errors import UserError
+from maskdepth.export import OnnxModel, export_onnx, load_onnx, validate_onnx
+from maskdepth.inference import predict_tensors
+from maskdepth.models import build_model
+
+TOLERANCE = 1e-4
+
+
+def _model(**config):
+    torch.manual_seed(0)
+    return build_model(**config).eval()
+
+
+@pytest.fixture(scope="module")
+def fast(tmp_path_factory):
+    """The fast variant and its ONNX file, traced at 64x64."""
+    model = _model(variant="fast")
+    return model, export_onnx(model, tmp_path_factory.mktemp("onnx") / "fast.onnx", 64, 64)
+
+
+@pytest.mark.parametrize("batch_size, height, width", [(2, 50, 70), (1, 96, 64)])
+def test_fast_matches_pytorch_at_other_sizes(fast, batch_size, height, width):
+    differences = validate_onnx(*fast, height, width, batch_size=batch_size)
+    assert set(differences) == {"mask_logits", "depth"}
+    assert max(differences.values()) < TOLERANCE, differences
+
+
+def test_original_matches_pytorch_with_a_shadow_head(tmp_path):
+    model = _model(variant="original", shadow_head=True)
+    path = export_onnx(model, tmp_path / "original.onnx", 64, 64)
+    differences = validate_onnx(model, path, 50, 70, batch_size=2)
+    assert set(differences) == {"mask_logits", "depth", "shadow_logits"}
+    assert max(differences.values()) < TOLERANCE, differences
+    assert [p.name for p in tmp_path.iterdir()] == ["original.onnx"]  # no temp file left behind
+
+
+def test_file_describes_itself(fast):
+    model, path = fast
+    proto = onnx.load(path)
+    metadata = {prop.key: prop.value for prop in proto.metadata_props}
+    assert json.loads(metadata[CONFIG_KEY]) == model.config.to_dict()
+    assert [i.name for i in proto.graph.input] == ["image", "background"]
+    assert [o.name for o in proto.graph.output] == ["mask_logits", "depth"]
+    for value, channels in zip((*proto.graph.input, *proto.graph.output), (3, 3, 1, 1)):
+        dims = value.type.tensor_type.shape.dim
+        assert [d.dim_param or d.dim_value for d in dims] == ["batch", channels, "height", "width"]
+    onnx.checker.check_model(proto, full_check=True)
+    assert load_onnx(path).config == model.config
+
+
+def test_onnx_model_serves_predict_tensors(fast):
+    model, path = fast
+    onnx_model = load_onnx(path)
+    generator = torch.Generator().manual_seed(1)
+    image, background = (torch.rand(2, 3, 40, 72, generator=generator) for _ in range(2))
+    outputs = onnx_model(image, background)
+    assert {k: tuple(v.shape) for k, v in outputs.items()} == {
+        "mask_logits": (2, 1, 40, 72), "depth": (2, 1, 40, 72)}
+    probability, depth = predict_tensors(onnx_model, image, background)
+    true_probability, true_depth = predict_tensors(model, image, background)
+    torch.testing.assert_close(probability, true_probability, atol=TOLERANCE, rtol=0)
+    # depth is rounded to millimetres: a tiny difference may cross a rounding boundary
+    torch.testing.assert_close(depth, true_depth, atol=1e-3 + 1e-6, rtol=0)
+    with pytest.raises(ValueError, match="must both be"):
+        onnx_model(image, background[:1])
+
+
+def test_missing_or_garbage_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="missing.onnx: no such ONNX model file"):
+        OnnxModel(tmp_path / "missing.onnx")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not an onnx model")
+    with pytest.raises(UserError, match="garbage.onnx: not a readable ONNX model"):
+        load_onnx(garbage)
+
+
+@pytest.fixture()
+def export_command(monkeypatch):
+    if "export" not in cli.COMMANDS:
+        monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, "export"))
+
+
+def test_cli_exports_and_validates(tmp_path, export_command, capsys):
+    weights = save_model(_model(variant="fast"), tmp_path / "model.safetensors")
+    out = tmp_path / "model.onnx"
+    argv = ["export", "--checkpoint", str(weights), "--out", str(out), "--size", "64", "64"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "at 2x3x100x116" in printed and "mask_logits: max abs difference" in printed
+    assert load_onnx(out).config.variant == "fast"
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "none.safetensors"), "--out", str(out)]) == 2
+    assert "no such model file" in capsys.readouterr().err
