@@ -109,3 +109,45 @@ def test_predict_refuses_inconsistent_flags(weights, tmp_path, capsys):
     assert "--background" in capsys.readouterr().err
     assert main(["predict", "--data", str(tmp_path), "--out", str(tmp_path), "--engine", "onnx"]) == 2
     assert "onnx" in capsys.readouterr().err
+
+
+def test_onnx_engine_matches_torch(weights, scene, tmp_path):
+    image, background = _pair_files(tmp_path, scene)
+    onnx_file = tmp_path / "m.onnx"
+    assert main(["export", "--checkpoint", str(weights), "--out", str(onnx_file), "--size", "64"]) == 0
+    assert main(["predict", "--image", str(image), "--background", str(background), "--out",
+                 str(tmp_path / "o"), "--engine", "onnx", "--checkpoint", str(onnx_file), "--no-align"]) == 0
+    torch_result = MaskDepth.load(weights).predict(image, background, align=False)
+    onnx_depth = imageio.read_depth(prediction_paths(tmp_path / "o", "shot")[1])
+    assert np.abs(onnx_depth - torch_result.depth).max() <= 0.0015
+
+
+def test_predict_video_with_and_without_a_background(weights, tmp_path):
+    from maskdepth.video import VideoWriter, read_frames
+
+    batch = SceneEngine(SceneConfig(height=64, width=96, capture=CaptureConfig.clean()), seed=1).render(1, 2)
+    room = (batch["background"][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    video = tmp_path / "walk.mp4"
+    with VideoWriter(video, 10.0) as writer:
+        for t in range(12):
+            frame = room.copy()
+            frame[20:50, 5 + 6 * t : 20 + 6 * t] = (200, 40, 40)
+            writer.write(frame)
+    imageio.write_rgb(tmp_path / "room.png", room)
+    for extra, out in (([], tmp_path / "plate"), (["--background", str(tmp_path / "room.png")], tmp_path / "bg")):
+        assert main(["predict", "--video", str(video), "--out", str(out), "--checkpoint", str(weights),
+                     "--batch-size", "5", *extra]) == 0
+        assert len(list((out / "walk_frames").glob("*_mask.png"))) == 12
+        assert len(list((out / "walk_frames").glob("*_depth.png"))) == 12
+        view = list(read_frames(out / "walk_view.mp4"))
+        assert len(view) == 12 and view[0].shape == (64, 288, 3)
+    plate = imageio.read_rgb(tmp_path / "plate" / "walk_clean_plate.png")
+    assert np.abs(plate.astype(int) - room.astype(int)).mean() < 12
+
+
+def test_demo_runs_on_the_shipped_model(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--n", "3", "--size", "64"]) == 0
+    sheet = imageio.read_rgb(tmp_path / "contact_sheet.png")
+    assert sheet.shape[0] > 3 * 64 and sheet.shape[1] > 6 * 64
+    text = capsys.readouterr().out
+    assert "mask_iou" in text and "depth_rmse" in text

@@ -6,30 +6,57 @@
 
 Real captures move the camera a few pixels (~1-2 degrees) and change exposure between the two
 photos; the model was trained on nearly aligned pairs, so we undo both first:
-1. geometry: ORB features + RANSAC homography (only trusted when it is small and well supported),
-   refined with ECC (cv2.findTransformECC, an intensity method that is invariant to a global
-   gain/bias) at <= 160 px, then again at <= 320 px with the foreground and other outliers of the
-   first pass masked out, so a person in front does not pull the fit;
+1. geometry: phase correlation gives a starting shift (the whole spectrum votes, so a foreground
+   barely moves it); ECC (cv2.findTransformECC, an intensity method blind to a global gain/bias)
+   refines it in stages of growing freedom, translation and rotation at <= 160 px, then a
+   homography at <= 320 px with the earlier stages' outliers (the foreground) masked out. Only
+   when that fails or fits poorly do ORB features + RANSAC (cv2.findHomography) propose another
+   start: on the nearly aligned pairs we expect, ECC alone is faster and more accurate.
 2. colour: per-channel gain and bias fitted by least squares on the 50 % of pixels that fit best
-   (the foreground and specular changes are the other half at worst), refitted three times.
-Runtime on 2 busy CPU cores is a few ms at 160x160 and tens of ms at 640x480 (see README).
+   (the foreground and specular changes are the rest), refitted three times. A gamma change
+   is not linear and leaves a small residual.
+3. `mismatch_score` says how well the result explains the image, to warn about a wrong photo.
+About 10 ms at 160x160 and 20 ms at 640x480 on 2 busy CPU cores; 2-3x more when ORB is tried.
+Known failure: a mostly flat background whose little texture a large foreground hides; ECC then
+locks onto the foreground, and the high mismatch warns the user.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-MISMATCH_WARNING = 0.5  # mismatch above this: the background probably shows another scene
-COARSE_SIDE = 160  # ECC's first pass works at this longer side (pixels): fast, wide basin
-FINE_SIDE = 320  # its second, masked pass at this one: ~0.1 px there is ~0.2 px at 640x480
+# mismatch above this: the background probably shows another scene (or could not be aligned).
+# On rendered rooms at 160x160 with capture effects, 95 % of right pairs score < 0.1 and unrelated
+# rooms (which share walls, floors and a horizon) score > 0.6.
+MISMATCH_WARNING = 0.5
+COARSE_SIDE = 160  # ECC's first stages work at this longer side (pixels): fast, wide basin
+FINE_SIDE = 320  # its last one at this one: 0.1 px there is 0.2 px at 640x480
+# ECC stages: (motion model, longer side of the pyramid level, share of max_iterations, largest
+# corner move as a share of the diagonal). Few parameters first: a translation is hard to pull
+# off course by a foreground or a flat wall; the homography comes last, with the foreground
+# masked out, and may only add a little to the rotation (a 2 degree pan bends the corners by
+# ~0.8 % of the diagonal): with the texture on one side of the image (a tiled floor, a flat
+# wall) its perspective terms are barely constrained and can drift much further.
+STAGES = ((cv2.MOTION_TRANSLATION, COARSE_SIDE, 1.0, 0.15),
+          (cv2.MOTION_EUCLIDEAN, COARSE_SIDE, 1.0, 0.08),
+          (cv2.MOTION_HOMOGRAPHY, FINE_SIDE, 0.25, 0.025))
+ECC_BLUR = 5  # ECC's Gaussian pre-blur (kernel size, pixels of the level it works on)
+ECC_BORDER = 4  # pixels at each edge of a level that ECC ignores (see _ecc)
 MAX_CORNER_SHIFT = 0.15  # homographies moving a corner further (share of the diagonal): rejected
+PHASE_MIN_RESPONSE = 0.05  # weaker phase-correlation peaks are ignored (identity start)
+RETRY_MISMATCH = 0.1  # an ECC result that fits worse than this: ORB proposes another start
 MIN_INLIERS = 15  # RANSAC inliers needed before the ORB homography is trusted
 GAIN_RANGE = (0.2, 5.0)  # the colour gain is clamped to this range
-FIT_SAMPLES = 20000  # at most this many pixels take part in the colour fit
-TILE = 16  # mismatch_score compares gradients in tiles of about this size at <= 256 px
+FIT_SAMPLES = 5000  # about this many pixels (a regular grid) take part in the colour fit
+MISMATCH_SIDE = 256  # mismatch_score works at this longer side (pixels)
+TILE = 16  # ... in tiles of this size there
+GRADIENT_SIGMA = 1.0  # ... on gradients blurred this much (pixels)
+TEXTURE_FLOOR = 1.0  # a tile has texture when its RMS gradient exceeds this (grey levels / px)
+NOISE_MARGIN = 9.0  # ... and 9x the gradient energy (3x the RMS) that sensor noise would give
 
 
 @dataclass
@@ -44,8 +71,11 @@ class AlignResult:
     gain, bias: (3,) float64 per RGB channel, corrected = gain * warped + bias in 0..255 units.
     mismatch: float in [0, 1], 0 = the background fits the image's scene perfectly, 1 = unrelated;
         compare with MISMATCH_WARNING.
-    converged: True when ECC converged; False when it failed and the ORB estimate (or identity)
-        was used instead.
+    converged: True when ECC converged at least up to a rigid motion (the final homography
+        stage is kept only when it converges to a small correction); False when an earlier stage
+        failed or jumped implausibly far and the stage before it (for the first, the phase
+        correlation shift) was kept: the alignment is then doubtful. True does not prove it
+        right either (ECC can lock onto a large foreground): `mismatch` is the check.
     """
 
     background: np.ndarray
@@ -62,7 +92,8 @@ def align_background(image: np.ndarray, background: np.ndarray,
 
     A background of another size is first resized to the image's size (cv2.INTER_AREA), so the
     two photos must show the same field of view up to a small camera motion. `max_iterations`
-    bounds each ECC pass. See `AlignResult` for what comes back.
+    bounds each ECC stage (the final homography stage gets a quarter of it). See `AlignResult`
+    for what comes back.
     """
     _check_rgb(image, "image")
     _check_rgb(background, "background")
@@ -83,56 +114,71 @@ def align_background(image: np.ndarray, background: np.ndarray,
 
 def estimate_homography(grey: np.ndarray, background_grey: np.ndarray,
                         max_iterations: int = 100) -> tuple[np.ndarray, bool]:
-    """(H, W) uint8 image and background -> ((3, 3) float64 image->background homography,
-    True when every ECC stage converged).
+    """(H, W) uint8 image and background greys -> ((3, 3) float64 image->background homography,
+    converged as in `refine`).
 
-    ECC stages (see STAGES) start from identity; when ORB + RANSAC finds a plausible homography
-    that disagrees with that result by more than a pixel, the stages run again from it and the
-    start whose result leaves the smaller trimmed residual wins.
+    The ECC STAGES start from `phase_shift`. Only when they fail or leave a mismatch above
+    RETRY_MISMATCH (a larger motion, a repetitive texture) does ORB + RANSAC propose another start;
+    its result wins when it fits better (`grey_mismatch`).
     """
-    homography, converged = refine(grey, background_grey, np.eye(3), max_iterations)
-    orb = orb_homography(*(_resize_to(a, FINE_SIDE) for a in (grey, background_grey)))
+    levels = _pyramid(grey, background_grey)
+    homography, converged = refine(levels, phase_shift(levels), max_iterations)
+    mismatch = _level_mismatch(levels, homography)
+    if converged and mismatch < RETRY_MISMATCH:
+        return homography, converged
+    small, background_small, scale = levels[FINE_SIDE]
+    orb = orb_homography(small, background_small)
     if orb is None:
         return homography, converged
-    orb = np.linalg.inv(_level_matrix(grey.shape, FINE_SIDE)) @ orb @ _level_matrix(
-        grey.shape, FINE_SIDE)
-    if _corner_shift(orb, homography, grey.shape) < 1.0:
-        return homography, converged
-    other, other_converged = refine(grey, background_grey, orb / orb[2, 2], max_iterations)
-    if trimmed_residual(grey, background_grey, other) < trimmed_residual(
-            grey, background_grey, homography):
+    start = np.linalg.inv(scale) @ orb @ scale
+    other, other_converged = refine(levels, start / start[2, 2], max_iterations)
+    if _level_mismatch(levels, other) < mismatch:
         return other, other_converged
     return homography, converged
 
 
-def refine(grey: np.ndarray, background_grey: np.ndarray, start: np.ndarray,
-           max_iterations: int = 100) -> tuple[np.ndarray, bool]:
-    """Run the ECC STAGES from `start` (3, 3); each stage after the first masks out the outliers
-    (the foreground) of the previous one. A stage that fails, or moves a corner more than
-    MAX_STAGE_STEP x diagonal away from the previous result, ends the cascade with that result.
-    Returns ((3, 3) float64 homography, every stage converged)."""
+def phase_shift(levels: dict) -> np.ndarray:
+    """(3, 3) full-resolution translation that phase correlation finds between the COARSE_SIDE
+    levels of a `_pyramid`, identity when its peak is weak. The whole spectrum votes, so a
+    foreground that would pull a least-squares fit off course only adds noise to the peak."""
+    small, background_small, scale = levels[COARSE_SIDE]
+    window = cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(small.astype(np.float32),
+                                            background_small.astype(np.float32), window)
+    if response < PHASE_MIN_RESPONSE:
+        return np.eye(3)
+    shift = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]])  # level pixels
+    if not _plausible(shift, small.shape):
+        return np.eye(3)
+    return np.linalg.inv(scale) @ shift @ scale
+
+
+def refine(levels: dict, start: np.ndarray, max_iterations: int = 100) -> tuple[np.ndarray, bool]:
+    """Run the ECC STAGES from `start`, a (3, 3) full-resolution homography, on `_pyramid` levels.
+    Each stage after the first ignores the outliers (the foreground) of the one before. A stage
+    that fails, or moves a corner further than its share of the diagonal, ends the cascade.
+    Returns ((3, 3) float64 homography, converged): converged when all stages up to the rigid
+    (Euclidean) one succeeded; the last, the homography, only refines."""
     homography, inliers = start, None
-    diagonal = np.hypot(*grey.shape[:2])
-    for motion, side, share in STAGES:
-        iterations = max(10, round(max_iterations * share))
-        result = _ecc(grey, background_grey, homography, motion, side, iterations, inliers)
-        if result is None or (inliers is not None and _corner_shift(
-                result, homography, grey.shape) > MAX_STAGE_STEP * diagonal):
-            return homography, False
-        homography, inliers = result, _inlier_mask(grey, background_grey, result)
+    for done, (motion, side, share, max_step) in enumerate(STAGES):
+        small, background_small, scale = levels[side]
+        before = scale @ homography @ np.linalg.inv(scale)
+        after = _ecc(small, background_small, before, motion,
+                     max(10, round(max_iterations * share)), inliers)
+        if after is None or _corner_shift(after, before, small.shape) > max_step * np.hypot(
+                *small.shape):
+            return homography, done >= len(STAGES) - 1
+        homography = np.linalg.inv(scale) @ after @ scale
+        homography /= homography[2, 2]
+        inliers = _inlier_mask(small, background_small, after)
     return homography, True
 
 
-def trimmed_residual(grey: np.ndarray, background_grey: np.ndarray,
-                     homography: np.ndarray) -> float:
-    """Mean of the best-fitting half of |standardised image - standardised warped background|
-    (blurred greys at <= COARSE_SIDE px): how well a homography explains the scene, ignoring the
-    foreground. 0 = perfect; about 1.1 for unrelated images."""
-    scale = _level_matrix(grey.shape, COARSE_SIDE)
-    small, background_small = (_resize_to(a, COARSE_SIDE) for a in (grey, background_grey))
-    warped = warp_to_image(background_small, scale @ homography @ np.linalg.inv(scale))
-    residual = _standardised_residual(small, warped).reshape(-1)
-    return float(np.partition(residual, residual.size // 2)[: residual.size // 2].mean())
+def _level_mismatch(levels: dict, homography: np.ndarray) -> float:
+    """`grey_mismatch` at the FINE_SIDE level of a `_pyramid` for a (3, 3) full-res homography."""
+    small, background_small, scale = levels[FINE_SIDE]
+    return grey_mismatch(small, warp_to_image(background_small,
+                                              scale @ homography @ np.linalg.inv(scale)))
 
 
 def orb_homography(grey: np.ndarray, background_grey: np.ndarray) -> np.ndarray | None:
@@ -143,7 +189,9 @@ def orb_homography(grey: np.ndarray, background_grey: np.ndarray) -> np.ndarray 
     bg_points, bg_descriptors = orb.detectAndCompute(background_grey, None)
     if descriptors is None or bg_descriptors is None or min(len(points), len(bg_points)) < 4:
         return None
-    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(descriptors, bg_descriptors)
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(descriptors, bg_descriptors, k=2)
+    # Lowe's ratio test drops ambiguous matches, e.g. on a checkerboard (any corner fits).
+    matches = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(matches) < MIN_INLIERS:
         return None
     source = np.float32([points[m.queryIdx].pt for m in matches])
@@ -185,70 +233,121 @@ def fit_gain_bias(image: np.ndarray, warped: np.ndarray, valid: np.ndarray,
 
 
 def mismatch_score(image: np.ndarray, background_aligned: np.ndarray) -> float:
-    """How badly an aligned background (H, W, 3) uint8 fits `image` (H, W, 3) uint8: float in
-    [0, 1], 0 = same scene, 1 = unrelated.
-
-    1 - the median over tiles (about TILE px at <= 256 px) of the correlation of blurred signed
-    grey gradients, which ignores exposure changes. Tiles flat in both photos do not vote, and the
-    median lets up to half the textured tiles (a foreground) differ without raising the score.
-    Two flat photos score 0.
-    """
+    """How badly an aligned background (H, W, 3) uint8 RGB fits `image` (H, W, 3) uint8 RGB:
+    float in [0, 1], 0 = same scene, 1 = unrelated. See `grey_mismatch`; compare with
+    MISMATCH_WARNING."""
     _check_rgb(image, "image")
     _check_rgb(background_aligned, "background_aligned")
-    gradients = [_gradients(_grey(a)) for a in (image, background_aligned)]  # 2 x (2, h, w)
-    (ix, iy), (bx, by) = gradients
-    tile = TILE
-    cross = _tile_sum(ix * bx + iy * by, tile)
-    energy, bg_energy = _tile_sum(ix**2 + iy**2, tile), _tile_sum(bx**2 + by**2, tile)
-    textured = np.maximum(energy, bg_energy) > 1.0 * tile * tile  # > 1 grey level/px mean
-    if not textured.any():
+    if image.shape != background_aligned.shape:
+        raise ValueError(f"image {image.shape} and background_aligned {background_aligned.shape} "
+                         "differ in size; align the background first (align_background)")
+    return grey_mismatch(_grey(image), _grey(background_aligned))
+
+
+def grey_mismatch(grey: np.ndarray, background_grey: np.ndarray) -> float:
+    """`mismatch_score` of two (H, W) uint8 greys: float in [0, 1].
+
+    1 - the median over tiles (TILE px at <= MISMATCH_SIDE px) of the correlation of blurred
+    signed grey gradients, which ignores exposure changes. Only tiles where the background has
+    texture vote (the foreground adds texture to flat walls, which is no sign of a wrong
+    background); texture means gradient energy above TEXTURE_FLOOR and NOISE_MARGIN times what
+    the photos' sensor noise alone would give (noise correlates with nothing). The median lets up
+    to half of the voters (hidden by the foreground) differ without raising the score. With no
+    textured background tile, tiles textured in the image vote; two flat photos score 0.
+    """
+    small, background_small = (_resize_to(a, MISMATCH_SIDE).astype(np.float32)
+                               for a in (grey, background_grey))
+    (ix, iy), (bx, by) = _gradients(small), _gradients(background_small)
+    cross = _tile_sum(ix * bx + iy * by, TILE)
+    energy, bg_energy = _tile_sum(ix**2 + iy**2, TILE), _tile_sum(bx**2 + by**2, TILE)
+    noise = max(_noise_sigma(small), _noise_sigma(background_small))
+    floor = max(TEXTURE_FLOOR**2, NOISE_MARGIN * noise**2 * _gradient_noise_gain()) * TILE * TILE
+    voting = bg_energy > floor
+    if not voting.any():
+        voting = energy > floor
+    if not voting.any():
         return 0.0
-    correlation = cross[textured] / np.sqrt(energy[textured] * bg_energy[textured] + 1e-6)
+    correlation = cross[voting] / np.sqrt(energy[voting] * bg_energy[voting] + 1e-6)
     return float(np.clip(1.0 - np.median(correlation), 0.0, 1.0))
 
 
-def _ecc(grey, background_grey, homography, side, iterations, template_mask=None):
-    """One ECC pass at a level whose longer side is <= `side`; full-resolution homographies in
-    and out, None when ECC fails or lands on an implausible warp."""
-    scale = _level_matrix(grey.shape, side)
-    size = _level_size(grey.shape, side)
-    small, background_small = (cv2.resize(a, size, interpolation=cv2.INTER_AREA)
-                               for a in (grey, background_grey))
-    warp = (scale @ homography @ np.linalg.inv(scale)).astype(np.float32)
+def _pyramid(grey: np.ndarray, background_grey: np.ndarray) -> dict:
+    """side -> (image level, background level, (3, 3) map from full-resolution to level pixel
+    coordinates) for COARSE_SIDE and FINE_SIDE; levels are (h, w) uint8, never upscaled."""
+    return {side: (_resize_to(grey, side), _resize_to(background_grey, side),
+                   _level_matrix(grey.shape, side)) for side in (COARSE_SIDE, FINE_SIDE)}
+
+
+def _ecc(small, background_small, homography, motion, iterations, inliers=None):
+    """One ECC pass of `motion` on (h, w) uint8 greys of one level, from a (3, 3) homography in
+    that level's coordinates; returns the refined one, or None when ECC fails or lands on an
+    implausible warp. inliers: (h', w') uint8 mask of any level, 0 at image pixels to ignore."""
+    warp = homography.astype(np.float32)
+    if motion != cv2.MOTION_HOMOGRAPHY:
+        warp = warp[:2] / warp[2, 2]
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iterations, 1e-5)
-    mask = np.full(small.shape, 255, np.uint8) if template_mask is None else cv2.resize(
-        template_mask, size, interpolation=cv2.INTER_NEAREST)
+    # ECC blurs both images before warping: near the edges the blur reads padding, which the
+    # warp then moves inside and which pulls the fit (a 0.5 % scale error for a 3 px shift).
+    # Masking an ECC_BORDER-px band in both images removes that bias.
+    band = np.zeros(small.shape, np.uint8)
+    band[ECC_BORDER:-ECC_BORDER, ECC_BORDER:-ECC_BORDER] = 255
+    mask = band if inliers is None else band & cv2.resize(
+        inliers, small.shape[::-1], interpolation=cv2.INTER_NEAREST)
     try:
-        _, warp = cv2.findTransformECCWithMask(small, background_small, mask, None, warp,
-                                               cv2.MOTION_HOMOGRAPHY, criteria, 5)
-    except cv2.error:  # "The algorithm stopped before its convergence" and degenerate images
+        _, warp = cv2.findTransformECCWithMask(small, background_small, mask, band, warp, motion,
+                                               criteria, ECC_BLUR)
+    except cv2.error:  # "Iterations do not converge", degenerate (flat) images
         return None
-    result = np.linalg.inv(scale) @ warp.astype(np.float64) @ scale
-    result /= result[2, 2]
-    return result if _plausible(result, grey.shape) else None
+    warp = np.vstack([warp, [0, 0, 1]]) if warp.shape[0] == 2 else warp
+    result = warp.astype(np.float64) / warp[2, 2]
+    return result if _plausible(result, small.shape) else None
 
 
 def _inlier_mask(grey, background_grey, homography) -> np.ndarray:
-    """(H, W) uint8, 255 where the warped background matches the image (both standardised after
-    a blur) within 3 robust sigmas, 0 at outliers (the foreground) grown by a few pixels."""
-    warped = warp_to_image(background_grey, homography)
-    a, b = (cv2.GaussianBlur(g.astype(np.float32), (5, 5), 0) for g in (grey, warped))
-    residual = np.abs((a - a.mean()) / (a.std() + 1e-3) - (b - b.mean()) / (b.std() + 1e-3))
+    """(H, W) uint8, 255 where the warped background matches the image within 3 robust sigmas,
+    0 at outliers (the foreground) grown by a few pixels; all 255 when under 30 % would be left."""
+    residual = _standardised_residual(grey, warp_to_image(background_grey, homography))
     sigma = 1.4826 * np.median(residual) + 1e-3
     inliers = (residual < 3 * sigma).astype(np.uint8) * 255
     inliers = cv2.erode(inliers, np.ones((5, 5), np.uint8))
     return inliers if inliers.mean() > 0.3 * 255 else np.full_like(inliers, 255)
 
 
-def _plausible(homography: np.ndarray, shape: tuple[int, ...]) -> bool:
-    """True when the homography moves no image corner further than MAX_CORNER_SHIFT x diagonal."""
+def _standardised_residual(grey: np.ndarray, warped: np.ndarray) -> np.ndarray:
+    """|a - b| of two (H, W) uint8 greys after a 5x5 blur and scaling each to zero mean, unit
+    standard deviation (which ignores exposure): (H, W) float32."""
+    a, b = (cv2.GaussianBlur(g.astype(np.float32), (5, 5), 0) for g in (grey, warped))
+    return np.abs((a - a.mean()) / (a.std() + 1e-3) - (b - b.mean()) / (b.std() + 1e-3))
+
+
+def _corners(shape) -> np.ndarray:
+    """(3, 4) homogeneous pixel coordinates of an image's corners."""
     height, width = shape[:2]
-    corners = np.float64([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]]).T
-    moved = homography @ corners
-    if np.any(np.abs(moved[2]) < 1e-6) or not np.all(np.isfinite(moved)):
+    return np.float64([[0, width, 0, width], [0, 0, height, height], [1, 1, 1, 1]])
+
+
+def _corner_shift(first: np.ndarray, second: np.ndarray, shape) -> float:
+    """Largest distance (pixels) between where two homographies send an image's corners."""
+    a, b = first @ _corners(shape), second @ _corners(shape)
+    return float(np.linalg.norm(a[:2] / a[2] - b[:2] / b[2], axis=0).max())
+
+
+def _plausible(homography: np.ndarray, shape) -> bool:
+    """True when the homography keeps the image in front of the camera (positive w at every
+    corner, so no line at infinity crosses it) and moves no corner further than
+    MAX_CORNER_SHIFT x diagonal."""
+    moved = homography @ _corners(shape)
+    if not np.all(np.isfinite(moved)) or np.any(moved[2] < 0.5):
         return False
-    shift = np.linalg.norm(moved[:2] / moved[2] - corners[:2], axis=0)
-    return bool(shift.max() < MAX_CORNER_SHIFT * np.hypot(height, width))
+    shift = np.linalg.norm(moved[:2] / moved[2] - _corners(shape)[:2], axis=0)
+    return bool(shift.max() < MAX_CORNER_SHIFT * np.hypot(*shape[:2]))
+
+
+def _resize_to(grey: np.ndarray, side: int) -> np.ndarray:
+    """(H, W) array -> the pyramid level with longer side <= side (INTER_AREA; never upscaled)."""
+    size = _level_size(grey.shape, side)
+    return grey if size == grey.shape[1::-1] else cv2.resize(grey, size,
+                                                              interpolation=cv2.INTER_AREA)
 
 
 def _level_size(shape, side) -> tuple[int, int]:
@@ -275,12 +374,27 @@ def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gradients(grey: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 -> (2, h, w) float32 Sobel x/y of the grey image at <= 256 px, blurred."""
-    width, height = _level_size(grey.shape, 256)
-    small = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
-    small = cv2.GaussianBlur(small, (5, 5), 1.0)
-    return np.stack([cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3) / 8,
-                     cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3) / 8])
+    """(h, w) float32 grey -> (2, h, w) float32 x/y gradients (grey levels per pixel) after a
+    Gaussian blur of GRADIENT_SIGMA px."""
+    blurred = cv2.GaussianBlur(grey, (0, 0), GRADIENT_SIGMA)
+    return np.stack([cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3) / 8,
+                     cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3) / 8])
+
+
+def _noise_sigma(grey: np.ndarray) -> float:
+    """Standard deviation (grey levels) of white noise in an (h, w) float32 grey, from the median
+    absolute Laplacian (Immerkaer 1996, made robust): edges inflate it a little, flat areas rule."""
+    laplacian = cv2.filter2D(grey, cv2.CV_32F, np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]]))
+    return float(1.4826 * np.median(np.abs(laplacian[1:-1, 1:-1])) / 6.0)
+
+
+@functools.cache
+def _gradient_noise_gain() -> float:
+    """Gradient energy per pixel (x plus y) that `_gradients` makes of unit-variance white noise:
+    the squared norm of its two filter kernels."""
+    impulse = np.zeros((31, 31), np.float32)
+    impulse[15, 15] = 1.0
+    return float((_gradients(impulse) ** 2).sum())
 
 
 def _tile_sum(values: np.ndarray, tile: int) -> np.ndarray:

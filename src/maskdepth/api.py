@@ -110,9 +110,12 @@ class MaskDepth:
             raise UserError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                             f"{bg.shape[1]}x{bg.shape[0]}; use photos of equal size or align=True")
         if align:
-            from maskdepth.align import MISMATCH_WARNING, align_background
+            from maskdepth.align import MISMATCH_WARNING, align_background, mismatch_score
             result = align_background(rgb, bg)
-            bg, mismatch = result.background, result.mismatch
+            # Keep the photo as it was when aligning did not make it fit better (a large
+            # foreground can pull the alignment off).
+            before = mismatch_score(rgb, bg) if bg.shape == rgb.shape else float("inf")
+            bg, mismatch = (result.background, result.mismatch) if result.mismatch <= before else (bg, before)
             if mismatch > MISMATCH_WARNING:
                 warnings.warn(f"the background does not look like the image's scene (mismatch "
                               f"{mismatch:.2f} > {MISMATCH_WARNING}); results may be poor", stacklevel=4)
