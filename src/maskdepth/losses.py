@@ -70,13 +70,23 @@ def gradient_l1(pred: Tensor, true: Tensor, valid: Tensor) -> Tensor:
     return masked_l1(grad_pred, grad_true, inner)
 
 
+def gaussian_blur_reflect(x: Tensor, window: int, sigma: float) -> Tensor:
+    """Separable Gaussian blur of (B, C, H, W) with reflected borders, as weighted sums of shifted
+    views: on CPU about twice as fast as a depthwise convolution for small windows."""
+    kernel = kornia.filters.get_gaussian_kernel1d(window, sigma, device=x.device, dtype=x.dtype)[0]
+    r = window // 2
+    height, width = x.shape[-2:]
+    padded = F.pad(x, (r, r, r, r), mode="reflect")
+    rows = sum(kernel[i] * padded[..., i : i + width] for i in range(window))
+    return sum(kernel[i] * rows[..., i : i + height, :] for i in range(window))
+
+
 def ssim_map_separable(pred: Tensor, true: Tensor, window: int = 7, max_val: float = 1.0) -> Tensor:
     """The SSIM map of kornia.metrics.ssim (Gaussian window, sigma 1.5, reflected borders, eps 0),
-    computed with one separable blur of the five statistics stacked: about 4x fewer operations
-    than kornia's 2-D window, which made the loss a tenth of a CPU training step."""
-    kernel = kornia.filters.get_gaussian_kernel1d(window, 1.5, device=pred.device, dtype=pred.dtype)
+    computed with one separable blur of the five statistics stacked: fewer operations than
+    kornia's 2-D window, whose cost made the loss a tenth of a CPU training step."""
     stats = torch.cat([pred, true, pred * pred, true * true, pred * true], dim=1)  # (B, 5C, H, W)
-    blurred = kornia.filters.filter2d_separable(stats, kernel, kernel, border_type="reflect")  # (1, window)
+    blurred = gaussian_blur_reflect(stats, window, 1.5)
     mu1, mu2, e11, e22, e12 = blurred.chunk(5, dim=1)
     c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
     mu1_mu2, mu1_sq, mu2_sq = mu1 * mu2, mu1 * mu1, mu2 * mu2
