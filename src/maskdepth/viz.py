@@ -68,22 +68,6 @@ def contact_sheet(rows: list[list[np.ndarray]], titles: list[str] | None = None,
     return sheet
 
 
-def batch_sheet(batch: dict[str, torch.Tensor], limit: int = 8) -> np.ndarray:
-    """Contact sheet of a scene-engine batch: per scene a row of image, background, mask,
-    depth (colour-mapped) and shadow."""
-    rows = []
-    for i in range(min(limit, batch["image"].shape[0])):
-        depth = batch["depth"][i, 0].numpy()
-        rows.append([
-            to_numpy_rgb(batch["image"][i]),
-            to_numpy_rgb(batch["background"][i]),
-            grey_to_rgb(batch["mask"][i, 0].numpy()),
-            colorize_depth(depth, max_depth=max(float(depth.max()), 1.0)),
-            grey_to_rgb(batch["shadow"][i, 0].numpy() * 2),
-        ])
-    return contact_sheet(rows, ["image", "background", "mask", "depth", "shadow"])
-
-
 PREDICTION_TITLES = ["image", "background", "mask", "pred mask", "depth", "pred depth"]
 
 
