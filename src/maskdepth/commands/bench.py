@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from maskdepth.commands import height_width
 from maskdepth.commands.synth import add_scene_arguments, build_engine
 
 EXAMPLE = """examples:
@@ -66,7 +67,7 @@ def _bench_model(args: argparse.Namespace) -> dict:
     from maskdepth.models import build_model
     from maskdepth.models.summary import gflops, parameter_count
 
-    height, width = (args.size * 2)[:2]
+    height, width = height_width(args.size)
     model = build_model(variant=args.variant)
     batch_size = args.batch_size or 8
     return {

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from maskdepth.commands import height_width
+
 EXAMPLE = """examples:
   maskdepth export --checkpoint runs/default/model.safetensors --out model.onnx
   maskdepth export --checkpoint runs/default/checkpoints/best.ckpt --out model.onnx --size 240 320
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.size) > 2 or min(args.size) < 1:
         raise UserError(f"--size takes one or two positive numbers; got {args.size}")
-    height, width = (args.size * 2)[:2]
+    height, width = height_width(args.size)
     model = load_any(args.checkpoint, "cpu")
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
     export_onnx(model, args.out, height, width, args.opset)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from maskdepth.commands import height_width
+
 EXAMPLE = """examples:
   maskdepth summary --variant original --size 160
   maskdepth summary --variant fast --size 240 320 --shadow-head
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.models import build_model
     from maskdepth.models.summary import format_summary
 
-    height, width = (args.size * 2)[:2]
+    height, width = height_width(args.size)
     model = build_model(variant=args.variant, shadow_head=args.shadow_head)
     print(f"{args.variant}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
     print(format_summary(model, height, width))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from maskdepth.commands import height_width
+
 EXAMPLE = """examples:
   maskdepth synth --out scenes --n 1000 --size 160
   maskdepth synth --out mixed --n 500 --foregrounds cutouts/ --backgrounds rooms/
@@ -31,7 +33,7 @@ def build_engine(args: argparse.Namespace):
     """A SceneEngine configured from `add_scene_arguments` options."""
     from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
-    height, width = (args.size * 2)[:2]
+    height, width = height_width(args.size)
     config = SceneConfig(height=height, width=width)
     if args.clean:
         config.capture = CaptureConfig.clean()
