@@ -21,8 +21,7 @@ from maskdepth.data.manifest import ManifestDataset
 from maskdepth.inference import predict_tensors
 from maskdepth.layout import prediction_paths
 from maskdepth.metrics import DepthMetrics, MaskMetrics
-from maskdepth.synth import SceneConfig, SceneEngine
-from maskdepth.synth.stream import batch_seed
+from maskdepth.synth.stream import fixed_scenes
 from maskdepth.viz import to_numpy_rgb
 
 Batches = Iterator[tuple[list[str], dict[str, torch.Tensor]]]
@@ -40,15 +39,13 @@ def manifest_set(path: str | Path) -> tuple[int, Batches]:
     return len(dataset), batches()
 
 
-def engine_set(count: int, seed: int, size: int, batch_size: int = 16) -> tuple[int, Batches]:
-    """(count, batches) of engine scenes with every capture condition on (as validation uses)."""
-    engine = SceneEngine(SceneConfig(height=size, width=size), seed=seed)
+def engine_set(count: int, seed: int, size: int) -> tuple[int, Batches]:
+    """(count, batches) of the fixed engine scenes that training validates on (same seed, same
+    scenes; every capture condition on)."""
 
     def batches() -> Batches:
-        for k, first in enumerate(range(0, count, batch_size)):
-            n = min(batch_size, count - first)
-            batch = engine.render(n, batch_seed(seed, k))
-            yield [f"{first + i:06d}" for i in range(n)], batch
+        for first, batch in fixed_scenes(count, seed, size):
+            yield [f"{first + i:06d}" for i in range(batch["image"].shape[0])], batch
 
     return count, batches()
 

@@ -36,8 +36,11 @@ class MaskDepthData(L.LightningDataModule):
         data = self.config.data
         rank, world = self._rank_world()
         if self._val_batches is None:
-            self._val_batches = validation_batches(data, data.batch_size)
-        loaders = [DataLoader(self._val_batches[rank::world], batch_size=None)]
+            self._val_batches = validation_batches(data)
+        # Every rank takes its share of every batch, so each has validation steps to log.
+        shares = [{k: v[rank::world] for k, v in batch.items()} for batch in self._val_batches]
+        shares = [share for share in shares if len(share["image"])]
+        loaders = [DataLoader(shares, batch_size=None)]
         for path in data.val_manifests:
             dataset = ManifestDataset(path, size=(data.val_size, data.val_size))
             indices = list(range(rank, len(dataset), world))

@@ -16,7 +16,7 @@ from maskdepth.data.manifest import ManifestDataset, resize_sample
 from maskdepth.data.transforms import MAP_KEYS, random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
-from maskdepth.synth.stream import batch_seed, reader_indices
+from maskdepth.synth.stream import batch_seed, fixed_scenes, reader_indices
 
 
 class EngineSource:
@@ -120,12 +120,7 @@ class TrainStream(IterableDataset):
         return state
 
 
-def validation_batches(data: DataConfig, batch_size: int) -> list[dict[str, torch.Tensor]]:
+def validation_batches(data: DataConfig) -> list[dict[str, torch.Tensor]]:
     """The fixed validation set of engine scenes (all capture conditions on), as batches."""
-    engine = SceneEngine(SceneConfig(height=data.val_size, width=data.val_size), seed=data.val_seed)
-    batches = []
-    for k, first in enumerate(range(0, data.val_count, batch_size)):
-        n = min(batch_size, data.val_count - first)
-        out = engine.render(n, batch_seed(data.val_seed, k))
-        batches.append({key: out[key] for key in MAP_KEYS})
-    return batches
+    return [{key: batch[key] for key in MAP_KEYS}
+            for _, batch in fixed_scenes(data.val_count, data.val_seed, data.val_size)]
