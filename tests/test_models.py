@@ -134,3 +134,22 @@ def test_bench_model_command(tmp_path):
     result = json.loads(out.read_text())
     assert result["parameters"] == 1026322
     assert result["inference_img_per_s"] > 0 and result["train_img_per_s"] > 0
+
+
+def test_difference_input_and_edge_refiner_keep_the_contract(tmp_path):
+    model = build_model(variant="fast", difference=True, refine=4).eval()
+    assert model.encoder.stages[0][0][0].in_channels == 9
+    image, background = torch.rand(2, 2, 3, 40, 56)
+    with torch.no_grad():
+        out = model(image, background)
+    assert out["mask_logits"].shape == (2, 1, 40, 56) and torch.isfinite(out["mask_logits"]).all()
+    # The refiner starts as the identity: the same logits as without it.
+    plain = build_model(variant="fast", difference=True).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("refiner")})
+    with torch.no_grad():
+        assert torch.allclose(plain(image, background)["mask_logits"], out["mask_logits"], atol=1e-6)
+    save_model(model, tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors")
+    assert loaded.config.difference and loaded.config.refine == 4
+    with torch.no_grad():
+        assert torch.allclose(loaded(image, background)["mask_logits"], out["mask_logits"], atol=1e-5)

@@ -10,7 +10,7 @@ from conftest import small_config
 from maskdepth import imageio
 from maskdepth.layout import read_manifest, shadow_path, validate
 from maskdepth.synth import SceneEngine
-from maskdepth.synth.export import export_dataset
+from maskdepth.synth.export import export_dataset, seeded
 from maskdepth.synth.stream import SceneStream, batch_seed
 
 
@@ -72,7 +72,7 @@ def test_batch_seeds_differ_across_streams_and_indices():
 
 def test_export_writes_a_valid_dataset_that_reads_back_exactly(tmp_path):
     engine = SceneEngine(small_config(shadow_p=1.0, noise_p=1.0), seed=1)
-    manifest = export_dataset(engine, tmp_path, count=10, seed=3, batch_size=4, progress=False)
+    manifest = export_dataset(seeded(engine, 3, 4), tmp_path, 10, 4, progress=False)
     assert validate(manifest) == []
     samples = read_manifest(manifest)
     assert [s.id for s in samples] == [f"{i:06d}" for i in range(10)]
@@ -94,6 +94,6 @@ def test_photo_scenes_export_with_an_empty_depth_column(tmp_path, photo_folders)
     config = small_config()
     config.photo_p = 1.0
     engine = SceneEngine(config, seed=0, foregrounds=cutouts, backgrounds=backgrounds)
-    manifest = export_dataset(engine, tmp_path, count=3, batch_size=3, progress=False)
+    manifest = export_dataset(seeded(engine, 0, 3), tmp_path / "ds", 3, 3, progress=False)
     assert validate(manifest) == []
     assert all(s.depth is None for s in read_manifest(manifest))

@@ -136,3 +136,18 @@ def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_pa
     assert results["data: model"]["mask_iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     assert results["data: model"]["depth_rmse"] == pytest.approx(np.mean(rmses), abs=1e-5)
     assert "mask_iou" in capsys.readouterr().out
+
+
+SHARED_PHOTOS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "photos")
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_PHOTOS), reason="the training photos (../shared/photos) are not beside the project")
+def test_default_recipe_runs_a_few_steps_on_the_training_photos(tmp_path, monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))  # the config's paths
+    config = load_config("configs/default.yaml", [
+        "trainer.max_steps=3", "data.sizes=[48]", "data.size_steps=[0]", "data.batch_size=4",
+        "data.val_count=4", "data.val_size=48", "trainer.val_every=3", "trainer.log_every=1"])
+    assert {s.kind for s in config.data.sources} == {"photos", "engine"}
+    fit(config, tmp_path / "run")
+    weights = load_file(tmp_path / "run" / "model.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())

@@ -11,7 +11,7 @@ import time
 import torch
 
 from maskdepth.synth.engine import SceneEngine
-from maskdepth.synth.export import export_dataset
+from maskdepth.synth.export import export_dataset, seeded
 from maskdepth.synth.stream import batch_seed
 
 
@@ -31,7 +31,7 @@ def synth_export_rate(engine: SceneEngine, count: int, batch_size: int, where: s
     temporary folder under `where` (disks differ: measure on the one you will export to)."""
     with tempfile.TemporaryDirectory(dir=where, prefix=".maskdepth-bench-") as folder:
         start = time.perf_counter()
-        export_dataset(engine, folder, count, batch_size=batch_size, progress=False)
+        export_dataset(seeded(engine, 0, batch_size), folder, count, batch_size, progress=False)
         return count / (time.perf_counter() - start)
 
 

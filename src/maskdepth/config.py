@@ -20,9 +20,11 @@ from maskdepth.models.config import ModelConfig
 
 @dataclass
 class SourceConfig:
-    """One training data source. kind: "engine" (scenes rendered on the fly) or "manifest"
-    (a dataset folder). weight: its share of the batches. For the engine, `clean` turns capture
-    effects off and foregrounds/backgrounds/textures are folders as for `maskdepth synth`."""
+    """One training data source. kind: "engine" (scenes rendered on the fly), "photos" (RGBA
+    cut-outs from `foregrounds` composed over the photos in `backgrounds`, depth unknown) or
+    "manifest" (a dataset folder at `path`). weight: its share of the batches. `clean` turns
+    capture effects off; for the engine, foregrounds/backgrounds/textures are folders as for
+    `maskdepth synth`."""
 
     kind: str = "engine"
     path: str | None = None

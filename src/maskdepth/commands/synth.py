@@ -58,14 +58,17 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.imageio import write_rgb
-    from maskdepth.synth.export import export_dataset
+    from maskdepth.synth.export import export_dataset, seeded
     from maskdepth.synth.preview import dataset_sheet
 
     if args.n < 1:
         raise UserError("--n must be at least 1")
     engine = build_engine(args)
     batch_size = min(args.batch_size, args.n)
-    manifest = export_dataset(engine, args.out, args.n, seed=args.seed, batch_size=batch_size)
+    settings = {"command": "synth", "size": list(args.size), "seed": args.seed, "clean": args.clean,
+                **{k: str(getattr(args, k)) for k in ("foregrounds", "backgrounds", "textures")}}
+    manifest = export_dataset(seeded(engine, args.seed, batch_size), args.out, args.n, batch_size,
+                              settings=settings)
     sheet = write_rgb(args.out / "contact_sheet.png", dataset_sheet(manifest, limit=8))
     print(f"wrote {args.n} scenes to {manifest}")
     print(f"contact sheet: {sheet}")

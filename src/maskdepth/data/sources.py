@@ -16,6 +16,7 @@ from maskdepth.data.manifest import ManifestDataset, resize_sample
 from maskdepth.data.transforms import MAP_KEYS, random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
+from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import batch_seed, fixed_scenes, reader_indices
 
 
@@ -41,6 +42,31 @@ class EngineSource:
         return {key: out[key] for key in MAP_KEYS}
 
 
+class PhotoSource:
+    """Real cut-outs composed over real background photos on the fly (depth unknown, 0): the
+    `photos` kind, with `backgrounds` and `foregrounds` folders."""
+
+    def __init__(self, source: SourceConfig, seed: int):
+        if not source.backgrounds or not source.foregrounds:
+            raise UserError("a data source of kind 'photos' needs backgrounds: (a folder of photos "
+                            "of empty scenes) and foregrounds: (a folder of RGBA cut-outs)")
+        self.source, self.seed = source, seed
+        self.compositors: dict[int, PhotoCompositor] = {}
+
+    def compositor(self, size: int) -> PhotoCompositor:
+        if size not in self.compositors:
+            config = PhotoConfig(height=size, width=size)
+            if self.source.clean:
+                config.capture = CaptureConfig.clean()
+            self.compositors[size] = PhotoCompositor(self.source.backgrounds, self.source.foregrounds,
+                                                     config, seed=self.seed)
+        return self.compositors[size]
+
+    def batch(self, index: int, size: int, batch_size: int) -> dict[str, torch.Tensor]:
+        out = self.compositor(size).render(batch_size, batch_seed(self.seed, index))
+        return {key: out[key] for key in MAP_KEYS}
+
+
 class ManifestSource:
     """Random samples of a dataset folder, resized to the batch size."""
 
@@ -59,7 +85,7 @@ class ManifestSource:
         return {key: torch.stack([s[key] for s in samples]) for key in MAP_KEYS}
 
 
-SOURCES = {"engine": EngineSource, "manifest": ManifestSource}
+SOURCES = {"engine": EngineSource, "photos": PhotoSource, "manifest": ManifestSource}
 
 
 def make_source(source: SourceConfig, seed: int):

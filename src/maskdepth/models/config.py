@@ -12,6 +12,10 @@ class ModelConfig:
     max_depth / min_depth: the depth output is squashed into (min_depth, max_depth) metres.
     shadow_head: also predict where cast shadows are (trained when the data provides them).
     pretrained: start the encoder from torchvision's ImageNet weights (needs the weight file).
+    difference: also give the encoder image - background (9 input channels), so it need not
+        learn the subtraction from the 6-channel stack.
+    refine: channels of a small full-resolution block that sharpens the mask's edges from the
+        upsampled logits and the pixel difference (0 = none).
     """
 
     variant: str = "original"
@@ -19,6 +23,8 @@ class ModelConfig:
     min_depth: float = 0.05
     shadow_head: bool = False
     pretrained: bool = False
+    difference: bool = False
+    refine: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -12,6 +12,30 @@ from maskdepth.models.decoders import Decoder
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
+DIFFERENCE_STD = 0.2  # scale of image - background channels (most pixels near 0, edges +-1)
+
+
+def input_channels(config: ModelConfig) -> int:
+    """Channels the encoder sees: image and background (6), plus their difference (9)."""
+    return 9 if config.difference else 6
+
+
+class EdgeRefiner(nn.Module):
+    """Full-resolution mask refinement: from the upsampled mask logits and the absolute pixel
+    difference (B, 1 + 3, H, W), a residual correction of the logits (B, 1, H, W). The decoder
+    works at stride 2; this recovers edges the bilinear upsampling blurs."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(4, channels, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, 1, 3, padding=1))
+        nn.init.zeros_(self.body[-1].weight)  # starts as the identity
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, logits: torch.Tensor, difference: torch.Tensor) -> torch.Tensor:
+        return logits + self.body(torch.cat([logits, difference.abs()], dim=1))
 
 
 class TwoBranches(nn.Module):
@@ -40,7 +64,8 @@ class SharedTrunk(nn.Module):
 
 
 class MaskDepthNet(nn.Module):
-    """An encoder on the 6-channel stack, a decoder and 1-channel heads.
+    """An encoder on the 6-channel stack (9 with config.difference: image - background too), a
+    decoder, 1-channel heads and, with config.refine, a full-resolution mask edge refiner.
 
     forward(image, background):
         image, background: (B, 3, H, W) float RGB in [0, 1], any H and W (padded internally to a
@@ -59,19 +84,29 @@ class MaskDepthNet(nn.Module):
         self.mask_head = nn.Conv2d(mask_channels, 1, 3, padding=1)
         self.depth_head = nn.Conv2d(depth_channels, 1, 3, padding=1)
         self.shadow_head = nn.Conv2d(mask_channels, 1, 3, padding=1) if config.shadow_head else None
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN * 2).view(1, 6, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD * 2).view(1, 6, 1, 1), persistent=False)
+        self.refiner = EdgeRefiner(config.refine) if config.refine else None
+        mean, std = IMAGENET_MEAN * 2, IMAGENET_STD * 2
+        if config.difference:
+            mean, std = mean + (0.0,) * 3, std + (DIFFERENCE_STD,) * 3
+        channels = input_channels(config)
+        self.register_buffer("mean", torch.tensor(mean).view(1, channels, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, channels, 1, 1), persistent=False)
 
     def forward(self, image: torch.Tensor, background: torch.Tensor) -> dict[str, torch.Tensor]:
         if image.shape != background.shape or image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"image and background must both be (B, 3, H, W); got "
                              f"{tuple(image.shape)} and {tuple(background.shape)}")
         height, width = image.shape[-2:]
-        x = (torch.cat([image, background], dim=1) - self.mean) / self.std  # (B, 6, H, W)
+        difference = image - background
+        stack = [image, background, difference] if self.config.difference else [image, background]
+        x = (torch.cat(stack, dim=1) - self.mean) / self.std  # (B, 6 or 9, H, W)
         pad_h, pad_w = -height % STRIDE, -width % STRIDE
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         mask_features, depth_features = self.decoder(self.encoder(x))
-        outputs = {"mask_logits": self._head(self.mask_head, mask_features, x, height, width)}
+        mask_logits = self._head(self.mask_head, mask_features, x, height, width)
+        if self.refiner is not None:
+            mask_logits = self.refiner(mask_logits, difference)
+        outputs = {"mask_logits": mask_logits}
         raw_depth = self._head(self.depth_head, depth_features, x, height, width)
         low, high = self.config.min_depth, self.config.max_depth
         outputs["depth"] = low + (high - low) * torch.sigmoid(raw_depth)

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.decoders import Decoder, conv_unit, separable_unit
 from maskdepth.models.encoders import MobileNetV3SmallEncoder, ResNet18Encoder
-from maskdepth.models.net import MaskDepthNet, SharedTrunk, TwoBranches
+from maskdepth.models.net import MaskDepthNet, SharedTrunk, TwoBranches, input_channels
 
 
 def original(config: ModelConfig) -> MaskDepthNet:
     """The original design: ResNet18 encoder, separate mask and depth decoders of 4 stages x 2
     conv units (256, 128, 64, 32 channels) with skips."""
-    encoder = ResNet18Encoder(pretrained=config.pretrained)
+    encoder = ResNet18Encoder(input_channels(config), pretrained=config.pretrained)
     decoders = TwoBranches(Decoder(encoder.channels), Decoder(encoder.channels))
     return MaskDepthNet(encoder, decoders, config)
 
@@ -21,7 +21,7 @@ def original(config: ModelConfig) -> MaskDepthNet:
 def fast(config: ModelConfig) -> MaskDepthNet:
     """For CPUs: MobileNetV3-Small encoder and one shared decoder of depthwise-separable units
     (96, 64, 40, 24 channels) feeding both heads."""
-    encoder = MobileNetV3SmallEncoder(pretrained=config.pretrained)
+    encoder = MobileNetV3SmallEncoder(input_channels(config), pretrained=config.pretrained)
     trunk = Decoder(encoder.channels, widths=(96, 64, 40, 24), unit=separable_unit, units_per_stage=2)
     return MaskDepthNet(encoder, SharedTrunk(trunk), config)
 
@@ -29,7 +29,7 @@ def fast(config: ModelConfig) -> MaskDepthNet:
 def resnet_shared(config: ModelConfig) -> MaskDepthNet:
     """ResNet18 encoder with one shared decoder of plain conv units (128, 64, 48, 32): the
     original's encoder at roughly half its decoder cost."""
-    encoder = ResNet18Encoder(pretrained=config.pretrained)
+    encoder = ResNet18Encoder(input_channels(config), pretrained=config.pretrained)
     trunk = Decoder(encoder.channels, widths=(128, 64, 48, 32), unit=conv_unit, units_per_stage=2)
     return MaskDepthNet(encoder, SharedTrunk(trunk), config)
 

@@ -42,8 +42,8 @@ class SceneConfig:
     camera_height: tuple[float, float] = (0.9, 2.4)
     pitch_deg: tuple[float, float] = (0.0, 30.0)  # downward tilt
     yaw_deg: tuple[float, float] = (-30.0, 30.0)  # heading relative to the room's long axis
-    room_width: tuple[float, float] = (3.0, 8.0)
-    room_depth: tuple[float, float] = (3.0, 10.0)
+    room_width: tuple[float, float] = (3.0, 10.0)
+    room_depth: tuple[float, float] = (3.0, 11.0)
     room_height: tuple[float, float] = (2.4, 3.4)
     window_p: float = 0.5
     max_foreground: int = 2  # objects per scene, at least one unless empty

@@ -22,8 +22,8 @@ import torch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import SceneConfig
-from maskdepth.synth.photos import compose_on_photos, load_photos
-from maskdepth.synth.scene import Pickers, pick, render_rooms, sample_rooms, shadow_strengths
+from maskdepth.synth.photos import PhotoCompositor, PhotoConfig, texture_crops
+from maskdepth.synth.scene import Pickers, render_rooms, sample_rooms
 from maskdepth.synth.sprites import SpriteBank, furniture, load_cutouts, people
 from maskdepth.synth.textures import make_texture_banks
 
@@ -53,7 +53,7 @@ class SceneEngine:
         g = torch.Generator().manual_seed(seed)
         self.textures = make_texture_banks(cfg.texture_count, cfg.texture_res, g)
         if textures is not None:
-            photos = load_photos(textures, cfg.texture_res, cfg.texture_res)
+            photos = texture_crops(textures, cfg.texture_res, g)
             self.textures.floor = torch.cat([self.textures.floor, photos])
             self.textures.wall = torch.cat([self.textures.wall, photos])
         n = cfg.sprite_count // 2
@@ -67,7 +67,10 @@ class SceneEngine:
             furniture=torch.arange(ends[0], ends[1]),
             cutouts=torch.arange(ends[1], ends[2]) if foregrounds is not None else None,
         )
-        self.photos = load_photos(backgrounds, cfg.height, cfg.width) if backgrounds else None
+        self.photos = None
+        if backgrounds is not None:
+            photo_config = PhotoConfig(height=cfg.height, width=cfg.width, capture=cfg.capture)
+            self.photos = PhotoCompositor(backgrounds, foregrounds, photo_config, seed=seed)
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
         self._render_rooms = torch.compile(render_rooms, dynamic=False) if compile else render_rooms
         self._apply_capture = torch.compile(apply_capture, dynamic=False) if compile else apply_capture
@@ -92,9 +95,7 @@ class SceneEngine:
         chosen = (torch.rand(b, generator=g) < self.config.photo_p).nonzero().flatten()
         if len(chosen) == 0:
             return batch
-        sprite = pick(self.pickers.cutouts, len(chosen), g)
-        strength = shadow_strengths(len(chosen), self.config, g)
-        photo = compose_on_photos(self.photos, self.sprites, sprite, strength, g)
+        photo = self.photos.compose(len(chosen), g)
         batch = {k: v.clone() for k, v in batch.items()}
         for key in KEYS:
             batch[key][chosen] = photo[key]

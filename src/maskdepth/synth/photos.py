@@ -1,33 +1,72 @@
-"""Cut-outs composed over real background photos: exact masks, unknown depth (0).
+"""Real cut-outs composed over real background photos: exact masks, unknown depth (0).
 
-This lets training mix the appearance of real rooms (for the mask) with the exact depth of the
-synthetic rooms. Placement follows how people frame such shots: the object is 35-95 % of the
-frame tall, its bottom usually in the lower half, at least mostly inside the frame.
+The original recipe of this task, done with care: one to several RGBA cut-outs pasted over a
+photo of the empty scene, at a random scale (small to frame-filling), position (partly out of
+frame allowed) and flip, back to front in the order of their foot line (nearer objects stand
+lower in the frame and cover the others), alpha-blended edges, a colour and brightness jitter
+of each cut-out, and a soft cast shadow that darkens the background but is not foreground.
+
+    compositor = PhotoCompositor("photos/backgrounds", "photos/foregrounds", PhotoConfig())
+    batch = compositor.render(batch_size=16, seed=123)   # the engine's batch dict
+
+`compose` makes the clean composites; `render` adds the capture conditions of the scene engine
+(noise, JPEG, exposure, misaligned background). The scene engine's `--backgrounds` mode and the
+`photos` training source both call `compose`; `maskdepth build` writes `render`'s output.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from maskdepth.errors import UserError
+from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import contact_shadow, sample_bilinear
-from maskdepth.synth.sprites import SpriteBank
+from maskdepth.synth.sprites import SpriteBank, load_cutouts
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+@dataclass
+class PhotoConfig:
+    """Random ranges of the photo composites. Heights are fractions of the frame height."""
+
+    height: int = 160
+    width: int = 160
+    objects: tuple[int, int] = (1, 3)  # cut-outs per sample (before empty_p)
+    empty_p: float = 0.03  # samples with no cut-out at all (empty mask)
+    object_height: tuple[float, float] = (0.2, 1.05)  # small to frame-filling
+    min_inside: float = 0.55  # least fraction of an object's width inside the frame
+    foot: tuple[float, float] = (0.45, 1.15)  # foot line, fraction of the frame height
+    zoom: tuple[float, float] = (0.75, 1.0)  # background crop: fraction of the photo kept
+    brightness: tuple[float, float] = (0.75, 1.25)  # cut-out colour jitter
+    channel: tuple[float, float] = (0.9, 1.1)  # per-channel factor of the jitter
+    saturation: tuple[float, float] = (0.7, 1.3)
+    cutout_res: int = 160  # cut-outs are kept at this many pixels per side
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+
+
+def list_images(folder: str | Path, suffixes=PHOTO_SUFFIXES, what: str = "photos") -> list[Path]:
+    """The image files of a folder, sorted; a clear error when it is missing or holds none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder of {what}; pass an existing folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
+    if not files:
+        raise UserError(f"no {what} ({', '.join(suffixes)}) found in {folder}")
+    return files
 
 
 def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     """Background photos from `folder`, resized to cover and centre-cropped: (N, 3, H, W) in [0, 1]."""
     from maskdepth.imageio import read_rgb
 
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    if not files:
-        raise UserError(f"no photos ({', '.join(PHOTO_SUFFIXES)}) found in {folder}")
     photos = []
-    for path in files:
+    for path in list_images(folder):
         rgb = torch.from_numpy(read_rgb(path)).permute(2, 0, 1).float()[None] / 255
         scale = max(height / rgb.shape[2], width / rgb.shape[3])
         size = (max(height, round(rgb.shape[2] * scale)), max(width, round(rgb.shape[3] * scale)))
@@ -37,45 +76,177 @@ def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     return torch.stack(photos)
 
 
-def compose_on_photos(photos: torch.Tensor, bank: SpriteBank, sprite: torch.Tensor,
-                      shadow_strength: torch.Tensor, g: torch.Generator) -> dict[str, torch.Tensor]:
-    """Paste sprites (B,) over random photos; returns the engine's sample dict (depth all 0).
+def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
+    low, high = bounds
+    return low + (high - low) * torch.rand(shape, generator=g)
 
-    shadow_strength: (B, 1, 1) darkening of a soft shadow: a squashed, sheared copy of the
-    cut-out's silhouette on the ground behind it plus a contact shadow at its base.
+
+def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
+                g: torch.Generator) -> torch.Tensor:
+    """Random crops of photos[pick] keeping `zoom` (B,) of each side, mirrored where flip (B,),
+    resampled to the photos' size: (B, 3, H, W)."""
+    b = pick.shape[0]
+    slack = 1 - zoom
+    centre = slack.view(b, 1) * (2 * torch.rand(b, 2, generator=g) - 1)
+    sign = torch.where(flip, -1.0, 1.0)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = zoom * sign, zoom
+    theta[:, :, 2] = centre
+    grid = F.affine_grid(theta, [b, 3, *photos.shape[2:]], align_corners=False)
+    return sample_bilinear(photos[pick], grid, "border")
+
+
+def texture_crops(folder: str | Path, res: int, g: torch.Generator, per_photo: int = 4) -> torch.Tensor:
+    """Texture tiles cut from photos: the whole photo and `per_photo - 1` random crops (30-80 %
+    of a side, mirrored half the time) of each, (N * per_photo, 3, res, res) in [0, 1]."""
+    photos = load_photos(folder, 2 * res, 2 * res)
+    n = len(photos)
+    whole = F.interpolate(photos, size=(res, res), mode="area")
+    pick = torch.arange(n).repeat(per_photo - 1)
+    zoom = _between(len(pick), (0.3, 0.8), g)
+    crops = crop_photos(photos, pick, zoom, torch.rand(len(pick), generator=g) < 0.5, g)
+    return torch.cat([whole, F.interpolate(crops, size=(res, res), mode="area")])
+
+
+@dataclass
+class Placements:
+    """Where each of K cut-outs of B samples goes, back to front; every field (B, K), pixels."""
+
+    sprite: torch.Tensor  # index into the cut-out bank
+    present: torch.Tensor  # bool
+    left: torch.Tensor
+    width: torch.Tensor
+    height: torch.Tensor
+    foot: torch.Tensor  # y of the bottom edge
+    flip: torch.Tensor  # -1 mirrored, 1 as is
+    shadow: torch.Tensor  # darkening of its cast shadow, 0 = none
+
+
+class PhotoCompositor:
+    """Composites of RGBA cut-outs over background photos (see the module docstring).
+
+    Args:
+        backgrounds: folder of photos of empty scenes (JPEG/PNG, any size).
+        foregrounds: folder of RGBA cut-outs (PNG with transparency).
+        config: random ranges; config.capture sets the capture conditions of `render`.
+        seed: fixes the noise bank made at construction.
     """
-    b, (h, w) = sprite.shape[0], photos.shape[2:]
-    pick = torch.randint(len(photos), (b,), generator=g)
-    background = photos[pick]
-    flip_bg = torch.rand(b, generator=g) < 0.5
-    background = torch.where(flip_bg.view(b, 1, 1, 1), background.flip(-1), background)
-    size = bank.size_m[sprite]
-    obj_h = (0.35 + 0.6 * torch.rand(b, generator=g)) * h
-    obj_w = torch.minimum(obj_h * size[:, 0] / size[:, 1], torch.tensor(1.2 * w))
-    x0 = -0.15 * obj_w + (w - 0.7 * obj_w) * torch.rand(b, generator=g)
-    bottom = torch.minimum(h * (0.55 + 0.5 * torch.rand(b, generator=g)), obj_h / 0.7)
-    flip = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0).view(b, 1, 1)
-    xs = torch.arange(w).view(1, 1, w) + 0.5
-    ys = torch.arange(h).view(1, h, 1) + 0.5
-    x0, obj_w, obj_h, bottom = (t.view(b, 1, 1) for t in (x0, obj_w, obj_h, bottom))
 
-    def sample(channels: slice, px, py):
-        gx = flip * (2 * (px - x0) / obj_w - 1)
-        gy = 2 * (py - (bottom - obj_h)) / obj_h - 1
-        grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1)
-        return sample_bilinear(bank.pixels[sprite, channels], grid)
+    def __init__(self, backgrounds: str | Path, foregrounds: str | Path,
+                 config: PhotoConfig | None = None, seed: int = 0):
+        self.config = cfg = config or PhotoConfig()
+        g = torch.Generator().manual_seed(seed)
+        self.photos = load_photos(backgrounds, cfg.height, cfg.width)
+        self.cutouts = load_cutouts(foregrounds, cfg.cutout_res, g)
+        self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
 
-    rgba = sample(slice(0, 4), xs, ys)
-    alpha = rgba[:, 3:4]
-    squash = 0.15 + 0.3 * torch.rand(b, 1, 1, generator=g)
-    shear = -1.0 + 2.0 * torch.rand(b, 1, 1, generator=g)
-    behind = (bottom - ys).clamp(min=0)
-    cast = sample(slice(5, 6), xs - shear * behind, bottom - behind / squash)[:, 0] * (ys < bottom)
-    contact = contact_shadow((xs - x0 - obj_w / 2) / (0.5 * obj_w), (ys - bottom) / (0.04 * obj_h))
-    mask = alpha > 0.5
-    shadow = shadow_strength * torch.maximum(cast, contact) * ~mask[:, 0]
-    shaded = background * (1 - shadow.unsqueeze(1))
-    image = shaded + (rgba[:, :3] - shaded) * alpha
-    zeros = torch.zeros(b, 1, h, w)
-    return {"image": image, "background": background, "mask": mask.float(), "depth": zeros,
-            "background_depth": zeros, "shadow": shadow.unsqueeze(1)}
+    def render(self, batch_size: int, seed: int, background_ids=None, cutout_ids=None,
+               flips=None) -> dict[str, torch.Tensor]:
+        """A batch with capture conditions applied (the scene engine's batch dict, depth 0)."""
+        g = torch.Generator().manual_seed(seed)
+        batch = self.compose(batch_size, g, background_ids, cutout_ids, flips)
+        cfg = self.config
+        capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)
+        image, background = apply_capture(batch["image"], batch["background"], capture)
+        batch["image"] = apply_jpeg(image, capture.jpeg_quality)
+        batch["background"] = apply_jpeg(background, capture.jpeg_quality)
+        return batch
+
+    def compose(self, b: int, g: torch.Generator, background_ids=None, cutout_ids=None,
+                flips=None) -> dict[str, torch.Tensor]:
+        """b clean composites. background_ids, cutout_ids (B,) and flips (B,) bool may fix the
+        photo, the first cut-out and the mirroring of each sample (`maskdepth build` enumerates
+        them); otherwise they are random."""
+        cfg, (h, w) = self.config, self.photos.shape[2:]
+        if background_ids is None:
+            background_ids = torch.randint(len(self.photos), (b,), generator=g)
+        if flips is None:
+            flips = torch.rand(b, generator=g) < 0.5
+        background = crop_photos(self.photos, background_ids, _between(b, cfg.zoom, g), flips, g)
+        place = self.place(b, g, cutout_ids, flips)
+        cast = self._cast_shadows(place, g)  # (B, H, W)
+        shaded = background * (1 - cast.unsqueeze(1))
+        image, cover = shaded, torch.zeros(b, 1, h, w)
+        for k in range(place.sprite.shape[1]):
+            rgba = self._sample(place, k, slice(0, 4)) * place.present[:, k].view(b, 1, 1, 1)
+            alpha = rgba[:, 3:4]
+            image = image + (self._jitter(rgba[:, :3], g) - image) * alpha
+            cover = cover + (1 - cover) * alpha
+        mask = (cover > 0.5).float()
+        shadow = cast * (1 - mask[:, 0])  # a shadow is background
+        zeros = torch.zeros(b, 1, h, w)
+        return {"image": image.clamp(0, 1), "background": background, "mask": mask,
+                "depth": zeros, "background_depth": zeros, "shadow": shadow.unsqueeze(1)}
+
+    def place(self, b: int, g: torch.Generator, cutout_ids=None, flips=None) -> Placements:
+        """Random placements of up to config.objects[1] cut-outs per sample, sorted back to front
+        (by foot line: the lower in the frame, the nearer)."""
+        cfg, (h, w) = self.config, self.photos.shape[2:]
+        k = cfg.objects[1]
+        sprite = torch.randint(len(self.cutouts), (b, k), generator=g)
+        if cutout_ids is not None:
+            sprite[:, 0] = cutout_ids
+        count = torch.randint(cfg.objects[0], k + 1, (b, 1), generator=g)
+        count = count * (torch.rand(b, 1, generator=g) >= cfg.empty_p)
+        present = torch.arange(k).view(1, k) < count
+        height = _between((b, k), cfg.object_height, g) * h
+        # Later objects are smaller on average: a main subject with others around it.
+        height[:, 1:] *= _between((b, k - 1), (0.4, 1.0), g)
+        size = self.cutouts.size_m[sprite]  # (B, K, 2) width, height
+        width = torch.minimum(height * size[..., 0] / size[..., 1], torch.tensor(1.5 * w))
+        out = 1 - cfg.min_inside
+        left = -out * width + (w - (1 - 2 * out) * width - out * width) * torch.rand(b, k, generator=g)
+        foot = torch.maximum(_between((b, k), cfg.foot, g) * h, 0.6 * height)
+        flip = torch.where(torch.rand(b, k, generator=g) < 0.5, -1.0, 1.0)
+        if flips is not None:
+            flip[:, 0] = torch.where(flips, -1.0, 1.0)
+        has_shadow = torch.rand(b, k, generator=g) < cfg.capture.shadow_p
+        shadow = _between((b, k), cfg.capture.shadow_strength, g) * has_shadow
+        order = foot.argsort(dim=1)
+        fields = [t.gather(1, order) for t in (sprite, present, left, width, height, foot, flip, shadow)]
+        return Placements(*fields)
+
+    def _grid(self, place: Placements, k: int, xs, ys) -> torch.Tensor:
+        """Sampling grid (B, H, W, 2) of cut-out k at frame points (xs, ys) in pixels."""
+        b = place.sprite.shape[0]
+        left, width, height, foot, flip = (getattr(place, f)[:, k].view(b, 1, 1) for f in
+                                           ("left", "width", "height", "foot", "flip"))
+        gx = flip * (2 * (xs - left) / width - 1)
+        gy = 2 * (ys - (foot - height)) / height - 1
+        return torch.stack(torch.broadcast_tensors(gx, gy), dim=-1)
+
+    def _sample(self, place: Placements, k: int, channels: slice, xs=None, ys=None) -> torch.Tensor:
+        h, w = self.photos.shape[2:]
+        xs = torch.arange(w).view(1, 1, w) + 0.5 if xs is None else xs
+        ys = torch.arange(h).view(1, h, 1) + 0.5 if ys is None else ys
+        pixels = self.cutouts.pixels[place.sprite[:, k], channels]
+        return sample_bilinear(pixels, self._grid(place, k, xs, ys))
+
+    def _cast_shadows(self, place: Placements, g: torch.Generator) -> torch.Tensor:
+        """(B, H, W) fraction of light removed: per cut-out, its silhouette squashed and sheared
+        on the ground behind it plus a contact shadow at its foot."""
+        b, (h, w) = place.sprite.shape[0], self.photos.shape[2:]
+        xs = torch.arange(w).view(1, 1, w) + 0.5
+        ys = torch.arange(h).view(1, h, 1) + 0.5
+        lit = torch.ones(b, h, w)
+        for k in range(place.sprite.shape[1]):
+            strength = (place.shadow[:, k] * place.present[:, k]).view(b, 1, 1)
+            left, width, height, foot = (getattr(place, f)[:, k].view(b, 1, 1) for f in
+                                         ("left", "width", "height", "foot"))
+            squash = 0.15 + 0.3 * torch.rand(b, 1, 1, generator=g)
+            shear = -1.0 + 2.0 * torch.rand(b, 1, 1, generator=g)
+            behind = (foot - ys).clamp(min=0)
+            cast = self._sample(place, k, slice(5, 6), xs - shear * behind, foot - behind / squash)
+            cast = cast[:, 0] * (ys < foot)
+            contact = contact_shadow((xs - left - width / 2) / (0.5 * width),
+                                     (ys - foot) / (0.04 * height))
+            lit = lit * (1 - strength * torch.maximum(cast, contact))
+        return 1 - lit
+
+    def _jitter(self, rgb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """Brightness, per-channel and saturation jitter of a cut-out's colours (B, 3, H, W)."""
+        cfg, b = self.config, rgb.shape[0]
+        grey = rgb.mean(1, keepdim=True)
+        rgb = grey + (rgb - grey) * _between((b, 1, 1, 1), cfg.saturation, g)
+        gain = _between((b, 1, 1, 1), cfg.brightness, g) * _between((b, 3, 1, 1), cfg.channel, g)
+        return (rgb * gain).clamp(0, 1)
