@@ -73,7 +73,6 @@ class SceneEngine:
             self.photos = PhotoCompositor(backgrounds, foregrounds, photo_config, seed=seed)
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
         self._render_rooms = torch.compile(render_rooms, dynamic=False) if compile else render_rooms
-        self._apply_capture = torch.compile(apply_capture, dynamic=False) if compile else apply_capture
 
     def render(self, batch_size: int, seed: int) -> dict[str, torch.Tensor]:
         """Render one batch; see the module docstring for its contents."""
@@ -83,7 +82,7 @@ class SceneEngine:
         if self.photos is not None:
             batch = self._replace_with_photos(batch, g)
         capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)
-        image, background = self._apply_capture(batch["image"], batch["background"], capture)
+        image, background = apply_capture(batch["image"], batch["background"], capture)
         batch["image"] = apply_jpeg(image, capture.jpeg_quality)
         batch["background"] = apply_jpeg(background, capture.jpeg_quality)
         return batch

@@ -19,14 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import CaptureConfig
-from maskdepth.synth.shapes import contact_shadow, sample_bilinear
-from maskdepth.synth.sprites import SpriteBank, load_cutouts
+from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
+from maskdepth.synth.sprites import load_cutouts
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
@@ -84,16 +86,19 @@ def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
 def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
                 g: torch.Generator) -> torch.Tensor:
     """Random crops of photos[pick] keeping `zoom` (B,) of each side, mirrored where flip (B,),
-    resampled to the photos' size: (B, 3, H, W)."""
-    b = pick.shape[0]
-    slack = 1 - zoom
-    centre = slack.view(b, 1) * (2 * torch.rand(b, 2, generator=g) - 1)
-    sign = torch.where(flip, -1.0, 1.0)
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0], theta[:, 1, 1] = zoom * sign, zoom
-    theta[:, :, 2] = centre
-    grid = F.affine_grid(theta, [b, 3, *photos.shape[2:]], align_corners=False)
-    return sample_bilinear(photos[pick], grid, "border")
+    resampled bilinearly to the photos' size (edges repeated): (B, 3, H, W)."""
+    b, (h, w) = pick.shape[0], photos.shape[2:]
+    centre = ((1 - zoom).view(b, 1) * (2 * torch.rand(b, 2, generator=g) - 1)).tolist()
+    sign = torch.where(flip, -1.0, 1.0).tolist()
+    source = photos.permute(0, 2, 3, 1).numpy()
+    out = np.empty((b, h, w, 3), np.float32)
+    for i, (n, z, s, (cx, cy)) in enumerate(zip(pick.tolist(), zoom.tolist(), sign, centre)):
+        # Output pixel (j, i) samples the photo at normalised zoom * (s x, y) + centre.
+        matrix = np.array([[z * s, 0, z * s * 0.5 + w / 2 * (1 - z * s + cx) - 0.5],
+                           [0, z, z * 0.5 + h / 2 * (1 - z + cy) - 0.5]])
+        cv2.warpAffine(source[n], matrix, (w, h), dst=out[i], flags=WARP,
+                       borderMode=cv2.BORDER_REPLICATE)
+    return torch.from_numpy(out).permute(0, 3, 1, 2)
 
 
 def texture_crops(folder: str | Path, res: int, g: torch.Generator, per_photo: int = 4) -> torch.Tensor:
@@ -120,6 +125,21 @@ class Placements:
     foot: torch.Tensor  # y of the bottom edge
     flip: torch.Tensor  # -1 mirrored, 1 as is
     shadow: torch.Tensor  # darkening of its cast shadow, 0 = none
+    squash: torch.Tensor  # cast shadow height / object height
+    shear: torch.Tensor  # lean of the cast shadow
+    saturation: torch.Tensor  # colour jitter of the cut-out
+    gain: torch.Tensor  # (B, K, 3) colour jitter: brightness x per-channel factor
+
+    def pastes(self, i: int) -> list[tuple[int, Paste]]:
+        """(cut-out index, Paste) of the present cut-outs of sample i, back to front."""
+        rows = [getattr(self, f)[i].tolist() for f in PASTE_FIELDS]
+        sprites, present = self.sprite[i].tolist(), self.present[i].tolist()
+        gains = self.gain[i].numpy()
+        return [(sprites[k], Paste(*(row[k] for row in rows), gain=gains[k]))
+                for k in range(len(sprites)) if present[k]]
+
+
+PASTE_FIELDS = ("left", "width", "height", "foot", "flip", "shadow", "squash", "shear", "saturation")
 
 
 class PhotoCompositor:
@@ -138,6 +158,8 @@ class PhotoCompositor:
         g = torch.Generator().manual_seed(seed)
         self.photos = load_photos(backgrounds, cfg.height, cfg.width)
         self.cutouts = load_cutouts(foregrounds, cfg.cutout_res, g)
+        pixels = self.cutouts.pixels.permute(0, 2, 3, 1).contiguous().numpy()  # (N, S, S, 6)
+        self._rgba, self._soft_alpha = pixels[..., :4].copy(), pixels[..., 5].copy()
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
 
     def render(self, batch_size: int, seed: int, background_ids=None, cutout_ids=None,
@@ -164,19 +186,23 @@ class PhotoCompositor:
             flips = torch.rand(b, generator=g) < 0.5
         background = crop_photos(self.photos, background_ids, _between(b, cfg.zoom, g), flips, g)
         place = self.place(b, g, cutout_ids, flips)
-        cast = self._cast_shadows(place, g)  # (B, H, W)
-        shaded = background * (1 - cast.unsqueeze(1))
-        image, cover = shaded, torch.zeros(b, 1, h, w)
-        for k in range(place.sprite.shape[1]):
-            rgba = self._sample(place, k, slice(0, 4)) * place.present[:, k].view(b, 1, 1, 1)
-            alpha = rgba[:, 3:4]
-            image = image + (self._jitter(rgba[:, :3], g) - image) * alpha
-            cover = cover + (1 - cover) * alpha
-        mask = (cover > 0.5).float()
-        shadow = cast * (1 - mask[:, 0])  # a shadow is background
+        image = np.empty((b, h, w, 3), np.float32)
+        mask, shadow = np.empty((b, h, w), np.float32), np.empty((b, h, w), np.float32)
+        for i, photo in enumerate(background.permute(0, 2, 3, 1).numpy()):
+            pastes = place.pastes(i)
+            lit = np.ones((h, w), np.float32)
+            for sprite, paste in pastes:
+                cast_shadow(lit, self._soft_alpha[sprite], paste)
+            image[i] = photo * lit[..., None]
+            cover = np.zeros((h, w), np.float32)
+            for sprite, paste in pastes:
+                paste_object(image[i], cover, self._rgba[sprite], paste)
+            mask[i] = cover > 0.5
+            shadow[i] = (1 - lit) * (1 - mask[i])  # a shadow is background
         zeros = torch.zeros(b, 1, h, w)
-        return {"image": image.clamp(0, 1), "background": background, "mask": mask,
-                "depth": zeros, "background_depth": zeros, "shadow": shadow.unsqueeze(1)}
+        return {"image": torch.from_numpy(image).permute(0, 3, 1, 2).clamp(0, 1),
+                "background": background, "mask": torch.from_numpy(mask)[:, None],
+                "depth": zeros, "background_depth": zeros, "shadow": torch.from_numpy(shadow)[:, None]}
 
     def place(self, b: int, g: torch.Generator, cutout_ids=None, flips=None) -> Placements:
         """Random placements of up to config.objects[1] cut-outs per sample, sorted back to front
@@ -202,51 +228,10 @@ class PhotoCompositor:
             flip[:, 0] = torch.where(flips, -1.0, 1.0)
         has_shadow = torch.rand(b, k, generator=g) < cfg.capture.shadow_p
         shadow = _between((b, k), cfg.capture.shadow_strength, g) * has_shadow
+        squash, shear = _between((b, k), (0.15, 0.45), g), _between((b, k), (-1.0, 1.0), g)
+        saturation = _between((b, k), cfg.saturation, g)
+        gain = _between((b, k, 1), cfg.brightness, g) * _between((b, k, 3), cfg.channel, g)
         order = foot.argsort(dim=1)
-        fields = [t.gather(1, order) for t in (sprite, present, left, width, height, foot, flip, shadow)]
-        return Placements(*fields)
-
-    def _grid(self, place: Placements, k: int, xs, ys) -> torch.Tensor:
-        """Sampling grid (B, H, W, 2) of cut-out k at frame points (xs, ys) in pixels."""
-        b = place.sprite.shape[0]
-        left, width, height, foot, flip = (getattr(place, f)[:, k].view(b, 1, 1) for f in
-                                           ("left", "width", "height", "foot", "flip"))
-        gx = flip * (2 * (xs - left) / width - 1)
-        gy = 2 * (ys - (foot - height)) / height - 1
-        return torch.stack(torch.broadcast_tensors(gx, gy), dim=-1)
-
-    def _sample(self, place: Placements, k: int, channels: slice, xs=None, ys=None) -> torch.Tensor:
-        h, w = self.photos.shape[2:]
-        xs = torch.arange(w).view(1, 1, w) + 0.5 if xs is None else xs
-        ys = torch.arange(h).view(1, h, 1) + 0.5 if ys is None else ys
-        pixels = self.cutouts.pixels[place.sprite[:, k], channels]
-        return sample_bilinear(pixels, self._grid(place, k, xs, ys))
-
-    def _cast_shadows(self, place: Placements, g: torch.Generator) -> torch.Tensor:
-        """(B, H, W) fraction of light removed: per cut-out, its silhouette squashed and sheared
-        on the ground behind it plus a contact shadow at its foot."""
-        b, (h, w) = place.sprite.shape[0], self.photos.shape[2:]
-        xs = torch.arange(w).view(1, 1, w) + 0.5
-        ys = torch.arange(h).view(1, h, 1) + 0.5
-        lit = torch.ones(b, h, w)
-        for k in range(place.sprite.shape[1]):
-            strength = (place.shadow[:, k] * place.present[:, k]).view(b, 1, 1)
-            left, width, height, foot = (getattr(place, f)[:, k].view(b, 1, 1) for f in
-                                         ("left", "width", "height", "foot"))
-            squash = 0.15 + 0.3 * torch.rand(b, 1, 1, generator=g)
-            shear = -1.0 + 2.0 * torch.rand(b, 1, 1, generator=g)
-            behind = (foot - ys).clamp(min=0)
-            cast = self._sample(place, k, slice(5, 6), xs - shear * behind, foot - behind / squash)
-            cast = cast[:, 0] * (ys < foot)
-            contact = contact_shadow((xs - left - width / 2) / (0.5 * width),
-                                     (ys - foot) / (0.04 * height))
-            lit = lit * (1 - strength * torch.maximum(cast, contact))
-        return 1 - lit
-
-    def _jitter(self, rgb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        """Brightness, per-channel and saturation jitter of a cut-out's colours (B, 3, H, W)."""
-        cfg, b = self.config, rgb.shape[0]
-        grey = rgb.mean(1, keepdim=True)
-        rgb = grey + (rgb - grey) * _between((b, 1, 1, 1), cfg.saturation, g)
-        gain = _between((b, 1, 1, 1), cfg.brightness, g) * _between((b, 3, 1, 1), cfg.channel, g)
-        return (rgb * gain).clamp(0, 1)
+        fields = [t.gather(1, order) for t in (sprite, present, left, width, height, foot, flip,
+                                               shadow, squash, shear, saturation)]
+        return Placements(*fields, gain=gain.gather(1, order[..., None].expand(b, k, 3)))
