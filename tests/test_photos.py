@@ -191,3 +191,17 @@ def test_build_command_writes_every_combination_and_a_contact_sheet(tmp_path, ph
     assert main(["build", "--backgrounds", str(tmp_path / "none"), "--foregrounds", str(cutouts),
                  "--out", str(tmp_path / "x")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_bench_build_measures_both_rates(tmp_path, photo_folders):
+    import json
+
+    backgrounds, cutouts = photo_folders
+    result = tmp_path / "bench.json"
+    args = ["bench", "build", "--backgrounds", str(backgrounds), "--foregrounds", str(cutouts),
+            "--size", "48", "--seconds", "0.2", "--export-n", "8", "--batch-size", "4",
+            "--export-dir", str(tmp_path), "--json", str(result)]
+    assert main(args) == 0
+    numbers = json.loads(result.read_text())
+    assert numbers["in_memory_scenes_per_s"] > 0 and numbers["to_disk_scenes_per_s"] > 0
+    assert main(["bench", "build", "--size", "48"]) == 2

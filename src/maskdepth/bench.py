@@ -12,10 +12,11 @@ import torch
 
 from maskdepth.synth.engine import SceneEngine
 from maskdepth.synth.export import export_dataset, seeded
+from maskdepth.synth.photos import PhotoCompositor
 from maskdepth.synth.stream import batch_seed
 
 
-def synth_stream_rate(engine: SceneEngine, batch_size: int, seconds: float, warmup: int = 2) -> float:
+def synth_stream_rate(engine: SceneEngine | PhotoCompositor, batch_size: int, seconds: float, warmup: int = 2) -> float:
     """Scenes per second rendered in memory (as a training loop would draw them)."""
     for k in range(warmup):
         engine.render(batch_size, batch_seed(0, k))
@@ -26,8 +27,8 @@ def synth_stream_rate(engine: SceneEngine, batch_size: int, seconds: float, warm
     return done / (time.perf_counter() - start)
 
 
-def synth_export_rate(engine: SceneEngine, count: int, batch_size: int, where: str = ".") -> float:
-    """Scenes per second rendered and written to disk as PNG files with a manifest, in a
+def synth_export_rate(engine: SceneEngine | PhotoCompositor, count: int, batch_size: int, where: str = ".") -> float:
+    """Samples per second rendered and written to disk as PNG files with a manifest, in a
     temporary folder under `where` (disks differ: measure on the one you will export to)."""
     with tempfile.TemporaryDirectory(dir=where, prefix=".maskdepth-bench-") as folder:
         start = time.perf_counter()

@@ -11,6 +11,7 @@ from maskdepth.commands.synth import add_scene_arguments, build_engine
 EXAMPLE = """examples:
   maskdepth bench synth --size 160
   maskdepth bench synth --size 160 --compile --json bench.json
+  maskdepth bench build --backgrounds photos/backgrounds --foregrounds photos/foregrounds
   maskdepth bench model --variant fast --size 160 --batch-size 8
 """
 
@@ -19,11 +20,12 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "bench", help="measure throughput (scene engine, models) on this machine",
         description="synth: how fast the scene engine renders in memory and to disk. "
+                    "build: the same for cut-outs composed over photos (maskdepth build). "
                     "model: a variant's parameters, GFLOPs and images/s for inference and training.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models import VARIANTS
 
-    parser.add_argument("what", choices=["synth", "model"], help="what to measure")
+    parser.add_argument("what", choices=["synth", "build", "model"], help="what to measure")
     parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
     parser.add_argument("--variant", default="original", choices=sorted(VARIANTS),
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.bench import machine
 
     results = {"machine": machine(), "size": args.size}
-    results.update(_bench_synth(args) if args.what == "synth" else _bench_model(args))
+    results.update(_bench_model(args) if args.what == "model" else _bench_synth(args))
     for key, value in results.items():
         print(f"{key:>24}: {value}")
     if args.json:
@@ -51,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 def _bench_synth(args: argparse.Namespace) -> dict:
     from maskdepth.bench import synth_export_rate, synth_stream_rate
 
-    engine = build_engine(args)
     batch_size = args.batch_size or 64
+    engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
     return {
         "batch_size": batch_size,
         "compile": args.compile,
@@ -60,6 +62,21 @@ def _bench_synth(args: argparse.Namespace) -> dict:
         "to_disk_scenes_per_s": round(
             synth_export_rate(engine, args.export_n, batch_size, args.export_dir), 1),
     }
+
+
+def _build_compositor(args: argparse.Namespace):
+    """The PhotoCompositor of `maskdepth build` for the scene options given."""
+    from maskdepth.errors import UserError
+    from maskdepth.synth import CaptureConfig
+    from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+
+    if args.backgrounds is None or args.foregrounds is None:
+        raise UserError("bench build needs --backgrounds and --foregrounds (photo folders)")
+    height, width = height_width(args.size)
+    config = PhotoConfig(height=height, width=width)
+    if args.clean:
+        config.capture = CaptureConfig.clean()
+    return PhotoCompositor(args.backgrounds, args.foregrounds, config, seed=args.seed)
 
 
 def _bench_model(args: argparse.Namespace) -> dict:
