@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdepth import imageio
-from maskdepth.layout import read_manifest
-from maskdepth.metrics import mask_iou
-from maskdepth.video import VideoWriter
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import read_manifest
+from maskdepth.evaluation.metrics import mask_iou
+from maskdepth.io.video import VideoWriter
 
 
 def _resize(array: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:

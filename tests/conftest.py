@@ -30,7 +30,7 @@ def photo_folders(tmp_path):
     """Two background photos and two RGBA cut-outs on disk."""
     import cv2
 
-    from maskdepth.imageio import atomic_write_bytes, write_rgb
+    from maskdepth.io.images import atomic_write_bytes, write_rgb
 
     rng = np.random.default_rng(0)
     backgrounds, cutouts = tmp_path / "bg", tmp_path / "fg"

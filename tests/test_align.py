@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from maskdepth.align import (
+from maskdepth.inference.align import (
     MISMATCH_WARNING,
     align_background,
     fit_gain_bias,

@@ -7,11 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from maskdepth import MaskDepth, imageio
-from maskdepth.checkpoint import save_model
+from maskdepth import MaskDepth
+from maskdepth.io import images as imageio
+from maskdepth.models.weights import save_model
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.layout import prediction_paths, read_manifest
+from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.models import build_model
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
@@ -123,7 +124,7 @@ def test_onnx_engine_matches_torch(weights, scene, tmp_path):
 
 
 def test_predict_video_with_and_without_a_background(weights, tmp_path):
-    from maskdepth.video import VideoWriter, read_frames
+    from maskdepth.io.video import VideoWriter, read_frames
 
     batch = SceneEngine(SceneConfig(height=64, width=96, capture=CaptureConfig.clean()), seed=1).render(1, 2)
     room = (batch["background"][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)

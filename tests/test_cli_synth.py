@@ -7,8 +7,8 @@ import json
 import pytest
 
 from maskdepth.cli import COMMANDS, main
-from maskdepth.imageio import read_rgb
-from maskdepth.layout import validate
+from maskdepth.io.images import read_rgb
+from maskdepth.io.layout import validate
 
 
 def test_help_lists_every_command_with_an_example(capsys):

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from maskdepth import cli
-from maskdepth.checkpoint import CONFIG_KEY, save_model
+from maskdepth.models.weights import CONFIG_KEY, save_model
 from maskdepth.errors import UserError
-from maskdepth.export import OnnxModel, export_onnx, load_onnx, validate_onnx
-from maskdepth.inference import predict_tensors
+from maskdepth.inference.onnx import OnnxModel, export_onnx, load_onnx, validate_onnx
+from maskdepth.inference.predictor import predict_tensors
 from maskdepth.models import build_model
 
 TOLERANCE = 1e-4

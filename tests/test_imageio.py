@@ -1,4 +1,4 @@
-"""Tests for maskdepth.imageio: array <-> file round trips, units, refusals, atomic writes."""
+"""Tests for maskdepth.io.images: array <-> file round trips, units, refusals, atomic writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from maskdepth.errors import UserError
-from maskdepth.imageio import (
+from maskdepth.io.images import (
     atomic_write_bytes,
     png_bit_depth,
     read_depth,

@@ -1,4 +1,4 @@
-"""Tests for maskdepth.layout and `maskdepth validate`: the dataset contract."""
+"""Tests for maskdepth.io.layout and `maskdepth validate`: the dataset contract."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskdepth import cli, layout
+from maskdepth import cli
+from maskdepth.io import layout
 from maskdepth.errors import UserError
-from maskdepth.imageio import write_depth, write_mask, write_rgb
-from maskdepth.layout import HEADER, LayoutError, Sample
+from maskdepth.io.images import write_depth, write_mask, write_rgb
+from maskdepth.io.layout import HEADER, LayoutError, Sample
 
 SIZE = 16
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from maskdepth.losses import (
+from maskdepth.training.losses import (
     LossWeights,
     MaskDepthLoss,
     bce_loss,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from maskdepth.metrics import (
+from maskdepth.evaluation.metrics import (
     DepthMetrics,
     MaskMetrics,
     boundary_fscore,

@@ -7,10 +7,10 @@ import torch
 import torchvision
 
 from conftest import small_config
-from maskdepth.checkpoint import load_model, save_model
+from maskdepth.models.weights import load_model, save_model
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.losses import LossWeights, MaskDepthLoss
+from maskdepth.training.losses import LossWeights, MaskDepthLoss
 from maskdepth.models import VARIANTS, ModelConfig, build_model
 from maskdepth.models.encoders import patch_first_conv
 from maskdepth.synth import SceneEngine

@@ -7,8 +7,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from conftest import small_config
-from maskdepth import imageio
-from maskdepth.layout import read_manifest, shadow_path, validate
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import read_manifest, shadow_path, validate
 from maskdepth.synth import SceneEngine
 from maskdepth.synth.export import export_dataset, seeded
 from maskdepth.synth.stream import SceneStream, batch_seed

@@ -15,13 +15,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from maskdepth import imageio
+from maskdepth.io import images as imageio
 from maskdepth.cli import main
-from maskdepth.config import load_config
+from maskdepth.training.config import load_config
 from maskdepth.errors import UserError
-from maskdepth.layout import prediction_paths, read_manifest
-from maskdepth.metrics import depth_errors, mask_iou
-from maskdepth.trainer import fit
+from maskdepth.io.layout import prediction_paths, read_manifest
+from maskdepth.evaluation.metrics import depth_errors, mask_iou
+from maskdepth.training.fit import fit
 
 TINY = ["model.variant=fast", "data.sizes=[32,48]", "data.size_steps=[0,3]", "data.batch_size=2",
         "data.num_workers=0", "data.val_count=4", "data.val_size=32", "trainer.val_every=3",
@@ -113,7 +113,7 @@ def test_config_errors_name_the_key():
 
 
 def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_path, capsys):
-    from maskdepth.checkpoint import save_model
+    from maskdepth.models.weights import save_model
     from maskdepth.models import build_model
 
     assert main(["synth", "--out", str(tmp_path / "data"), "--n", "4", "--size", "48"]) == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from maskdepth.errors import UserError
-from maskdepth.video import VideoWriter, clean_plate, read_frames, video_info
+from maskdepth.io.video import VideoWriter, clean_plate, read_frames, video_info
 
 HEIGHT, WIDTH, COUNT, FPS = 64, 96, 20, 10.0
 SQUARE = 16

@@ -12,6 +12,6 @@ __all__ = ["MaskDepth", "Prediction"]
 def __getattr__(name: str):
     # Lazy: `import maskdepth` (and the CLI's --help) stays fast; torch loads on first use.
     if name in ("MaskDepth", "Prediction"):
-        from maskdepth import api
+        from maskdepth.inference import api
         return getattr(api, name)
     raise AttributeError(f"module 'maskdepth' has no attribute {name!r}")

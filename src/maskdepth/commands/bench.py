@@ -39,7 +39,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.bench import machine
+    from maskdepth.evaluation.bench import machine
 
     results = {"machine": machine(), "size": args.size}
     results.update(_bench_model(args) if args.what == "model" else _bench_synth(args))
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bench_synth(args: argparse.Namespace) -> dict:
-    from maskdepth.bench import synth_export_rate, synth_stream_rate
+    from maskdepth.evaluation.bench import synth_export_rate, synth_stream_rate
 
     batch_size = args.batch_size or 64
     engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
@@ -80,7 +80,7 @@ def _build_compositor(args: argparse.Namespace):
 
 
 def _bench_model(args: argparse.Namespace) -> dict:
-    from maskdepth.bench import model_rates
+    from maskdepth.evaluation.bench import model_rates
     from maskdepth.models import build_model
     from maskdepth.models.summary import gflops, parameter_count
 

@@ -41,10 +41,10 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
-    from maskdepth.evaluation import engine_set, evaluate_set, manifest_set
-    from maskdepth.imageio import atomic_write_bytes
-    from maskdepth.inference import load_any
-    from maskdepth.metrics import format_table
+    from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
+    from maskdepth.io.images import atomic_write_bytes
+    from maskdepth.inference.predictor import load_any
+    from maskdepth.evaluation.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")

@@ -39,9 +39,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.api import MaskDepth
+    from maskdepth.inference.api import MaskDepth
     from maskdepth.errors import UserError
-    from maskdepth.prediction_io import (
+    from maskdepth.inference.writers import (
         predict_folder,
         predict_manifest,
         predict_pair,

@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
-    from maskdepth.imageio import write_rgb
+    from maskdepth.io.images import write_rgb
     from maskdepth.synth.export import export_dataset, seeded
     from maskdepth.synth.preview import dataset_sheet
 

@@ -46,9 +46,9 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.config import load_config
+    from maskdepth.training.config import load_config
     from maskdepth.errors import UserError
-    from maskdepth.trainer import fit
+    from maskdepth.training.fit import fit
 
     last = args.run / "checkpoints" / "last.ckpt"
     saved = args.run / "config.yaml"

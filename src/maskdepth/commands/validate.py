@@ -9,7 +9,7 @@ import argparse
 import functools
 from pathlib import Path
 
-from maskdepth import layout
+from maskdepth.io import layout
 
 EPILOG = """\
 example:

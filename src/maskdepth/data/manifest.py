@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from maskdepth import imageio
-from maskdepth.layout import Sample, check, shadow_path
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import Sample, check, shadow_path
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import IterableDataset
 
-from maskdepth.config import DataConfig, SourceConfig
+from maskdepth.training.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import ManifestDataset, resize_sample
 from maskdepth.data.transforms import MAP_KEYS, random_flip
 from maskdepth.errors import UserError

@@ -65,7 +65,7 @@ def list_images(folder: str | Path, suffixes=PHOTO_SUFFIXES, what: str = "photos
 
 def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     """Background photos from `folder`, resized to cover and centre-cropped: (N, 3, H, W) in [0, 1]."""
-    from maskdepth.imageio import read_rgb
+    from maskdepth.io.images import read_rgb
 
     photos = []
     for path in list_images(folder):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdepth import imageio
-from maskdepth.layout import read_manifest, shadow_path
-from maskdepth.viz import colorize_depth, contact_sheet, grey_to_rgb
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import read_manifest, shadow_path
+from maskdepth.io.viz import colorize_depth, contact_sheet, grey_to_rgb
 
 
 def dataset_sheet(manifest: str | Path, limit: int = 8) -> np.ndarray:

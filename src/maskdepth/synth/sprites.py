@@ -210,7 +210,7 @@ def load_cutouts(folder: str | Path, res: int, g: torch.Generator) -> SpriteBank
     drawn between 0.9 and 1.9 m (the photo does not say), the width follows its aspect ratio.
     """
     from maskdepth.errors import UserError
-    from maskdepth.imageio import read_rgba
+    from maskdepth.io.images import read_rgba
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".webp"))
     if not files:

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskdepth.checkpoint import CONFIG_KEY
+from maskdepth.models.weights import CONFIG_KEY
 from maskdepth.errors import UserError
-from maskdepth.imageio import atomic_write_bytes
+from maskdepth.io.images import atomic_write_bytes
 from maskdepth.models import ModelConfig
 
 INPUT_NAMES = ("image", "background")

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from maskdepth.errors import UserError
-from maskdepth.losses import LossWeights
+from maskdepth.training.losses import LossWeights
 from maskdepth.models.config import ModelConfig
 
 
@@ -150,7 +150,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:
     """Write the resolved config as YAML (atomically)."""
-    from maskdepth.imageio import atomic_write_bytes
+    from maskdepth.io.images import atomic_write_bytes
 
     text = yaml.safe_dump(config.to_dict(), sort_keys=False)
     return atomic_write_bytes(path, text.encode())

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from maskdepth.errors import UserError
-from maskdepth.imageio import atomic_write_bytes, open_image, png_bit_depth
+from maskdepth.io.images import atomic_write_bytes, open_image, png_bit_depth
 
 MANIFEST_NAME = "manifest.csv"
 HEADER = ("id", "image", "background", "mask", "depth")
@@ -239,7 +239,7 @@ def _depth_problems(image: Image.Image, path: Path) -> list[str]:
         return []
     found = f"has {bits}-bit depth ({image.mode})" if bits else f"is a {image.format} depth"
     return [(f"{found} where 16-bit single-channel PNG is required; "
-            "save uint16 millimetres (maskdepth.imageio.write_depth)")]
+            "save uint16 millimetres (maskdepth.io.images.write_depth)")]
 
 
 _FILE_CHECKS: dict[str, Callable[[Image.Image, Path], list[str]]] = {

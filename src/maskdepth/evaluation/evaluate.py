@@ -15,14 +15,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from maskdepth import imageio
-from maskdepth.baselines import BASELINES
+from maskdepth.io import images as imageio
+from maskdepth.evaluation.baselines import BASELINES
 from maskdepth.data.manifest import ManifestDataset
-from maskdepth.inference import predict_tensors
-from maskdepth.layout import prediction_paths
-from maskdepth.metrics import DepthMetrics, MaskMetrics
+from maskdepth.inference.predictor import predict_tensors
+from maskdepth.io.layout import prediction_paths
+from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 from maskdepth.synth.stream import fixed_scenes
-from maskdepth.viz import to_numpy_rgb
+from maskdepth.io.viz import to_numpy_rgb
 
 Batches = Iterator[tuple[list[str], dict[str, torch.Tensor]]]
 

@@ -12,7 +12,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from maskdepth.viz import prediction_sheet
+from maskdepth.io.viz import prediction_sheet
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -114,7 +114,7 @@ class StepProfiler(L.Callback):
         if not trainer.is_global_zero:
             return
         report = self.report(module)
-        from maskdepth.imageio import atomic_write_bytes
+        from maskdepth.io.images import atomic_write_bytes
         atomic_write_bytes(self.path, json.dumps(report, indent=2).encode())
         print(format_profile(report))
         print(f"profile saved to {self.path}")

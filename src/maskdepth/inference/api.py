@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.errors import UserError
-from maskdepth.inference import load_any, predict_tensors
+from maskdepth.inference.predictor import load_any, predict_tensors
 
 DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -54,7 +54,7 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
     from PIL import Image
 
     if isinstance(value, (str, Path)):
-        from maskdepth.imageio import read_rgb
+        from maskdepth.io.images import read_rgb
         return read_rgb(value)
     if isinstance(value, Image.Image):
         return np.array(value.convert("RGB"))
@@ -85,7 +85,7 @@ class MaskDepth:
         run with ONNX Runtime); None = the model shipped in the package."""
         path = Path(path) if path is not None else default_weights()
         if path.suffix == ".onnx":
-            from maskdepth.export import load_onnx
+            from maskdepth.inference.onnx import load_onnx
             return cls(load_onnx(path), max_side)
         return cls(load_any(path, device), max_side)
 
@@ -110,7 +110,7 @@ class MaskDepth:
             raise UserError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                             f"{bg.shape[1]}x{bg.shape[0]}; use photos of equal size or align=True")
         if align:
-            from maskdepth.align import MISMATCH_WARNING, align_background, mismatch_score
+            from maskdepth.inference.align import MISMATCH_WARNING, align_background, mismatch_score
             result = align_background(rgb, bg)
             # Keep the photo as it was when aligning did not make it fit better (a large
             # foreground can pull the alignment off).

@@ -9,12 +9,12 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from maskdepth.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
-from maskdepth.checkpoint import save_model
-from maskdepth.config import TrainConfig, save_config
+from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
+from maskdepth.models.weights import save_model
+from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.data.module import MaskDepthData
 from maskdepth.models import build_model
-from maskdepth.training import MaskDepthModule
+from maskdepth.training.module import MaskDepthModule
 
 
 def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Trainer:

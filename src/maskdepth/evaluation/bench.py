@@ -59,7 +59,7 @@ def _timed(step, seconds: float, warmup: int = 2) -> float:
 def model_rates(model, height: int, width: int, batch_size: int, seconds: float) -> dict[str, float]:
     """Images per second on this machine: inference (no grad) and training (forward, loss,
     backward, SGD step) on random inputs, and the share of the training step spent in the loss."""
-    from maskdepth.losses import LossWeights, MaskDepthLoss
+    from maskdepth.training.losses import LossWeights, MaskDepthLoss
 
     image, background = torch.rand(2, batch_size, 3, height, width)
     batch = {"mask": (torch.rand(batch_size, 1, height, width) > 0.7).float(),

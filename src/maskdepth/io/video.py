@@ -7,7 +7,7 @@
             writer.write(frame)
 
 Frames are (H, W, 3) uint8 RGB, as everywhere in maskdepth (OpenCV's BGR stays inside this file).
-Writing is atomic like `maskdepth.imageio`: a crash leaves no half-written video behind.
+Writing is atomic like `maskdepth.io.images`: a crash leaves no half-written video behind.
 """
 
 from __future__ import annotations

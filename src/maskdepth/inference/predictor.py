@@ -15,7 +15,7 @@ def load_any(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """A model from a weights file (.safetensors, from save_model) or a training checkpoint
     (.ckpt, from `maskdepth train`; read with torch.load(weights_only=True), never unpickling
     arbitrary objects)."""
-    from maskdepth.checkpoint import load_model
+    from maskdepth.models.weights import load_model
 
     path = Path(path)
     if not path.exists():

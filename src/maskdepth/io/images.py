@@ -1,4 +1,4 @@
-"""Image files <-> numpy arrays, in the units of the dataset contract (see `maskdepth.layout`).
+"""Image files <-> numpy arrays, in the units of the dataset contract (see `maskdepth.io.layout`).
 
     image = read_rgb("scene/0001.jpg")            # (H, W, 3) uint8
     write_depth("out/0001_depth.png", depth_m)    # float metres -> 16-bit PNG millimetres
@@ -156,7 +156,7 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
             found = f"{bits}-bit {image.mode}" if bits else f"{image.format} {image.mode}"
             raise UserError(
                 f"{path}: {found} depth where a 16-bit single-channel PNG is required; "
-                "save depth as uint16 millimetres (see maskdepth.imageio.write_depth)"
+                "save depth as uint16 millimetres (see maskdepth.io.images.write_depth)"
             )
         millimetres = np.asarray(_load(image, path)).astype(np.float32)
     return millimetres / np.float32(1000.0)

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from maskdepth import imageio
-from maskdepth.api import MaskDepth, Prediction, to_rgb_array
+from maskdepth.io import images as imageio
+from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.errors import UserError
-from maskdepth.layout import check, prediction_paths
-from maskdepth.viz import colorize_depth, overlay_mask
+from maskdepth.io.layout import check, prediction_paths
+from maskdepth.io.viz import colorize_depth, overlay_mask
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -73,7 +73,7 @@ def predict_video(model: MaskDepth, video: Path, background: Path | None, out: P
                   batch_size: int, max_frames: int | None) -> int:
     """Every frame: mask and depth PNGs in <out>/<stem>_frames/, and <out>/<stem>_view.mp4.
     Without a background photo, the clean plate is the temporal median of the video's frames."""
-    from maskdepth.video import VideoWriter, clean_plate, read_frames, video_info
+    from maskdepth.io.video import VideoWriter, clean_plate, read_frames, video_info
 
     fps, count, _, _ = video_info(video)
     if background is not None:
