@@ -30,7 +30,8 @@ def photo_folders(tmp_path):
     """Two background photos and two RGBA cut-outs on disk."""
     import cv2
 
-    from maskdepth.io.images import atomic_write_bytes, write_rgb
+    from maskdepth.io.atomic import atomic_write_bytes
+    from maskdepth.io.images import write_rgb
 
     rng = np.random.default_rng(0)
     backgrounds, cutouts = tmp_path / "bg", tmp_path / "fg"

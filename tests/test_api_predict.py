@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 from maskdepth import MaskDepth
-from maskdepth.io import images as imageio
-from maskdepth.models.weights import save_model
 from maskdepth.cli import main
 from maskdepth.errors import UserError
+from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.models import build_model
+from maskdepth.models.weights import save_model
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
 

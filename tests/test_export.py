@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from maskdepth import cli
-from maskdepth.models.weights import CONFIG_KEY, save_model
 from maskdepth.errors import UserError
 from maskdepth.inference.onnx import OnnxModel, export_onnx, load_onnx, validate_onnx
 from maskdepth.inference.predictor import predict_tensors
 from maskdepth.models import build_model
+from maskdepth.models.weights import CONFIG_KEY, save_model
 
 TOLERANCE = 1e-4
 

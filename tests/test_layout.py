@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from maskdepth import cli
-from maskdepth.io import layout
 from maskdepth.errors import UserError
+from maskdepth.io import layout
 from maskdepth.io.images import write_depth, write_mask, write_rgb
 from maskdepth.io.layout import HEADER, LayoutError, Sample
 

@@ -7,13 +7,13 @@ import torch
 import torchvision
 
 from conftest import small_config
-from maskdepth.models.weights import load_model, save_model
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.training.losses import LossWeights, MaskDepthLoss
 from maskdepth.models import VARIANTS, ModelConfig, build_model
 from maskdepth.models.encoders import patch_first_conv
+from maskdepth.models.weights import load_model, save_model
 from maskdepth.synth import SceneEngine
+from maskdepth.training.losses import LossWeights, MaskDepthLoss
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))

@@ -12,14 +12,15 @@ import torch
 
 from maskdepth.cli import main
 from maskdepth.data.sources import TrainStream
-from maskdepth.training.config import DataConfig, SourceConfig
 from maskdepth.errors import UserError
-from maskdepth.io.images import atomic_write_bytes, write_rgb
+from maskdepth.io.atomic import atomic_write_bytes
+from maskdepth.io.images import write_rgb
 from maskdepth.io.layout import read_manifest, validate
 from maskdepth.synth import CaptureConfig
 from maskdepth.synth.build import build_renderer
 from maskdepth.synth.export import JOURNAL_NAME, export_dataset
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+from maskdepth.training.config import DataConfig, SourceConfig
 
 GREY = 128
 

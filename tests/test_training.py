@@ -15,12 +15,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from maskdepth.io import images as imageio
 from maskdepth.cli import main
-from maskdepth.training.config import load_config
 from maskdepth.errors import UserError
-from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.evaluation.metrics import depth_errors, mask_iou
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import prediction_paths, read_manifest
+from maskdepth.training.config import load_config
 from maskdepth.training.fit import fit
 
 TINY = ["model.variant=fast", "data.sizes=[32,48]", "data.size_steps=[0,3]", "data.batch_size=2",
@@ -113,8 +113,8 @@ def test_config_errors_name_the_key():
 
 
 def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_path, capsys):
-    from maskdepth.models.weights import save_model
     from maskdepth.models import build_model
+    from maskdepth.models.weights import save_model
 
     assert main(["synth", "--out", str(tmp_path / "data"), "--n", "4", "--size", "48"]) == 0
     torch.manual_seed(0)

@@ -31,13 +31,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from maskdepth.inference.api import MaskDepth
     from maskdepth.errors import UserError
-    from maskdepth.io.images import write_rgb
     from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, format_table
+    from maskdepth.inference.api import MaskDepth
     from maskdepth.inference.writers import predict_pair
-    from maskdepth.synth import SceneConfig, SceneEngine
+    from maskdepth.io.images import write_rgb
     from maskdepth.io.viz import prediction_sheet
+    from maskdepth.synth import SceneConfig, SceneEngine
 
     if (args.image is None) != (args.background is None):
         raise UserError("--image and --background go together")

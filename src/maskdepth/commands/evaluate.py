@@ -24,7 +24,8 @@ def add_parser(subparsers) -> None:
                     "evaluates on engine scenes (all capture conditions on).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path,
-                        help="model weights (.safetensors) or training checkpoint (.ckpt); "
+                        help="model weights (.safetensors), training checkpoint (.ckpt) or ONNX "
+                             "file (.onnx); "
                              "omit with --baselines to evaluate only the baselines")
     parser.add_argument("--data", type=Path, nargs="+", default=[], help="dataset folders (layout)")
     parser.add_argument("--engine-count", type=int, default=0, help="also evaluate on N engine scenes")
@@ -42,9 +43,9 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.io.images import atomic_write_bytes
-    from maskdepth.inference.predictor import load_any
     from maskdepth.evaluation.metrics import format_table
+    from maskdepth.inference.loader import load_model_file
+    from maskdepth.io.atomic import atomic_write_bytes
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.engine_count > 0 or not sets:
         count = args.engine_count or 128
         sets[f"engine{args.size}"] = lambda: engine_set(count, args.engine_seed, args.size)
-    model = load_any(args.checkpoint, args.device) if args.checkpoint else None
+    model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():
         total, batches = make()

@@ -38,12 +38,12 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.inference.onnx import export_onnx, validate_onnx
-    from maskdepth.inference.predictor import load_any
+    from maskdepth.inference.loader import load_model_file
 
     if len(args.size) > 2 or min(args.size) < 1:
         raise UserError(f"--size takes one or two positive numbers; got {args.size}")
     height, width = height_width(args.size)
-    model = load_any(args.checkpoint, "cpu")
+    model = load_model_file(args.checkpoint, "cpu", torch_only=True)
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
     export_onnx(model, args.out, height, width, args.opset)
     # Another size, not a multiple of 32 when the trace size is one, so that the dynamic shapes

@@ -39,8 +39,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.inference.api import MaskDepth
     from maskdepth.errors import UserError
+    from maskdepth.inference.api import MaskDepth
     from maskdepth.inference.writers import (
         predict_folder,
         predict_manifest,

@@ -46,8 +46,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.training.config import load_config
     from maskdepth.errors import UserError
+    from maskdepth.training.config import load_config
     from maskdepth.training.fit import fit
 
     last = args.run / "checkpoints" / "last.ckpt"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.data import DataLoader
 
-from maskdepth.training.config import TrainConfig
 from maskdepth.data.manifest import ManifestDataset
 from maskdepth.data.sources import TrainStream, validation_batches
+from maskdepth.training.config import TrainConfig
 
 
 class MaskDepthData(L.LightningDataModule):

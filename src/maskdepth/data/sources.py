@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import IterableDataset
 
-from maskdepth.training.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import ManifestDataset, resize_sample
 from maskdepth.data.transforms import MAP_KEYS, random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import batch_seed, fixed_scenes, reader_indices
+from maskdepth.training.config import DataConfig, SourceConfig
 
 
 class EngineSource:

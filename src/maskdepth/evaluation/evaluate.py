@@ -15,14 +15,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from maskdepth.io import images as imageio
-from maskdepth.evaluation.baselines import BASELINES
 from maskdepth.data.manifest import ManifestDataset
-from maskdepth.inference.predictor import predict_tensors
-from maskdepth.io.layout import prediction_paths
+from maskdepth.evaluation.baselines import BASELINES
 from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
-from maskdepth.synth.stream import fixed_scenes
+from maskdepth.inference.predictor import predict_tensors
+from maskdepth.io import images as imageio
+from maskdepth.io.layout import prediction_paths
 from maskdepth.io.viz import to_numpy_rgb
+from maskdepth.synth.stream import fixed_scenes
 
 Batches = Iterator[tuple[list[str], dict[str, torch.Tensor]]]
 

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.errors import UserError
-from maskdepth.inference.predictor import load_any, predict_tensors
+from maskdepth.inference.loader import load_model_file
+from maskdepth.inference.predictor import predict_tensors
 
 DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -84,10 +85,7 @@ class MaskDepth:
         """Load weights (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx,
         run with ONNX Runtime); None = the model shipped in the package."""
         path = Path(path) if path is not None else default_weights()
-        if path.suffix == ".onnx":
-            from maskdepth.inference.onnx import load_onnx
-            return cls(load_onnx(path), max_side)
-        return cls(load_any(path, device), max_side)
+        return cls(load_model_file(path, device), max_side)
 
     def predict(self, image, background, align: bool = True, batch_size: int = 8):
         """Predict for one pair, or for a list of images (with one shared background or a list).

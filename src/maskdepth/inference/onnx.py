@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskdepth.models.weights import CONFIG_KEY
 from maskdepth.errors import UserError
-from maskdepth.io.images import atomic_write_bytes
+from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.models import ModelConfig
+from maskdepth.models.weights import CONFIG_KEY
 
 INPUT_NAMES = ("image", "background")
 DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}

@@ -3,37 +3,8 @@ benchmarks and the demo."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
-
-from maskdepth.errors import UserError
-
-
-def load_any(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """A model from a weights file (.safetensors, from save_model) or a training checkpoint
-    (.ckpt, from `maskdepth train`; read with torch.load(weights_only=True), never unpickling
-    arbitrary objects)."""
-    from maskdepth.models.weights import load_model
-
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such model file")
-    if path.suffix != ".ckpt":
-        return load_model(path, device)
-    from maskdepth.models import ModelConfig, build_model
-
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        config = ModelConfig.from_dict(checkpoint["maskdepth"]["config"]["model"])
-    except Exception as error:
-        raise UserError(f"{path}: not a maskdepth training checkpoint ({error})") from error
-    config.pretrained = False
-    model = build_model(config)
-    state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    return model.to(device).eval()
 
 
 def model_device(model) -> torch.device:

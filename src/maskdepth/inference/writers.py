@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from maskdepth.io import images as imageio
-from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.errors import UserError
+from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
+from maskdepth.io import images as imageio
 from maskdepth.io.layout import check, prediction_paths
 from maskdepth.io.viz import colorize_depth, overlay_mask
 

@@ -12,7 +12,6 @@ leaves a half-written file where a finished one is expected.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import cv2
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from maskdepth.errors import UserError
+from maskdepth.io.atomic import atomic_write_bytes
 
 # zlib level 1: exports write thousands of small PNGs; higher levels cost ~2x time for ~10% size.
 # zlib level 1 with Huffman-only coding: as small as level 1's default strategy on rendered
@@ -32,29 +32,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Modes PIL can turn into 8-bit RGB(A) without guessing a bit depth.
 EIGHT_BIT_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "CMYK", "YCbCr")
 SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16B", "I;16L", "I")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` via a temp file in the same folder and `os.replace`.
-
-    Creates parent folders. The temp file is a hidden `.<name>.<random>.tmp`, removed on any
-    error, so readers see either the old file or the complete new one. No fsync: exports write
-    thousands of files and a power cut mid-export is handled by re-running it.
-    Returns the path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        # os.open (not tempfile) so the file gets the usual 0o666 & ~umask permissions.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _encode(path: Path, array: np.ndarray) -> bytes:

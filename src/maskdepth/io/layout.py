@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image
 
 from maskdepth.errors import UserError
-from maskdepth.io.images import atomic_write_bytes, open_image, png_bit_depth
+from maskdepth.io.atomic import atomic_write_bytes
+from maskdepth.io.images import open_image, png_bit_depth
 
 MANIFEST_NAME = "manifest.csv"
 HEADER = ("id", "image", "background", "mask", "depth")

@@ -13,7 +13,6 @@ Writing is atomic like `maskdepth.io.images`: a crash leaves no half-written vid
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from maskdepth.errors import UserError
+from maskdepth.io.atomic import temp_path
 
 FOURCC = "mp4v"  # MPEG-4 part 2: every OpenCV build can write it, every player can read it
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # containers that hold mp4v
@@ -99,8 +99,7 @@ class VideoWriter:
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.fps = float(fps)
-        self.temp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:12]}.tmp"
-                                        f"{self.path.suffix}")
+        self.temp = temp_path(self.path)
         self.frame_size: tuple[int, int] | None = None  # (width, height) of the frames given
         self.size: tuple[int, int] | None = None  # (width, height) in the file: rounded up to even
         self.frames = 0

@@ -15,6 +15,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from maskdepth.errors import UserError
+from maskdepth.io.atomic import atomic_path
 from maskdepth.models import MaskDepthNet, ModelConfig, build_model
 
 CONFIG_KEY = "maskdepth.model_config"
@@ -30,12 +31,8 @@ def save_model(model: MaskDepthNet, path: str | os.PathLike, half: bool = False,
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}
     metadata = {CONFIG_KEY: json.dumps(model.config.to_dict()), FORMAT_KEY: FORMAT, **(extra or {})}
-    temp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as temp:
         save_file(state, str(temp), metadata=metadata)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
     return path
 
 
@@ -48,17 +45,35 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
         raise UserError(f"{path}: not a readable maskdepth weights file (.safetensors): {error}") from error
 
 
+def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLike) -> MaskDepthNet:
+    """The model a stored config describes, with `state` loaded (float32, eval mode). Any
+    mismatch (unknown variant, weights of another variant) is a one-line UserError naming path."""
+    try:
+        model_config = ModelConfig.from_dict(config)
+        model_config.pretrained = False  # the file holds the weights
+        model = build_model(model_config)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(f"{path}: cannot rebuild its model ({error}); is it from a newer "
+                        f"maskdepth? Upgrade, or re-export it") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k, v in state.items() if k in expected and expected[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        raise UserError(f"{path}: weights do not fit variant {model_config.variant!r} (missing "
+                        f"{missing[:3]}, unexpected {unexpected[:3]}, other shapes {shapes[:3]})")
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> MaskDepthNet:
     """Rebuild the model from a weights file written by `save_model`, in eval mode, float32."""
     metadata = read_metadata(path)
     if CONFIG_KEY not in metadata:
         raise UserError(f"{path}: has no maskdepth model config; was it written by save_model?")
-    config = ModelConfig.from_dict(json.loads(metadata[CONFIG_KEY]))
-    config.pretrained = False  # the file holds the weights
-    model = build_model(config)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise UserError(f"{path}: weights do not fit variant {config.variant!r} "
-                        f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    return model.to(device).eval()
+    try:
+        config = json.loads(metadata[CONFIG_KEY])
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: its model config is not valid JSON ({error})") from None
+    return rebuild(config, load_file(str(path)), path).to(device)

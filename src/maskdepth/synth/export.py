@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from maskdepth.io import images as imageio
 from maskdepth.errors import UserError
+from maskdepth.io import images as imageio
 from maskdepth.io.layout import SHADOW_DIR, write_manifest
-from maskdepth.synth.stream import batch_seed
 from maskdepth.io.viz import to_numpy_rgb
+from maskdepth.synth.stream import batch_seed
 
 
 def _write_scene(folder: Path, scene_id: str, scene: dict) -> dict[str, str]:

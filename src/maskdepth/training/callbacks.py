@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from maskdepth.io.atomic import atomic_path
 from maskdepth.io.viz import prediction_sheet
 
 
@@ -20,14 +20,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     save (even kill -9) never leaves a broken checkpoint under the real name."""
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
-        try:
+        with atomic_path(path) as temp:
             super().save_checkpoint(checkpoint, temp, storage_options)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
 
 
 class ImageLogger(L.Callback):
@@ -114,7 +108,7 @@ class StepProfiler(L.Callback):
         if not trainer.is_global_zero:
             return
         report = self.report(module)
-        from maskdepth.io.images import atomic_write_bytes
+        from maskdepth.io.atomic import atomic_write_bytes
         atomic_write_bytes(self.path, json.dumps(report, indent=2).encode())
         print(format_profile(report))
         print(f"profile saved to {self.path}")

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from maskdepth.errors import UserError
-from maskdepth.training.losses import LossWeights
 from maskdepth.models.config import ModelConfig
+from maskdepth.training.losses import LossWeights
 
 
 @dataclass
@@ -150,7 +150,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:
     """Write the resolved config as YAML (atomically)."""
-    from maskdepth.io.images import atomic_write_bytes
+    from maskdepth.io.atomic import atomic_write_bytes
 
     text = yaml.safe_dump(config.to_dict(), sort_keys=False)
     return atomic_write_bytes(path, text.encode())

@@ -9,11 +9,11 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
-from maskdepth.models.weights import save_model
-from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.data.module import MaskDepthData
 from maskdepth.models import build_model
+from maskdepth.models.weights import save_model
+from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
+from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
 
 

@@ -12,9 +12,9 @@ import lightning as L
 import torch
 from torch import nn
 
+from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.losses import MaskDepthLoss
-from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 
 
 class StepTimer:

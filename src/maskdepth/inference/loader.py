@@ -1,0 +1,55 @@
+"""The one model loader: every command and the API open model files through `load_model_file`.
+
+    model = load_model_file("model.safetensors")    # weights written by save_model / export
+    model = load_model_file("runs/x/checkpoints/last.ckpt")   # a training checkpoint
+    model = load_model_file("model.onnx")           # run by ONNX Runtime, called like the others
+
+Each returns something called as `model(image, background) -> {"mask_logits", "depth", ...}`
+(see MaskDepthNet.forward). Nothing is unpickled: weights are safetensors, checkpoints are read
+with torch.load(weights_only=True), ONNX files by ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from maskdepth.errors import UserError
+from maskdepth.models.weights import load_model, rebuild
+
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
+
+
+def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
+                    torch_only: bool = False):
+    """Load a model file by its suffix (.safetensors, .ckpt or .onnx); torch_only refuses ONNX
+    (for commands that need the PyTorch model, such as export)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such model file; give a {', '.join(MODEL_SUFFIXES)} file")
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        if torch_only:
+            raise UserError(f"{path} is an ONNX file; give the .safetensors or .ckpt it was exported from")
+        if torch.device(device).type != "cpu":
+            raise UserError(f"{path}: ONNX files run on the CPU here; use --device cpu")
+        from maskdepth.inference.onnx import load_onnx
+        return load_onnx(path)
+    if suffix == ".ckpt":
+        return load_checkpoint(path).to(device)
+    return load_model(path, device)
+
+
+def load_checkpoint(path: Path):
+    """The model of a training checkpoint from `maskdepth train` (its config is stored inside)."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        config = checkpoint["maskdepth"]["config"]["model"]
+        state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
+                 if k.startswith("model.")}
+    except Exception as error:  # truncated file, pickle refused, missing keys, ...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"{path}: not a readable maskdepth training checkpoint ({reason})") from None
+    return rebuild(config, state, path)

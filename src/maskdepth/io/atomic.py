@@ -1,0 +1,47 @@
+"""Atomic file writes: readers see the old file or the complete new one, never half of one.
+
+    atomic_write_bytes("out/manifest.csv", data)
+    with atomic_path("run/model.safetensors") as temp:   # for writers that want a file name
+        save_file(state, str(temp))
+
+The temporary file is hidden (`.<stem>.<random>.tmp<suffix>`, in the target's folder, so the
+rename stays on one file system and writers that pick a format by suffix still work) and is
+removed on any error. No fsync: exports write thousands of files, and a power cut mid-export is
+handled by re-running the (resumable) command.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def temp_path(path: str | os.PathLike) -> Path:
+    """A unique hidden temporary name beside `path` (creating its folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, on error it is removed."""
+    temp = temp_path(path)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` atomically (creating folders); returns the path written. The file
+    gets the usual 0o666 & ~umask permissions."""
+    with atomic_path(path) as temp:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    return Path(path)
