@@ -151,3 +151,11 @@ def test_default_recipe_runs_a_few_steps_on_the_training_photos(tmp_path, monkey
     fit(config, tmp_path / "run")
     weights = load_file(tmp_path / "run" / "model.safetensors")
     assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_built_in_defaults_are_the_default_recipe_with_engine_data(monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+    recipe, defaults = load_config("configs/default.yaml").to_dict(), load_config(None).to_dict()
+    assert [s["kind"] for s in defaults["data"].pop("sources")] == ["engine"]
+    recipe["data"].pop("sources")
+    assert recipe == defaults

@@ -29,7 +29,10 @@ def add_parser(subparsers) -> None:
                              "omit with --baselines to evaluate only the baselines")
     parser.add_argument("--data", type=Path, nargs="+", default=[], help="dataset folders (layout)")
     parser.add_argument("--engine-count", type=int, default=0, help="also evaluate on N engine scenes")
-    parser.add_argument("--engine-seed", type=int, default=1_000_003, help="seed of the engine scenes")
+    from maskdepth.training.config import DataConfig
+
+    parser.add_argument("--engine-seed", type=int, default=DataConfig.val_seed,
+                        help="seed of the engine scenes (default: training's validation scenes)")
     parser.add_argument("--size", type=int, default=160, help="engine scene size (default 160)")
     parser.add_argument("--baselines", action="store_true",
                         help="also score absdiff+Otsu+morphology and OpenCV MOG2 on the same data")

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 EXAMPLE = """examples:
-  maskdepth train                                        # configs/default.yaml's recipe, engine data
+  maskdepth train                                        # configs/default.yaml's recipe on engine data only
+  maskdepth train --config configs/default.yaml          # the shipped model's recipe (needs ../shared/photos)
   maskdepth train --config configs/original.yaml --run runs/original
   maskdepth train --set optim.name=adamw optim.lr=0.001 trainer.max_steps=500
   maskdepth train --run runs/default --resume           # continue after an interruption
@@ -21,7 +22,8 @@ def add_parser(subparsers) -> None:
         description="Train on the scene engine (default), dataset folders, or a weighted mix. "
                     "The resolved config is saved beside the run and inside every checkpoint.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, help="YAML config (default: the built-in defaults)")
+    parser.add_argument("--config", type=Path, help="YAML config (default: the built-in defaults: configs/default.yaml's "
+                             "recipe with scene-engine data only)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override config values, e.g. optim.lr=0.001 data.batch_size=8")
     parser.add_argument("--run", type=Path, default=Path("runs/default"),
@@ -55,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     # A resumed run keeps its saved config unless another is given; --set still applies on top.
     source = args.config if args.config or not (args.resume and saved.exists()) else saved
     config = load_config(source, _overrides(args))
+    if source is None:
+        print("maskdepth train: no --config: the built-in defaults (configs/default.yaml's recipe "
+              "on scene-engine data only; its photo sources need folders of photos)")
     if args.resume and not last.exists():
         raise UserError(f"--resume: {last} does not exist; start the run without --resume")
     if not args.resume and last.exists():

@@ -44,11 +44,11 @@ class DataConfig:
     sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])
     batch_size: int = 16
     sizes: list[int] = field(default_factory=lambda: [80, 160])
-    size_steps: list[int] = field(default_factory=lambda: [0, 1000])
+    size_steps: list[int] = field(default_factory=lambda: [0, 3000])
     flip: bool = True
-    num_workers: int = 1
+    num_workers: int = 0
     val_seed: int = 1_000_003
-    val_count: int = 128
+    val_count: int = 256
     val_size: int = 160
     val_manifests: list[str] = field(default_factory=list)
 
@@ -58,11 +58,11 @@ class OptimConfig:
     """name: "sgd" (the original: lr 0.01, momentum 0.9) or "adamw". schedule: "constant",
     "cosine" or "onecycle" (per step, over trainer.max_steps) with `warmup_steps` linear warm-up."""
 
-    name: str = "sgd"
-    lr: float = 0.01
+    name: str = "adamw"
+    lr: float = 0.002
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    schedule: str = "constant"
+    schedule: str = "onecycle"
     warmup_steps: int = 0
 
 
@@ -71,10 +71,10 @@ class TrainerConfig:
     """precision: "32-true", "bf16-mixed" or "16-mixed" (GPU). monitor: the validation metric
     that picks the best checkpoint, with monitor_mode "max" or "min"."""
 
-    max_steps: int = 2000
-    val_every: int = 250
-    log_every: int = 10
-    image_every: int = 250
+    max_steps: int = 9500
+    val_every: int = 1000
+    log_every: int = 25
+    image_every: int = 1000
     checkpoint_every: int = 250
     precision: str = "32-true"
     accumulate: int = 1
@@ -88,11 +88,19 @@ class TrainerConfig:
     gradient_clip: float = 1.0
 
 
+def default_model() -> ModelConfig:
+    """The shipped model's architecture (configs/default.yaml)."""
+    return ModelConfig(variant="fast", difference=True, refine=8)
+
+
 @dataclass
 class TrainConfig:
+    """Everything about a run. The defaults are configs/default.yaml's recipe, except that the
+    data is the scene engine alone (the recipe's photo sources need folders of photos)."""
+
     seed: int = 0
-    model: ModelConfig = field(default_factory=ModelConfig)
-    loss: LossWeights = field(default_factory=LossWeights)
+    model: ModelConfig = field(default_factory=default_model)
+    loss: LossWeights = field(default_factory=lambda: LossWeights(mask_dice=0.5))
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
