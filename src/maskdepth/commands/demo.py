@@ -29,11 +29,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from maskdepth.errors import UserError
-    from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, format_table
+    from maskdepth.evaluation.evaluate import evaluate_set
+    from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.predictor import predict_tensors
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
     from maskdepth.io.viz import prediction_sheet
@@ -43,16 +43,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--image and --background go together")
     model = MaskDepth.load(args.checkpoint)
     batch = SceneEngine(SceneConfig(height=args.size, width=args.size), seed=args.seed).render(args.n, args.seed)
-    images = [row.permute(1, 2, 0).numpy() for row in batch["image"]]
-    backgrounds = [row.permute(1, 2, 0).numpy() for row in batch["background"]]
-    predictions = model.predict(images, backgrounds, align=False)
-    probability = torch.stack([torch.from_numpy(p.probability) for p in predictions])[:, None]
-    depth = torch.stack([torch.from_numpy(p.depth) for p in predictions])[:, None]
+    probability, depth = predict_tensors(model.model, batch["image"], batch["background"])
     sheet = write_rgb(args.out / "contact_sheet.png", prediction_sheet(batch, probability, depth, limit=args.n))
-    mask_metrics, depth_metrics = MaskMetrics(), DepthMetrics()
-    mask_metrics.update((probability > 0.5).float(), batch["mask"])
-    depth_metrics.update(depth, batch["depth"], batch["mask"])
-    values = {**mask_metrics.compute(), **depth_metrics.compute()}
+    ids = [f"{i:06d}" for i in range(args.n)]
+    values = evaluate_set(model.model, iter([(ids, batch)]), args.n, name="demo")["model"]
     shown = ("mask_iou", "mask_bf", "depth_rmse", "depth_absrel", "depth_d1", "depth_fg_rmse")
     print(format_table({f"{args.n} engine scenes": {k: values[k] for k in shown}}))
     print(f"contact sheet: {sheet}")

@@ -37,8 +37,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
-    from maskdepth.inference.onnx import export_onnx, validate_onnx
     from maskdepth.inference.loader import load_model_file
+    from maskdepth.inference.onnx import export_onnx, validate_onnx
 
     if len(args.size) > 2 or min(args.size) < 1:
         raise UserError(f"--size takes one or two positive numbers; got {args.size}")

@@ -1,9 +1,9 @@
 """Samples of a dataset in the layout (see layout.py) as tensors.
 
-A sample is a dict of float tensors: image, background (3, H, W) in [0, 1]; mask (1, H, W) in
-{0, 1}; depth (1, H, W) metres, 0 = unknown (all 0 when the manifest has no depth); shadow
-(1, H, W) in [0, 1] (0 where no shadow map exists). All come at the files' size unless a size
-is asked for, in which case they are resized (area for images, nearest for mask and depth).
+A sample is a `maskdepth.data.batch.SampleTensors` (image, background, mask, depth, shadow
+without the batch dimension): depth is all 0 when the manifest has no depth, shadow 0 where no
+shadow map exists. All come at the files' size unless a size is asked for, in which case they are resized
+(area for images, nearest for mask and depth).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from maskdepth.data.batch import SampleTensors
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import Sample, check, shadow_path
 
@@ -25,7 +26,7 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return tensor[None].float() if tensor.dim() == 2 else tensor.permute(2, 0, 1).float()
 
 
-def load_sample(sample: Sample, manifest: Path) -> dict[str, torch.Tensor]:
+def load_sample(sample: Sample, manifest: Path) -> SampleTensors:
     """Read one sample's files into tensors at their own size."""
     image = _tensor(imageio.read_rgb(sample.image)) / 255
     height, width = image.shape[-2:]
@@ -40,7 +41,7 @@ def load_sample(sample: Sample, manifest: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def resize_sample(sample: dict[str, torch.Tensor], height: int, width: int) -> dict[str, torch.Tensor]:
+def resize_sample(sample: SampleTensors, height: int, width: int) -> SampleTensors:
     """Resize every map of a sample: area/bilinear for images and shadow, nearest for mask and
     depth (so that masks stay binary and depth is never blended across edges)."""
     if sample["image"].shape[-2:] == (height, width):
@@ -72,7 +73,7 @@ class ManifestDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, index: int) -> SampleTensors:
         sample = load_sample(self.samples[index], self.manifest)
         if self.size is not None:
             sample = resize_sample(sample, *self.size)

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import IterableDataset
 
+from maskdepth.data.batch import MAP_KEYS, Batch
 from maskdepth.data.manifest import ManifestDataset, resize_sample
-from maskdepth.data.transforms import MAP_KEYS, random_flip
+from maskdepth.data.transforms import random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
@@ -37,7 +38,7 @@ class EngineSource:
                 backgrounds=self.source.backgrounds, textures=self.source.textures)
         return self.engines[size]
 
-    def batch(self, index: int, size: int, batch_size: int) -> dict[str, torch.Tensor]:
+    def batch(self, index: int, size: int, batch_size: int) -> Batch:
         out = self.engine(size).render(batch_size, batch_seed(self.seed, index))
         return {key: out[key] for key in MAP_KEYS}
 
@@ -62,7 +63,7 @@ class PhotoSource:
                                                      config, seed=self.seed)
         return self.compositors[size]
 
-    def batch(self, index: int, size: int, batch_size: int) -> dict[str, torch.Tensor]:
+    def batch(self, index: int, size: int, batch_size: int) -> Batch:
         out = self.compositor(size).render(batch_size, batch_seed(self.seed, index))
         return {key: out[key] for key in MAP_KEYS}
 
@@ -78,7 +79,7 @@ class ManifestSource:
             raise UserError(f"{source.path}: the dataset has no samples")
         self.seed = seed
 
-    def batch(self, index: int, size: int, batch_size: int) -> dict[str, torch.Tensor]:
+    def batch(self, index: int, size: int, batch_size: int) -> Batch:
         g = torch.Generator().manual_seed(batch_seed(self.seed, index))
         picks = torch.randint(len(self.dataset), (batch_size,), generator=g).tolist()
         samples = [resize_sample(self.dataset[i], size, size) for i in picks]
@@ -128,7 +129,7 @@ class TrainStream(IterableDataset):
             self._sources = [make_source(s, self.seed + 7919 * i) for i, s in enumerate(self.data.sources)]
         return self._sources
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[Batch]:
         sources = self.sources()
         for local, index in reader_indices(self.start, self.stop, self.rank, self.world):
             g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))
@@ -146,7 +147,7 @@ class TrainStream(IterableDataset):
         return state
 
 
-def validation_batches(data: DataConfig) -> list[dict[str, torch.Tensor]]:
+def validation_batches(data: DataConfig) -> list[Batch]:
     """The fixed validation set of engine scenes (all capture conditions on), as batches."""
     return [{key: batch[key] for key in MAP_KEYS}
             for _, batch in fixed_scenes(data.val_count, data.val_seed, data.val_size)]

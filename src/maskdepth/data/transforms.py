@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-MAP_KEYS = ("image", "background", "mask", "depth", "shadow")
+from maskdepth.data.batch import MAP_KEYS, Batch
 
 
-def random_flip(batch: dict[str, torch.Tensor], g: torch.Generator) -> dict[str, torch.Tensor]:
+def random_flip(batch: Batch, g: torch.Generator) -> Batch:
     """Mirror each sample of a batch (B, C, H, W maps) left-right with probability 1/2, all of
     its maps together."""
     b = batch["image"].shape[0]

@@ -1,7 +1,7 @@
 """Evaluate a model (and optionally the classical baselines) on datasets or engine scenes.
 
-A "set" yields (ids, batch) pairs: ids is a list of sample ids, batch a dict with image,
-background (B, 3, H, W) in [0, 1], mask (B, 1, H, W) and depth (B, 1, H, W) metres (0 unknown).
+A "set" yields (ids, batch) pairs: ids is a list of sample ids, batch a `Batch` (image,
+background, mask, depth; see maskdepth.data.batch).
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from maskdepth.data.batch import Batch
 from maskdepth.data.manifest import ManifestDataset
 from maskdepth.evaluation.baselines import BASELINES
 from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
-from maskdepth.inference.predictor import predict_tensors
+from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.viz import to_numpy_rgb
 from maskdepth.synth.stream import fixed_scenes
 
-Batches = Iterator[tuple[list[str], dict[str, torch.Tensor]]]
+Batches = Iterator[tuple[list[str], Batch]]
 
 
 def manifest_set(path: str | Path) -> tuple[int, Batches]:
@@ -57,7 +58,7 @@ def _finite(values: dict[str, float]) -> dict[str, float]:
 def _save(out: Path, ids: list[str], probability: torch.Tensor, depth: torch.Tensor) -> None:
     for i, sample_id in enumerate(ids):
         mask_path, depth_path = prediction_paths(out, sample_id)
-        imageio.write_mask(mask_path, probability[i, 0].numpy() > 0.5)
+        imageio.write_mask(mask_path, to_mask(probability[i, 0].numpy()))
         imageio.write_depth(depth_path, depth[i, 0].numpy())
 
 
@@ -75,7 +76,7 @@ def evaluate_set(model: nn.Module | None, batches: Batches, total: int, baseline
         for ids, batch in batches:
             if model is not None:
                 probability, depth = predict_tensors(model, batch["image"], batch["background"])
-                mask_metrics["model"].update((probability > 0.5).float(), batch["mask"])
+                mask_metrics["model"].update(to_mask(probability), batch["mask"])
                 depth_metrics.update(depth, batch["depth"], batch["mask"])
                 if save_dir is not None:
                     _save(save_dir, ids, probability, depth)

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 
+from maskdepth.models.net import MASK_THRESHOLD
+
 MIN_DEPTH = 1e-3  # metres; predictions are clamped to this before logs and ratios
 DEPTH_KEYS = ("rmse", "absrel", "log10", "d1", "d2", "d3")
 ERROR_KEYS = (*DEPTH_KEYS, *(f"si_{key}" for key in DEPTH_KEYS))  # depth_errors' values
@@ -144,7 +146,7 @@ class MaskMetrics(Metric):
 
     update(pred_prob, true): pred_prob (B, 1, H, W) foreground probabilities in [0, 1] (pass
     sigmoid(logits)), or an already-thresholded bool mask; true (B, 1, H, W) in {0, 1}.
-    A pixel is foreground when pred_prob > threshold (true > 0.5).
+    A pixel is foreground when pred_prob > threshold (default MASK_THRESHOLD; true > 0.5).
     compute() -> {"mask_iou", "mask_dice", "mask_acc", "mask_bf"} floats (NaN before any update).
     """
 
@@ -152,7 +154,7 @@ class MaskMetrics(Metric):
     higher_is_better = True
     full_state_update = False
 
-    def __init__(self, threshold: float = 0.5, tolerance_px: int = 2, **kwargs):
+    def __init__(self, threshold: float = MASK_THRESHOLD, tolerance_px: int = 2, **kwargs):
         super().__init__(**kwargs)
         self.threshold, self.tolerance_px = threshold, tolerance_px
         self.add_state("sums", default=torch.zeros(len(MASK_KEYS), dtype=torch.float64),

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_model_file
-from maskdepth.inference.predictor import predict_tensors
+from maskdepth.inference.predictor import predict_tensors, to_mask
 
 DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -132,7 +132,7 @@ class MaskDepth:
                 background = torch.cat([_tensor(prepared[i][1]) for i in chunk])
                 probability, depth = self._run(image, background, shape[:2])
                 for j, i in enumerate(chunk):
-                    results[i] = Prediction(probability[j, 0] > 0.5, probability[j, 0], depth[j, 0],
+                    results[i] = Prediction(to_mask(probability[j, 0]), probability[j, 0], depth[j, 0],
                                             prepared[i][2])
         return results
 

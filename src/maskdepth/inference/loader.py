@@ -49,7 +49,7 @@ def load_checkpoint(path: Path):
         config = checkpoint["maskdepth"]["config"]["model"]
         state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
                  if k.startswith("model.")}
-    except Exception as error:  # truncated file, pickle refused, missing keys, ...
+    except Exception as error:  # noqa: BLE001 - truncated file, pickle refused, missing keys, ...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"{path}: not a readable maskdepth training checkpoint ({reason})") from None
     return rebuild(config, state, path)

@@ -6,6 +6,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from maskdepth.models.net import MASK_THRESHOLD
+
+
+def to_mask(probability):
+    """Foreground where the probability exceeds MASK_THRESHOLD (tensor or numpy array -> bool)."""
+    return probability > MASK_THRESHOLD
+
 
 def model_device(model) -> torch.device:
     """Where a model's inputs must go: its parameters' device, or its `device` attribute (ONNX)."""

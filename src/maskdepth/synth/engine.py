@@ -3,14 +3,9 @@
     from maskdepth.synth import SceneEngine
     batch = SceneEngine(seed=0).render(batch_size=16, seed=123)
 
-A batch is a dict of float tensors:
-    image, background: (B, 3, H, W) in [0, 1] (8-bit levels, as a saved photo)
-    mask:              (B, 1, H, W) 1 = visible foreground, 0 = background
-    depth:             (B, 1, H, W) z-depth of the image in metres, 0 = unknown (photo scenes)
-    background_depth:  (B, 1, H, W) z-depth of the background render in metres, 0 = unknown
-    shadow:            (B, 1, H, W) in [0, 1], fraction of light removed by cast shadows
-                       (never inside the mask: a shadow is background)
-The same engine seed and render seed always give the same batch.
+A batch is a `maskdepth.data.batch.Batch` (image, background, mask, depth, shadow and
+background_depth; shapes, ranges and units are stated there). The same engine seed and render
+seed always give the same batch.
 """
 
 from __future__ import annotations
@@ -19,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from maskdepth.data.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import SceneConfig
@@ -74,7 +70,7 @@ class SceneEngine:
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
         self._render_rooms = torch.compile(render_rooms, dynamic=False) if compile else render_rooms
 
-    def render(self, batch_size: int, seed: int) -> dict[str, torch.Tensor]:
+    def render(self, batch_size: int, seed: int) -> Batch:
         """Render one batch; see the module docstring for its contents."""
         cfg, g = self.config, torch.Generator().manual_seed(seed)
         scenes = sample_rooms(batch_size, cfg, self.textures, self.sprites, self.pickers, g)

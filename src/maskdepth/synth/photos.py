@@ -7,7 +7,7 @@ lower in the frame and cover the others), alpha-blended edges, a colour and brig
 of each cut-out, and a soft cast shadow that darkens the background but is not foreground.
 
     compositor = PhotoCompositor("photos/backgrounds", "photos/foregrounds", PhotoConfig())
-    batch = compositor.render(batch_size=16, seed=123)   # the engine's batch dict
+    batch = compositor.render(batch_size=16, seed=123)   # a maskdepth.data.batch.Batch
 
 `compose` makes the clean composites; `render` adds the capture conditions of the scene engine
 (noise, JPEG, exposure, misaligned background). The scene engine's `--backgrounds` mode and the
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from maskdepth.data.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import CaptureConfig
@@ -163,8 +164,8 @@ class PhotoCompositor:
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
 
     def render(self, batch_size: int, seed: int, background_ids=None, cutout_ids=None,
-               flips=None) -> dict[str, torch.Tensor]:
-        """A batch with capture conditions applied (the scene engine's batch dict, depth 0)."""
+               flips=None) -> Batch:
+        """A batch with capture conditions applied (a Batch with depth 0)."""
         g = torch.Generator().manual_seed(seed)
         batch = self.compose(batch_size, g, background_ids, cutout_ids, flips)
         cfg = self.config
@@ -175,7 +176,7 @@ class PhotoCompositor:
         return batch
 
     def compose(self, b: int, g: torch.Generator, background_ids=None, cutout_ids=None,
-                flips=None) -> dict[str, torch.Tensor]:
+                flips=None) -> Batch:
         """b clean composites. background_ids, cutout_ids (B,) and flips (B,) bool may fix the
         photo, the first cut-out and the mirroring of each sample (`maskdepth build` enumerates
         them); otherwise they are random."""

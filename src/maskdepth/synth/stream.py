@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from maskdepth.data.batch import Batch
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.engine import SceneEngine
 
@@ -58,7 +59,7 @@ def reader_indices(start: int, stop: int | None, rank=None, world=None) -> Itera
 FIXED_CHUNK = 16  # scenes rendered per seed in a fixed set: the set does not depend on batch sizes
 
 
-def fixed_scenes(count: int, seed: int, size: int) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
+def fixed_scenes(count: int, seed: int, size: int) -> Iterator[tuple[int, Batch]]:
     """A fixed set of `count` engine scenes (every capture condition on) at `size` x `size`, as
     (index of the first scene, batch of up to FIXED_CHUNK scenes). Validation during training and
     `maskdepth evaluate --engine-count` both use it, so the same seed means the same scenes."""
@@ -94,7 +95,7 @@ class SceneStream(IterableDataset):
             self._engine = SceneEngine(self.config, seed=self.seed, **self.engine_args)
         return self._engine
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[Batch]:
         engine = self.engine()
         for _, index in reader_indices(self.start, self.batches):
             batch = engine.render(self.batch_size, batch_seed(self.seed, index))

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from maskdepth.data.batch import Batch
+
 
 @dataclass
 class LossWeights:
@@ -201,7 +203,7 @@ class MaskDepthLoss(nn.Module):
         super().__init__()
         self.weights = weights if weights is not None else LossWeights()
 
-    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]
+    def forward(self, outputs: dict[str, Tensor], batch: Batch
                 ) -> tuple[Tensor, dict[str, Tensor]]:
         depth_total, parts = depth_loss(outputs["depth"], batch["depth"], self.weights)
         mask_total, mask_parts = mask_loss(outputs["mask_logits"], batch["mask"], self.weights)

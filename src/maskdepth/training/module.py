@@ -12,6 +12,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from maskdepth.data.batch import Batch
 from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.losses import MaskDepthLoss
@@ -47,7 +48,7 @@ class MaskDepthModule(L.LightningModule):
     def forward(self, image, background):
         return self.model(image, background)
 
-    def model_step(self, batch: dict[str, torch.Tensor]):
+    def model_step(self, batch: Batch):
         """Forward and loss: (loss, parts, outputs). Shared by train, val and test."""
         start = time.perf_counter()
         image, background = batch["image"], batch["background"]
