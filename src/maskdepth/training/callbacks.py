@@ -32,62 +32,73 @@ class ImageLogger(L.Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
-        if self.every <= 0 or step % self.every or not trainer.is_global_zero or module.last_images is None:
+        if self.every <= 0 or step % self.every or not trainer.is_global_zero:
             return
         experiment = getattr(trainer.logger, "experiment", None)
-        if experiment is None or not hasattr(experiment, "add_image"):
+        if experiment is None or not hasattr(experiment, "add_image") or "outputs" not in outputs:
             return
-        start = time.perf_counter()
-        last = module.last_images
-        probability = torch.sigmoid(last["outputs"]["mask_logits"].float())
-        sheet = prediction_sheet(last["batch"], probability, last["outputs"]["depth"])
+        predicted = outputs["outputs"]
+        probability = torch.sigmoid(predicted["mask_logits"].float())
+        sheet = prediction_sheet(batch, probability, predicted["depth"].float())
         experiment.add_image("train/predictions", sheet, step, dataformats="HWC")
-        module.timer.add("logging", start)
 
 
-PHASES = ("data_wait", "forward", "loss", "backward", "optimizer", "logging")
+PHASES = ("data_wait", "forward", "loss", "backward", "optimizer")
 
 
 class StepProfiler(L.Callback):
-    """Where the training step's time goes: data wait, forward, loss, backward, optimizer,
-    logging, as % of the step, plus peak memory. Printed at the end and saved as JSON.
-
-    The first `skip` steps (warm-up, first-batch overheads) are left out.
+    """Where the training step's time goes, as % of the step, plus peak memory; printed at the
+    end and saved as JSON. Phases: data_wait (from the end of one step to the start of the
+    next), forward (the model's forward, timed by hooks on it), loss (the loss and the step's
+    metric logging), backward, optimizer (clipping, the step, and end-of-step callbacks such as
+    image logging). The first `skip` steps (warm-up) are left out.
     """
 
     def __init__(self, path: str | Path, skip: int = 3):
         self.path, self.skip = Path(path), skip
+        self.seconds = dict.fromkeys(PHASES, 0.0)
         self.marks: dict[str, float] = {}
         self.steps = 0
+        self.active = False
 
-    def _active(self, trainer) -> bool:
-        return trainer.global_step >= self.skip
+    def setup(self, trainer, module, stage) -> None:
+        module.model.register_forward_pre_hook(lambda *_: self._mark("forward"))
+        module.model.register_forward_hook(lambda *_: self._add("forward", "loss"))
+
+    def _mark(self, name: str) -> None:
+        self.marks[name] = time.perf_counter()
+
+    def _add(self, phase: str, then: str | None = None) -> None:
+        """Add the time since phase's mark to it (while active), and mark `then`."""
+        now = time.perf_counter()
+        if self.active and phase in self.marks:
+            self.seconds[phase] += now - self.marks.pop(phase)
+        if then is not None:
+            self.marks[then] = now
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        now = time.perf_counter()
-        module.timer.enabled = self._active(trainer)
-        if "batch_end" in self.marks and module.timer.enabled:
-            module.timer.seconds["data_wait"] = module.timer.seconds.get("data_wait", 0.0) + now - self.marks["batch_end"]
-        self.marks["batch_start"] = now
+        self.active = trainer.global_step >= self.skip
+        self._add("data_wait")
 
     def on_before_backward(self, trainer, module, loss) -> None:
-        self.marks["backward"] = time.perf_counter()
+        self._add("loss", "backward")
 
     def on_after_backward(self, trainer, module) -> None:
-        module.timer.add("backward", self.marks["backward"])
+        self._add("backward")
 
     def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
-        self.marks["optimizer"] = time.perf_counter()
+        self._mark("optimizer")
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if module.timer.enabled:
-            if "optimizer" in self.marks:
-                module.timer.add("optimizer", self.marks.pop("optimizer"))
-            self.steps += 1
-        self.marks["batch_end"] = time.perf_counter()
+        self._add("optimizer", "data_wait")
+        self.steps += self.active
+        self.active = False
 
-    def report(self, module) -> dict:
-        seconds = {phase: module.timer.seconds.get(phase, 0.0) for phase in PHASES}
+    def on_validation_end(self, trainer, module) -> None:
+        self.marks.pop("data_wait", None)  # validation time is not waiting for data
+
+    def report(self) -> dict:
+        seconds = dict(self.seconds)
         total = sum(seconds.values())
         if torch.cuda.is_available():
             peak = torch.cuda.max_memory_allocated() / 2**20
@@ -107,7 +118,7 @@ class StepProfiler(L.Callback):
     def on_train_end(self, trainer, module) -> None:
         if not trainer.is_global_zero:
             return
-        report = self.report(module)
+        report = self.report()
         from maskdepth.io.atomic import atomic_write_bytes
         atomic_write_bytes(self.path, json.dumps(report, indent=2).encode())
         print(format_profile(report))

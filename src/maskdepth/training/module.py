@@ -6,7 +6,6 @@ Inference and export never import this file; they use the nn.Module from models/
 from __future__ import annotations
 
 import math
-import time
 
 import lightning as L
 import torch
@@ -16,20 +15,6 @@ from maskdepth.data.batch import Batch
 from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.losses import MaskDepthLoss
-
-
-class StepTimer:
-    """Adds up wall time per phase of the training step (for --profile)."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-        self.enabled = False
-
-    def add(self, phase: str, start: float) -> float:
-        now = time.perf_counter()
-        if self.enabled:
-            self.seconds[phase] = self.seconds.get(phase, 0.0) + now - start
-        return now
 
 
 class MaskDepthModule(L.LightningModule):
@@ -42,34 +27,27 @@ class MaskDepthModule(L.LightningModule):
         self.criterion = MaskDepthLoss(config.loss)
         self.metrics = nn.ModuleDict({stage: nn.ModuleDict({"mask": MaskMetrics(), "depth": DepthMetrics()})
                                       for stage in ("val", "test")})
-        self.timer = StepTimer()
-        self.last_images: dict[str, torch.Tensor] | None = None
 
     def forward(self, image, background):
         return self.model(image, background)
 
     def model_step(self, batch: Batch):
         """Forward and loss: (loss, parts, outputs). Shared by train, val and test."""
-        start = time.perf_counter()
         image, background = batch["image"], batch["background"]
         if self.config.trainer.channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
             background = background.contiguous(memory_format=torch.channels_last)
         outputs = self.model(image, background)
-        start = self.timer.add("forward", start)
         loss, parts = self.criterion(outputs, batch)
-        self.timer.add("loss", start)
         return loss, parts, outputs
 
     def training_step(self, batch, batch_idx):
+        """The step's loss, and its outputs for callbacks (e.g. ImageLogger) as `outputs`."""
         loss, parts, outputs = self.model_step(batch)
-        start = time.perf_counter()
         size = batch["image"].shape[-1]
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=batch["image"].shape[0])
         self.log("train/size", float(size), batch_size=1)
-        self.last_images = {"batch": batch, "outputs": {k: v.detach() for k, v in outputs.items()}}
-        self.timer.add("logging", start)
-        return loss
+        return {"loss": loss, "outputs": {k: v.detach() for k, v in outputs.items()}}
 
     def _evaluate(self, stage: str, batch):
         loss, _, outputs = self.model_step(batch)
