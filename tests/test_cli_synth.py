@@ -56,3 +56,19 @@ def test_bench_synth_measures_both_rates(tmp_path):
     numbers = json.loads(result.read_text())
     assert numbers["in_memory_scenes_per_s"] > 0 and numbers["to_disk_scenes_per_s"] > 0
     assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]
+
+
+@pytest.mark.parametrize("command", ["synth", "build", "export", "summary", "demo", "evaluate", "bench"])
+def test_every_size_option_takes_one_or_two_positive_numbers(command, capsys):
+    from maskdepth.cli import build_parser
+
+    parser = build_parser()
+    prefix = [command, "synth"] if command == "bench" else [command]
+    required = {"build": ["--backgrounds", "b", "--foregrounds", "f", "--out", "o"],
+                "export": ["--checkpoint", "c", "--out", "o.onnx"]}.get(command, [])
+    assert parser.parse_args([*prefix, *required, "--size", "48"]).size == (48, 48)
+    assert parser.parse_args([*prefix, *required, "--size", "48", "64"]).size == (48, 64)
+    for bad in (["1", "2", "3"], ["0"], ["-4"], ["big"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*prefix, *required, "--size", *bad])
+        assert "--size" in capsys.readouterr().err

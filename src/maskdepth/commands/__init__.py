@@ -1,7 +1,33 @@
 """Subcommands of the `maskdepth` CLI; each module exposes `add_parser(subparsers)`."""
 
+from __future__ import annotations
 
-def height_width(size: list[int]) -> tuple[int, int]:
-    """`--size PX` (square) or `--size HEIGHT WIDTH` -> (height, width)."""
-    height, width = (list(size) * 2)[:2]
-    return height, width
+import argparse
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of pixels")
+    return value
+
+
+class _SizeAction(argparse.Action):
+    """Stores `--size PX` as (PX, PX) and `--size HEIGHT WIDTH` as (HEIGHT, WIDTH)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(values) > 2:
+            parser.error(f"{option_string} takes one number (square) or two (HEIGHT WIDTH), "
+                         f"got {len(values)}: {' '.join(map(str, values))}")
+        setattr(namespace, self.dest, (values[0], values[-1]))
+
+
+def add_size_argument(parser: argparse.ArgumentParser, what: str = "output size",
+                      default: int = 160) -> None:
+    """The one `--size` option: args.size becomes (height, width) in pixels, both positive."""
+    parser.add_argument("--size", nargs="+", type=_positive, action=_SizeAction,
+                        default=(default, default), metavar="PX",
+                        help=f"{what}: one number (square) or HEIGHT WIDTH (default {default})")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from maskdepth.commands import height_width
 from maskdepth.commands.synth import add_scene_arguments, build_engine
 
 EXAMPLE = """examples:
@@ -72,7 +71,7 @@ def _build_compositor(args: argparse.Namespace):
 
     if args.backgrounds is None or args.foregrounds is None:
         raise UserError("bench build needs --backgrounds and --foregrounds (photo folders)")
-    height, width = height_width(args.size)
+    height, width = args.size
     config = PhotoConfig(height=height, width=width)
     if args.clean:
         config.capture = CaptureConfig.clean()
@@ -84,7 +83,7 @@ def _bench_model(args: argparse.Namespace) -> dict:
     from maskdepth.models import build_model
     from maskdepth.models.summary import gflops, parameter_count
 
-    height, width = height_width(args.size)
+    height, width = args.size
     model = build_model(variant=args.variant)
     batch_size = args.batch_size or 8
     return {

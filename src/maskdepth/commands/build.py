@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import height_width
+from maskdepth.commands import add_size_argument
 
 EXAMPLE = """examples:
   maskdepth build --backgrounds photos/backgrounds --foregrounds photos/foregrounds --out composites
@@ -33,8 +33,7 @@ def add_parser(subparsers) -> None:
                              "cut-outs x 2 x placements)")
     parser.add_argument("--placements", type=int, default=20,
                         help="random placements per (background, cut-out, flip) (default 20)")
-    parser.add_argument("--size", type=int, nargs="+", default=[160], metavar="PX",
-                        help="output size: one number (square) or HEIGHT WIDTH (default 160)")
+    add_size_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="same seed, same samples (default 0)")
     parser.add_argument("--clean", action="store_true",
                         help="no capture effects: no noise, JPEG, exposure change, shift or shadow")
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("placements", "batch_size", "workers"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-    height, width = height_width(args.size)
+    height, width = args.size
     config = PhotoConfig(height=height, width=width)
     if args.clean:
         config.capture = CaptureConfig.clean()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from maskdepth.commands import add_size_argument
+
 EXAMPLE = """examples:
   maskdepth demo --out maskdepth-demo
   maskdepth demo --out demo --image me.jpg --background my_room.jpg
@@ -21,7 +23,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=Path("maskdepth-demo"), help="output folder")
     parser.add_argument("--n", type=int, default=8, help="scenes to render (default 8)")
     parser.add_argument("--seed", type=int, default=2024, help="scene seed")
-    parser.add_argument("--size", type=int, default=160)
+    add_size_argument(parser, "scene size")
     parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
     parser.add_argument("--image", type=Path, help="also predict for this photo (with --background)")
     parser.add_argument("--background", type=Path, help="photo of the same scene without the foreground")
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.image is None) != (args.background is None):
         raise UserError("--image and --background go together")
     model = MaskDepth.load(args.checkpoint)
-    batch = SceneEngine(SceneConfig(height=args.size, width=args.size), seed=args.seed).render(args.n, args.seed)
+    batch = SceneEngine(SceneConfig(height=args.size[0], width=args.size[1]), seed=args.seed).render(args.n, args.seed)
     probability, depth = predict_tensors(model.model, batch["image"], batch["background"])
     sheet = write_rgb(args.out / "contact_sheet.png", prediction_sheet(batch, probability, depth, limit=args.n))
     ids = [f"{i:06d}" for i in range(args.n)]

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from maskdepth.commands import add_size_argument
+
 EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/model.safetensors --data ../shared/realdev/clean
   maskdepth evaluate --checkpoint runs/default/checkpoints/best.ckpt --engine-count 256 --baselines
@@ -33,7 +35,7 @@ def add_parser(subparsers) -> None:
 
     parser.add_argument("--engine-seed", type=int, default=DataConfig.val_seed,
                         help="seed of the engine scenes (default: training's validation scenes)")
-    parser.add_argument("--size", type=int, default=160, help="engine scene size (default 160)")
+    add_size_argument(parser, "engine scene size")
     parser.add_argument("--baselines", action="store_true",
                         help="also score absdiff+Otsu+morphology and OpenCV MOG2 on the same data")
     parser.add_argument("--save-predictions", type=Path, metavar="DIR",
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     sets = {path.name or str(path): (lambda p=path: manifest_set(p)) for path in args.data}
     if args.engine_count > 0 or not sets:
         count = args.engine_count or 128
-        sets[f"engine{args.size}"] = lambda: engine_set(count, args.engine_seed, args.size)
+        sets["engine{}x{}".format(*args.size)] = lambda: engine_set(count, args.engine_seed, args.size)
     model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():

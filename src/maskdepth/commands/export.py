@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from maskdepth.commands import height_width
+from maskdepth.commands import add_size_argument
 
 EXAMPLE = """examples:
   maskdepth export --checkpoint runs/default/model.safetensors --out model.onnx
@@ -28,21 +28,16 @@ def add_parser(subparsers) -> None:
                         help="model weights (.safetensors) or training checkpoint (.ckpt)")
     parser.add_argument("--out", type=Path, required=True, help="the file to write, e.g. model.onnx")
     parser.add_argument("--format", default="onnx", choices=["onnx"], help="output format (onnx)")
-    parser.add_argument("--size", type=int, nargs="+", default=[160], metavar="PX",
-                        help="trace size: one number (square) or HEIGHT WIDTH (default 160); "
-                             "the file accepts any size")
+    add_size_argument(parser, "trace size (the file accepts any size)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.errors import UserError
     from maskdepth.inference.loader import load_model_file
     from maskdepth.inference.onnx import export_onnx, validate_onnx
 
-    if len(args.size) > 2 or min(args.size) < 1:
-        raise UserError(f"--size takes one or two positive numbers; got {args.size}")
-    height, width = height_width(args.size)
+    height, width = args.size
     model = load_model_file(args.checkpoint, "cpu", torch_only=True)
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
     export_onnx(model, args.out, height, width, args.opset)

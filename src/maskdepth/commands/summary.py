@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from maskdepth.commands import height_width
+from maskdepth.commands import add_size_argument
 
 EXAMPLE = """examples:
   maskdepth summary --variant original --size 160
@@ -20,8 +20,7 @@ def add_parser(subparsers) -> None:
         description="Print each stage's output shape and parameter count, and the totals.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", default="original", choices=sorted(VARIANTS))
-    parser.add_argument("--size", type=int, nargs="+", default=[160], metavar="PX",
-                        help="input size: one number (square) or HEIGHT WIDTH (default 160)")
+    add_size_argument(parser, "input size")
     parser.add_argument("--shadow-head", action="store_true", help="include the shadow head")
     parser.set_defaults(func=run)
 
@@ -30,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.models import build_model
     from maskdepth.models.summary import format_summary
 
-    height, width = height_width(args.size)
+    height, width = args.size
     model = build_model(variant=args.variant, shadow_head=args.shadow_head)
     print(f"{args.variant}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
     print(format_summary(model, height, width))

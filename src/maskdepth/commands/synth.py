@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import height_width
+from maskdepth.commands import add_size_argument
 
 EXAMPLE = """examples:
   maskdepth synth --out scenes --n 1000 --size 160
@@ -16,8 +16,7 @@ EXAMPLE = """examples:
 
 def add_scene_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that choose what the scene engine renders (shared with other commands)."""
-    parser.add_argument("--size", type=int, nargs="+", default=[160], metavar="PX",
-                        help="output size: one number (square) or HEIGHT WIDTH (default 160)")
+    add_size_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="same seed, same scenes (default 0)")
     parser.add_argument("--foregrounds", type=Path, help="folder of RGBA cut-outs to stand in scenes")
     parser.add_argument("--backgrounds", type=Path,
@@ -33,7 +32,7 @@ def build_engine(args: argparse.Namespace):
     """A SceneEngine configured from `add_scene_arguments` options."""
     from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
-    height, width = height_width(args.size)
+    height, width = args.size
     config = SceneConfig(height=height, width=width)
     if args.clean:
         config.capture = CaptureConfig.clean()

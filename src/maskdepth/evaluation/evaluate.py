@@ -40,7 +40,7 @@ def manifest_set(path: str | Path) -> tuple[int, Batches]:
     return len(dataset), batches()
 
 
-def engine_set(count: int, seed: int, size: int) -> tuple[int, Batches]:
+def engine_set(count: int, seed: int, size: int | tuple[int, int]) -> tuple[int, Batches]:
     """(count, batches) of the fixed engine scenes that training validates on (same seed, same
     scenes; every capture condition on)."""
 

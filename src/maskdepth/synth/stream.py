@@ -59,11 +59,12 @@ def reader_indices(start: int, stop: int | None, rank=None, world=None) -> Itera
 FIXED_CHUNK = 16  # scenes rendered per seed in a fixed set: the set does not depend on batch sizes
 
 
-def fixed_scenes(count: int, seed: int, size: int) -> Iterator[tuple[int, Batch]]:
-    """A fixed set of `count` engine scenes (every capture condition on) at `size` x `size`, as
-    (index of the first scene, batch of up to FIXED_CHUNK scenes). Validation during training and
+def fixed_scenes(count: int, seed: int, size: int | tuple[int, int]) -> Iterator[tuple[int, Batch]]:
+    """A fixed set of `count` engine scenes (every capture condition on) at `size` (square, or
+    (height, width)), as (index of the first scene, batch of up to FIXED_CHUNK scenes). Validation during training and
     `maskdepth evaluate --engine-count` both use it, so the same seed means the same scenes."""
-    engine = SceneEngine(SceneConfig(height=size, width=size), seed=seed)
+    height, width = (size, size) if isinstance(size, int) else size
+    engine = SceneEngine(SceneConfig(height=height, width=width), seed=seed)
     for k, first in enumerate(range(0, count, FIXED_CHUNK)):
         yield first, engine.render(min(FIXED_CHUNK, count - first), batch_seed(seed, k))
 
