@@ -133,7 +133,7 @@ def test_photos_source_trains_with_a_weighted_mix(photo_folders):
     batch = next(iter(TrainStream(data, seed=0, stop=1)))
     assert batch["image"].shape == (3, 3, 32, 32) and batch["depth"].abs().sum() == 0
     with pytest.raises(UserError, match="foregrounds"):
-        TrainStream(DataConfig(sources=[SourceConfig(kind="photos")]), seed=0).sources()
+        TrainStream(DataConfig(sources=[SourceConfig(kind="photos")]), seed=0).build()
 
 
 def _build(folders, out: Path, fail_at: int | None = None):

@@ -4,6 +4,7 @@ TensorBoard, profile, evaluation."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -16,12 +17,14 @@ import torch
 from safetensors.torch import load_file
 
 from maskdepth.cli import main
+from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
 from maskdepth.evaluation.metrics import depth_errors, mask_iou
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.training.config import load_config
 from maskdepth.training.fit import fit
+from maskdepth.training.precision import cpu_has_native_bf16
 
 TINY = ["model.variant=fast", "data.sizes=[32,48]", "data.size_steps=[0,3]", "data.batch_size=2",
         "data.num_workers=0", "data.val_count=4", "data.val_size=32", "trainer.val_every=3",
@@ -161,3 +164,27 @@ def test_built_in_defaults_are_the_default_recipe_with_engine_data(monkeypatch):
     assert [s["kind"] for s in defaults["data"].pop("sources")] == ["engine"]
     recipe["data"].pop("sources")
     assert recipe == defaults
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU emulates bf16 (minutes per step); "
+                    "the step is checked where it computes bf16 natively")
+def test_a_bf16_autocast_training_step_matches_fp32():
+    """One forward-backward step under bf16 autocast (what trainer.precision=bf16-mixed does)
+    gives the fp32 loss and gradients within bf16's tolerance. (fp16 autocast is for GPUs.)"""
+    from maskdepth.models import build_model
+    from maskdepth.training.module import MaskDepthModule
+
+    config = tiny(1)
+    batch = next(iter(TrainStream(config.data, seed=0, stop=1)))
+    results = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        module = MaskDepthModule(build_model(config.model), config)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = module.model_step(batch)[0]
+        loss.backward()
+        grad = module.model.mask_head.weight.grad.flatten()
+        results[precision] = (loss.float().item(), grad)
+    (loss32, grad32), (loss16, grad16) = results["fp32"], results["bf16"]
+    assert math.isfinite(loss16) and loss16 == pytest.approx(loss32, rel=0.03)
+    assert torch.nn.functional.cosine_similarity(grad16, grad32, dim=0) > 0.98

@@ -6,10 +6,7 @@ no two ranks or workers share a batch, and resuming continues with exactly the n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
-from torch.utils.data import IterableDataset
 
 from maskdepth.data.batch import MAP_KEYS, Batch
 from maskdepth.data.manifest import ManifestDataset, resize_sample
@@ -17,55 +14,53 @@ from maskdepth.data.transforms import random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
-from maskdepth.synth.stream import batch_seed, fixed_scenes, reader_indices
+from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes
 from maskdepth.training.config import DataConfig, SourceConfig
 
 
-class EngineSource:
-    """Scenes rendered on the fly; one engine per size, built when first needed."""
+class RenderedSource:
+    """Batches rendered on the fly by a renderer (anything with `render(batch_size, seed)`),
+    one per training size, built when first needed."""
 
     def __init__(self, source: SourceConfig, seed: int):
         self.source, self.seed = source, seed
-        self.engines: dict[int, SceneEngine] = {}
+        self.renderers: dict[int, object] = {}
 
-    def engine(self, size: int) -> SceneEngine:
-        if size not in self.engines:
-            config = SceneConfig(height=size, width=size)
-            if self.source.clean:
-                config.capture = CaptureConfig.clean()
-            self.engines[size] = SceneEngine(
-                config, seed=self.seed, foregrounds=self.source.foregrounds,
-                backgrounds=self.source.backgrounds, textures=self.source.textures)
-        return self.engines[size]
+    def make_renderer(self, size: int, capture: CaptureConfig | None):
+        raise NotImplementedError
 
     def batch(self, index: int, size: int, batch_size: int) -> Batch:
-        out = self.engine(size).render(batch_size, batch_seed(self.seed, index))
+        if size not in self.renderers:
+            capture = CaptureConfig.clean() if self.source.clean else None
+            self.renderers[size] = self.make_renderer(size, capture)
+        out = self.renderers[size].render(batch_size, batch_seed(self.seed, index))
         return {key: out[key] for key in MAP_KEYS}
 
 
-class PhotoSource:
-    """Real cut-outs composed over real background photos on the fly (depth unknown, 0): the
-    `photos` kind, with `backgrounds` and `foregrounds` folders."""
+class EngineSource(RenderedSource):
+    """Scenes rendered by the scene engine (optionally with the source's photo folders)."""
+
+    def make_renderer(self, size: int, capture: CaptureConfig | None) -> SceneEngine:
+        config = SceneConfig(height=size, width=size)
+        config.capture = capture or config.capture
+        return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
+                           backgrounds=self.source.backgrounds, textures=self.source.textures)
+
+
+class PhotoSource(RenderedSource):
+    """Real cut-outs composed over real background photos (depth unknown, 0): the `photos`
+    kind, with `backgrounds` and `foregrounds` folders."""
 
     def __init__(self, source: SourceConfig, seed: int):
         if not source.backgrounds or not source.foregrounds:
             raise UserError("a data source of kind 'photos' needs backgrounds: (a folder of photos "
                             "of empty scenes) and foregrounds: (a folder of RGBA cut-outs)")
-        self.source, self.seed = source, seed
-        self.compositors: dict[int, PhotoCompositor] = {}
+        super().__init__(source, seed)
 
-    def compositor(self, size: int) -> PhotoCompositor:
-        if size not in self.compositors:
-            config = PhotoConfig(height=size, width=size)
-            if self.source.clean:
-                config.capture = CaptureConfig.clean()
-            self.compositors[size] = PhotoCompositor(self.source.backgrounds, self.source.foregrounds,
-                                                     config, seed=self.seed)
-        return self.compositors[size]
-
-    def batch(self, index: int, size: int, batch_size: int) -> Batch:
-        out = self.compositor(size).render(batch_size, batch_seed(self.seed, index))
-        return {key: out[key] for key in MAP_KEYS}
+    def make_renderer(self, size: int, capture: CaptureConfig | None) -> PhotoCompositor:
+        config = PhotoConfig(height=size, width=size)
+        config.capture = capture or config.capture
+        return PhotoCompositor(self.source.backgrounds, self.source.foregrounds, config, seed=self.seed)
 
 
 class ManifestSource:
@@ -105,7 +100,7 @@ def size_at(step: int, data: DataConfig) -> int:
     return size
 
 
-class TrainStream(IterableDataset):
+class TrainStream(BatchStream):
     """Batches mixed from the configured sources by weight, sized by the step schedule.
 
     accumulate: batches per optimizer step on each rank (for the size schedule).
@@ -114,37 +109,21 @@ class TrainStream(IterableDataset):
 
     def __init__(self, data: DataConfig, seed: int, accumulate: int = 1, start: int = 0,
                  stop: int | None = None):
-        super().__init__()
+        super().__init__(start, stop)
         if len(data.sizes) != len(data.size_steps):
             raise UserError("data.sizes and data.size_steps must have the same length")
         self.data, self.seed, self.accumulate = data, seed, accumulate
-        self.start, self.stop = start, stop
-        self.rank: int | None = None
-        self.world: int | None = None
         self.weights = torch.tensor([s.weight for s in data.sources], dtype=torch.float)
-        self._sources = None
 
-    def sources(self):
-        if self._sources is None:  # built in each worker process
-            self._sources = [make_source(s, self.seed + 7919 * i) for i, s in enumerate(self.data.sources)]
-        return self._sources
+    def build(self) -> list:
+        return [make_source(s, self.seed + 7919 * i) for i, s in enumerate(self.data.sources)]
 
-    def __iter__(self) -> Iterator[Batch]:
-        sources = self.sources()
-        for local, index in reader_indices(self.start, self.stop, self.rank, self.world):
-            g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))
-            which = int(torch.multinomial(self.weights, 1, generator=g))
-            size = size_at(local // self.accumulate, self.data)
-            batch = sources[which].batch(index, size, self.data.batch_size)
-            if self.data.flip:
-                batch = random_flip(batch, g)
-            batch["index"] = torch.tensor(index)
-            yield batch
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_sources"] = None
-        return state
+    def make(self, sources: list, local: int, index: int) -> Batch:
+        g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))
+        which = int(torch.multinomial(self.weights, 1, generator=g))
+        size = size_at(local // self.accumulate, self.data)
+        batch = sources[which].batch(index, size, self.data.batch_size)
+        return random_flip(batch, g) if self.data.flip else batch
 
 
 def validation_batches(data: DataConfig) -> list[Batch]:

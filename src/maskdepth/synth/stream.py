@@ -69,7 +69,43 @@ def fixed_scenes(count: int, seed: int, size: int | tuple[int, int]) -> Iterator
         yield first, engine.render(min(FIXED_CHUNK, count - first), batch_seed(seed, k))
 
 
-class SceneStream(IterableDataset):
+class BatchStream(IterableDataset):
+    """Batches 0, 1, 2, ... of a stream, dealt out to every (rank, DataLoader worker) by
+    `reader_indices`. Subclasses say how to `build` what renders (once per worker process, never
+    pickled) and how to `make` batch `index` (the `local`-th batch this rank consumes).
+
+    start: batches each rank already consumed (to resume); stop: bound on them (None = endless);
+    rank, world: set by a trainer, else taken from torch.distributed.
+    """
+
+    def __init__(self, start: int = 0, stop: int | None = None):
+        super().__init__()
+        self.start, self.stop = start, stop
+        self.rank: int | None = None
+        self.world: int | None = None
+        self._built = None
+
+    def build(self):
+        raise NotImplementedError
+
+    def make(self, built, local: int, index: int) -> Batch:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self._built is None:
+            self._built = self.build()
+        for local, index in reader_indices(self.start, self.stop, self.rank, self.world):
+            batch = self.make(self._built, local, index)
+            batch["index"] = torch.tensor(index)
+            yield batch
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_built"] = None  # rebuilt in the worker: cheaper than pickling it
+        return state
+
+
+class SceneStream(BatchStream):
     """Batches from the scene engine (see engine.py for their contents).
 
     Args:
@@ -83,27 +119,14 @@ class SceneStream(IterableDataset):
     def __init__(self, batch_size: int, seed: int = 0, batches: int | None = None, start: int = 0,
                  config: SceneConfig | None = None, foregrounds=None, backgrounds=None,
                  textures=None, compile: bool = False):
-        super().__init__()
-        self.batch_size, self.seed, self.batches, self.start = batch_size, seed, batches, start
+        super().__init__(start, batches)
+        self.batch_size, self.seed = batch_size, seed
         self.config = config or SceneConfig()
         self.engine_args = {"foregrounds": foregrounds, "backgrounds": backgrounds,
-                                "textures": textures, "compile": compile}
-        self._engine: SceneEngine | None = None
+                            "textures": textures, "compile": compile}
 
-    def engine(self) -> SceneEngine:
-        """The engine, built on first use in each worker process (banks are not pickled)."""
-        if self._engine is None:
-            self._engine = SceneEngine(self.config, seed=self.seed, **self.engine_args)
-        return self._engine
+    def build(self) -> SceneEngine:
+        return SceneEngine(self.config, seed=self.seed, **self.engine_args)
 
-    def __iter__(self) -> Iterator[Batch]:
-        engine = self.engine()
-        for _, index in reader_indices(self.start, self.batches):
-            batch = engine.render(self.batch_size, batch_seed(self.seed, index))
-            batch["index"] = torch.tensor(index)
-            yield batch
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_engine"] = None  # rebuilt in the worker: cheaper than pickling the banks
-        return state
+    def make(self, engine: SceneEngine, local: int, index: int) -> Batch:
+        return engine.render(self.batch_size, batch_seed(self.seed, index))

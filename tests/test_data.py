@@ -1,0 +1,85 @@
+"""Training data: source weighting, paired flips, resizing, the size and learning-rate schedules."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import pytest
+import torch
+
+from maskdepth.data.manifest import resize_sample
+from maskdepth.data.sources import TrainStream, size_at
+from maskdepth.data.transforms import random_flip
+from maskdepth.training.config import DataConfig, OptimConfig, SourceConfig
+from maskdepth.training.module import lr_lambda
+
+
+class Constant:
+    """A source whose batches say which source made them (image filled with its value)."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def batch(self, index, size, batch_size):
+        full = torch.full((batch_size, 1, size, size), self.value)
+        return {"image": full.expand(-1, 3, -1, -1).clone(), "background": torch.zeros(batch_size, 3, size, size),
+                "mask": torch.zeros(batch_size, 1, size, size), "depth": full.clone(),
+                "shadow": torch.zeros(batch_size, 1, size, size)}
+
+
+def test_sources_are_drawn_by_weight(monkeypatch):
+    data = DataConfig(sources=[SourceConfig(weight=3.0), SourceConfig(weight=1.0)], batch_size=1,
+                      sizes=[4], size_steps=[0], flip=False)
+    stream = TrainStream(data, seed=0, stop=2000)
+    monkeypatch.setattr(stream, "build", lambda: [Constant(1.0), Constant(2.0)])
+    picks = [float(batch["image"][0, 0, 0, 0]) for batch in stream]
+    share = picks.count(1.0) / len(picks)
+    assert abs(share - 0.75) < 0.04, share
+    again = [float(batch["image"][0, 0, 0, 0]) for batch in stream]
+    assert picks == again  # batch k is always the same
+
+
+def test_flips_move_every_map_of_a_sample_together():
+    b, size = 64, 8
+    ramp = torch.arange(size, dtype=torch.float).view(1, 1, 1, size).expand(b, -1, size, -1)
+    batch = {key: ramp.expand(-1, 3 if key in ("image", "background") else 1, -1, -1).clone()
+             for key in ("image", "background", "mask", "depth", "shadow")}
+    out = random_flip(batch, torch.Generator().manual_seed(0))
+    flipped = out["image"][:, 0, 0, 0] == size - 1
+    assert 0 < flipped.sum() < b
+    for key, value in out.items():
+        assert torch.equal(value[:, 0, 0, 0] == size - 1, flipped), key
+
+
+def test_resize_keeps_masks_binary_and_depth_unblended():
+    sample = {"image": torch.rand(3, 40, 60), "background": torch.rand(3, 40, 60),
+              "mask": (torch.rand(1, 40, 60) > 0.5).float(), "shadow": torch.rand(1, 40, 60),
+              "depth": torch.where(torch.rand(1, 40, 60) > 0.5, 2.0, 7.0)}
+    out = resize_sample(sample, 25, 33)
+    assert all(value.shape[-2:] == (25, 33) for value in out.values())
+    assert set(out["mask"].unique().tolist()) <= {0.0, 1.0}
+    assert set(out["depth"].unique().tolist()) <= {2.0, 7.0}
+    up = resize_sample(sample, 80, 120)
+    assert up["image"].shape == (3, 80, 120) and set(up["depth"].unique().tolist()) <= {2.0, 7.0}
+    assert resize_sample(sample, 40, 60) is sample
+
+
+def test_size_schedule_switches_at_its_steps():
+    data = DataConfig(sizes=[80, 120, 160], size_steps=[0, 10, 25])
+    assert [size_at(step, data) for step in (0, 9, 10, 24, 25, 10_000)] == [80, 80, 120, 120, 160, 160]
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "onecycle"])
+def test_learning_rate_schedules(schedule):
+    factor = lr_lambda(OptimConfig(schedule=schedule, warmup_steps=10), 100)
+    values = [factor(step) for step in range(101)]
+    if schedule == "constant":
+        assert values[0] == pytest.approx(0.1) and values[9] == 1.0 and values[100] == 1.0
+    elif schedule == "cosine":
+        assert values[9] == 1.0 and values[55] == pytest.approx(0.5) and values[100] == pytest.approx(0)
+        assert all(a >= b for a, b in pairwise(values[10:]))
+    else:  # warm-up to the peak over 30 %, cosine down to 1/1000
+        assert values[0] == pytest.approx(0.04) and max(values) == values[30] == 1.0
+        assert values[100] == pytest.approx(1e-3) and all(a >= b for a, b in pairwise(values[30:]))
+    assert all(math.isfinite(v) and v >= 0 for v in values)
