@@ -8,7 +8,7 @@ import pytest
 
 from maskdepth.cli import COMMANDS, main
 from maskdepth.io.images import read_rgb
-from maskdepth.io.layout import validate
+from maskdepth.io.validate import validate
 
 
 def test_help_lists_every_command_with_an_example(capsys):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from maskdepth import cli
 from maskdepth.errors import UserError
-from maskdepth.io import layout
+from maskdepth.io import layout, validate
 from maskdepth.io.images import write_depth, write_mask, write_rgb
 from maskdepth.io.layout import HEADER, LayoutError, Sample
 
@@ -97,14 +97,14 @@ def test_prediction_and_shadow_paths(tmp_path, data):
 
 
 def test_valid_dataset_has_no_problems_and_check_returns_samples(data):
-    assert layout.validate(data) == []
-    assert [sample.id for sample in layout.check(data)] == ["s0", "s1"]
+    assert validate.validate(data) == []
+    assert [sample.id for sample in validate.check(data)] == ["s0", "s1"]
 
 
 def test_read_manifest_allows_empty_mask_but_validate_reports_it(data):
     edit_cell(data, 1, "mask", "")
     assert layout.read_manifest(data)[1].mask is None
-    problems = layout.validate(data)
+    problems = validate.validate(data)
     assert len(problems) == 1 and "row 's1'" in problems[0] and "mask is empty" in problems[0]
 
 
@@ -162,7 +162,7 @@ def _symlink_escape(d):
 
 def _exif_rotated(d):
     exif = Image.Exif()
-    exif[layout.EXIF_ORIENTATION] = 6
+    exif[validate.EXIF_ORIENTATION] = 6
     Image.new("RGB", (SIZE, SIZE)).save(d / "backgrounds/s1.jpg", exif=exif)
 
 
@@ -195,7 +195,7 @@ BREAKAGES = {
 def test_each_breakage_is_reported_once_with_row_and_file(data, name):
     breakage, expected = BREAKAGES[name]
     breakage(data)
-    problems = layout.validate(data)
+    problems = validate.validate(data)
     assert len(problems) == 1, problems
     for text in expected:
         assert text in problems[0], (text, problems[0])
@@ -206,10 +206,10 @@ def test_several_problems_are_all_reported(data):
     _mask_values(data)
     _depth_8bit(data)
     _duplicate_id(data)
-    problems = layout.validate(data)
+    problems = validate.validate(data)
     assert len(problems) == 4, problems
     with pytest.raises(LayoutError) as error:
-        layout.check(data)
+        validate.check(data)
     assert error.value.problems == problems
     assert all(problem in str(error.value) for problem in problems)
 
@@ -217,7 +217,7 @@ def test_several_problems_are_all_reported(data):
 def test_no_images_mode_skips_pixel_checks(data):
     _mask_values(data)
     _remove_image(data)
-    problems = layout.validate(data, check_images=False)
+    problems = validate.validate(data, check_images=False)
     assert len(problems) == 1 and "images/s1.png" in problems[0]
 
 

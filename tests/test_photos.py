@@ -15,7 +15,8 @@ from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.io.images import write_rgb
-from maskdepth.io.layout import read_manifest, validate
+from maskdepth.io.layout import read_manifest
+from maskdepth.io.validate import validate
 from maskdepth.synth import CaptureConfig
 from maskdepth.synth.build import build_renderer
 from maskdepth.synth.export import JOURNAL_NAME, export_dataset

@@ -8,7 +8,8 @@ from torch.utils.data import DataLoader
 
 from conftest import small_config
 from maskdepth.io import images as imageio
-from maskdepth.io.layout import read_manifest, shadow_path, validate
+from maskdepth.io.layout import read_manifest, shadow_path
+from maskdepth.io.validate import validate
 from maskdepth.synth import SceneEngine
 from maskdepth.synth.export import export_dataset, seeded
 from maskdepth.synth.stream import SceneStream, batch_seed

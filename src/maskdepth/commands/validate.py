@@ -9,7 +9,7 @@ import argparse
 import functools
 from pathlib import Path
 
-from maskdepth.io import layout
+from maskdepth.io import layout, validate
 
 EPILOG = """\
 example:
@@ -55,7 +55,7 @@ def _progress(name: str):
 def validate_one(path: Path, check_images: bool) -> bool:
     """Print the verdict for one dataset; True if it is valid."""
     manifest = layout.manifest_path(path)
-    problems = layout.validate(path, check_images=check_images, progress=_progress(str(path)))
+    problems = validate.validate(path, check_images=check_images, progress=_progress(str(path)))
     if not problems:
         print(f"OK: {len(layout.read_manifest(manifest))} samples ({manifest})")
         return True

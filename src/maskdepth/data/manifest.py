@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 
 from maskdepth.data.batch import SampleTensors
 from maskdepth.io import images as imageio
-from maskdepth.io.layout import Sample, check, shadow_path
+from maskdepth.io.layout import Sample, shadow_path
+from maskdepth.io.validate import check
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

@@ -12,7 +12,8 @@ from tqdm import tqdm
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.io import images as imageio
-from maskdepth.io.layout import check, prediction_paths
+from maskdepth.io.layout import prediction_paths
+from maskdepth.io.validate import check
 from maskdepth.io.viz import colorize_depth, overlay_mask
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")

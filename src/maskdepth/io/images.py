@@ -4,7 +4,7 @@
     write_depth("out/0001_depth.png", depth_m)    # float metres -> 16-bit PNG millimetres
 
 Reading goes through PIL (it reports mode and bit depth without decoding pixels, which
-`layout.validate` relies on); writing goes through cv2, which encodes a 160x160 PNG about 1.4x
+`maskdepth.io.validate` relies on); writing goes through cv2, which encodes a 160x160 PNG about 1.4x
 faster than PIL at the same compression level. Every write is atomic: a crash or Ctrl-C never
 leaves a half-written file where a finished one is expected.
 """
