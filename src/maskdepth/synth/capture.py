@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.synth.config import CaptureConfig
-from maskdepth.synth.shapes import sample_bilinear
+from maskdepth.synth.shapes import sample_bilinear, uniform
 
 
 @dataclass
@@ -44,16 +44,12 @@ def _chosen(b: int, p: float, g: torch.Generator) -> torch.Tensor:
     return (torch.rand(b, 1, 1, 1, generator=g) < p).float()
 
 
-def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
-    low, high = bounds
-    return low + (high - low) * torch.rand(shape, generator=g)
-
 
 def _warps(b: int, height: int, width: int, cfg: CaptureConfig, g: torch.Generator) -> torch.Tensor:
     """Affine matrices (B, 2, 3): a shift of up to cfg.shift_px (at 160 px wide) and a rotation of
     up to cfg.rotate_deg about the centre."""
-    angle = _between(b, (-cfg.rotate_deg, cfg.rotate_deg), g) * math.pi / 180
-    shift = _between((b, 2), (-cfg.shift_px, cfg.shift_px), g)
+    angle = uniform(b, (-cfg.rotate_deg, cfg.rotate_deg), g) * math.pi / 180
+    shift = uniform((b, 2), (-cfg.shift_px, cfg.shift_px), g)
     shift = shift * (width / 160) * 2 / torch.tensor([width, height])
     cos, sin = torch.cos(angle), torch.sin(angle)
     return torch.stack([  # rotation in pixel units, written in normalised coordinates
@@ -67,10 +63,10 @@ def sample_capture(b: int, height: int, width: int, noise_bank: torch.Tensor,
     """Draw capture parameters for b scenes. noise_bank: (N, 3, H, W) standard normal noise,
     drawn once (fresh noise per batch costs more than the rest of the capture together)."""
     exposure = _chosen(b, cfg.exposure_p, g)
-    gain = torch.lerp(torch.ones(b, 1, 1, 1), _between((b, 1, 1, 1), cfg.gain, g), exposure)
-    balance = torch.lerp(torch.ones(b, 3, 1, 1), _between((b, 3, 1, 1), cfg.white_balance, g), exposure)
-    gamma = torch.lerp(torch.ones(b, 1, 1, 1), _between((b, 1, 1, 1), cfg.gamma, g), exposure)
-    sigma = _between((b, 1, 1, 1), cfg.noise_sigma, g) * _chosen(b, cfg.noise_p, g)
+    gain = torch.lerp(torch.ones(b, 1, 1, 1), uniform((b, 1, 1, 1), cfg.gain, g), exposure)
+    balance = torch.lerp(torch.ones(b, 3, 1, 1), uniform((b, 3, 1, 1), cfg.white_balance, g), exposure)
+    gamma = torch.lerp(torch.ones(b, 1, 1, 1), uniform((b, 1, 1, 1), cfg.gamma, g), exposure)
+    sigma = uniform((b, 1, 1, 1), cfg.noise_sigma, g) * _chosen(b, cfg.noise_p, g)
     sign = torch.where(torch.rand(b, 1, 1, 1, generator=g) < 0.5, -1.0, 1.0)
     image_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * sigma
     background_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * (sigma * sign)

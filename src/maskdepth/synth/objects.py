@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from maskdepth.synth.room import Lighting, Rays, Room, uniform
-from maskdepth.synth.shapes import contact_shadow, sample_bilinear
+from maskdepth.synth.room import Lighting, Rays, Room
+from maskdepth.synth.shapes import contact_shadow, sample_bilinear, uniform
 from maskdepth.synth.sprites import SpriteBank
 
 
@@ -37,7 +37,7 @@ class Placement:
 
 def _placement(bank: SpriteBank, sprite: torch.Tensor, x, z, present, g) -> Placement:
     b = sprite.shape[0]
-    jitter = uniform(b, (0.88, 1.12), g)
+    jitter = uniform((b, 1, 1), (0.88, 1.12), g)
     size = bank.size_m[sprite].view(b, 2, 1)
     flip = torch.where(torch.rand(b, 1, 1, generator=g) < 0.5, -1.0, 1.0)
     return Placement(bank.pixels[sprite], x, z, size[:, :1] * jitter, size[:, 1:] * jitter,
@@ -58,7 +58,7 @@ def place_foreground(bank: SpriteBank, sprite: torch.Tensor, rays: Rays, room: R
     b = present.shape[0]
     z = min_distance + torch.rand(b, 1, 1, generator=g) ** 2 * (room.back + 0.5)
     tan_half_fov = rays.dx.abs().amax(dim=2, keepdim=True)
-    x = z * tan_half_fov * uniform(b, (-0.9, 0.9), g)
+    x = z * tan_half_fov * uniform((b, 1, 1), (-0.9, 0.9), g)
     margin = bank.size_m[sprite, 0].view(b, 1, 1) / 2 + 0.15
     x, z = _inside_room(x, z, room, margin)
     return _placement(bank, sprite, x, z, present.view(b, 1, 1) & (z > 0.6 * min_distance), g)
@@ -68,7 +68,7 @@ def place_clutter(bank: SpriteBank, sprite: torch.Tensor, room: Room, present: t
                   g: torch.Generator) -> Placement:
     """Stand sprites (B,) (furniture) against the back wall of the room."""
     b = present.shape[0]
-    rz = room.back - uniform(b, (0.3, 0.8), g)
+    rz = room.back - uniform((b, 1, 1), (0.3, 0.8), g)
     rx = -room.left + (room.left + room.right) * torch.rand(b, 1, 1, generator=g)
     x, z = room.to_heading(rx, rz)
     x, z = _inside_room(x, z, room, bank.size_m[sprite, 0].view(b, 1, 1) / 2 + 0.1)

@@ -29,6 +29,7 @@ from maskdepth.errors import UserError
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
+from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -79,10 +80,6 @@ def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     return torch.stack(photos)
 
 
-def _between(shape, bounds, g: torch.Generator) -> torch.Tensor:
-    low, high = bounds
-    return low + (high - low) * torch.rand(shape, generator=g)
-
 
 def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
                 g: torch.Generator) -> torch.Tensor:
@@ -109,7 +106,7 @@ def texture_crops(folder: str | Path, res: int, g: torch.Generator, per_photo: i
     n = len(photos)
     whole = F.interpolate(photos, size=(res, res), mode="area")
     pick = torch.arange(n).repeat(per_photo - 1)
-    zoom = _between(len(pick), (0.3, 0.8), g)
+    zoom = uniform(len(pick), (0.3, 0.8), g)
     crops = crop_photos(photos, pick, zoom, torch.rand(len(pick), generator=g) < 0.5, g)
     return torch.cat([whole, F.interpolate(crops, size=(res, res), mode="area")])
 
@@ -185,7 +182,7 @@ class PhotoCompositor:
             background_ids = torch.randint(len(self.photos), (b,), generator=g)
         if flips is None:
             flips = torch.rand(b, generator=g) < 0.5
-        background = crop_photos(self.photos, background_ids, _between(b, cfg.zoom, g), flips, g)
+        background = crop_photos(self.photos, background_ids, uniform(b, cfg.zoom, g), flips, g)
         place = self.place(b, g, cutout_ids, flips)
         image = np.empty((b, h, w, 3), np.float32)
         mask, shadow = np.empty((b, h, w), np.float32), np.empty((b, h, w), np.float32)
@@ -216,22 +213,22 @@ class PhotoCompositor:
         count = torch.randint(cfg.objects[0], k + 1, (b, 1), generator=g)
         count = count * (torch.rand(b, 1, generator=g) >= cfg.empty_p)
         present = torch.arange(k).view(1, k) < count
-        height = _between((b, k), cfg.object_height, g) * h
+        height = uniform((b, k), cfg.object_height, g) * h
         # Later objects are smaller on average: a main subject with others around it.
-        height[:, 1:] *= _between((b, k - 1), (0.4, 1.0), g)
+        height[:, 1:] *= uniform((b, k - 1), (0.4, 1.0), g)
         size = self.cutouts.size_m[sprite]  # (B, K, 2) width, height
         width = torch.minimum(height * size[..., 0] / size[..., 1], torch.tensor(1.5 * w))
         out = 1 - cfg.min_inside
         left = -out * width + (w - (1 - 2 * out) * width - out * width) * torch.rand(b, k, generator=g)
-        foot = torch.maximum(_between((b, k), cfg.foot, g) * h, 0.6 * height)
+        foot = torch.maximum(uniform((b, k), cfg.foot, g) * h, 0.6 * height)
         flip = torch.where(torch.rand(b, k, generator=g) < 0.5, -1.0, 1.0)
         if flips is not None:
             flip[:, 0] = torch.where(flips, -1.0, 1.0)
         has_shadow = torch.rand(b, k, generator=g) < cfg.capture.shadow_p
-        shadow = _between((b, k), cfg.capture.shadow_strength, g) * has_shadow
-        squash, shear = _between((b, k), (0.15, 0.45), g), _between((b, k), (-1.0, 1.0), g)
-        saturation = _between((b, k), cfg.saturation, g)
-        gain = _between((b, k, 1), cfg.brightness, g) * _between((b, k, 3), cfg.channel, g)
+        shadow = uniform((b, k), cfg.capture.shadow_strength, g) * has_shadow
+        squash, shear = uniform((b, k), (0.15, 0.45), g), uniform((b, k), (-1.0, 1.0), g)
+        saturation = uniform((b, k), cfg.saturation, g)
+        gain = uniform((b, k, 1), cfg.brightness, g) * uniform((b, k, 3), cfg.channel, g)
         order = foot.argsort(dim=1)
         fields = [t.gather(1, order) for t in (sprite, present, left, width, height, foot, flip,
                                                shadow, squash, shear, saturation)]

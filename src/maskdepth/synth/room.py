@@ -17,13 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from maskdepth.synth.config import SceneConfig
-from maskdepth.synth.shapes import sample_bilinear
-
-
-def uniform(b: int, bounds: tuple[float, float], g: torch.Generator) -> torch.Tensor:
-    """(b, 1, 1) samples uniform in [low, high]."""
-    low, high = bounds
-    return low + (high - low) * torch.rand(b, 1, 1, generator=g)
+from maskdepth.synth.shapes import sample_bilinear, uniform
 
 
 @dataclass
@@ -43,10 +37,10 @@ class Rays:
 
 def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
     """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays."""
-    fov = uniform(b, cfg.fov_deg, g) * math.pi / 180
+    fov = uniform((b, 1, 1), cfg.fov_deg, g) * math.pi / 180
     focal = (width / 2) / torch.tan(fov / 2)
-    pitch = uniform(b, cfg.pitch_deg, g) * math.pi / 180
-    cam_height = uniform(b, cfg.camera_height, g)
+    pitch = uniform((b, 1, 1), cfg.pitch_deg, g) * math.pi / 180
+    cam_height = uniform((b, 1, 1), cfg.camera_height, g)
     u = torch.arange(width).view(1, 1, width) + 0.5 - width / 2
     v = torch.arange(height).view(1, height, 1) + 0.5 - height / 2
     dx, dy_cam = u / focal, v / focal
@@ -79,11 +73,11 @@ class Room:
 
 def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Room:
     """Random room sizes with the camera inside, near the front wall, looking in."""
-    width, depth = uniform(b, cfg.room_width, g), uniform(b, cfg.room_depth, g)
-    ceiling = torch.maximum(uniform(b, cfg.room_height, g), rays.camera_height + 0.3)
-    left = width * uniform(b, (0.25, 0.75), g)
-    front = uniform(b, (0.2, 1.0), g)
-    yaw = uniform(b, cfg.yaw_deg, g) * math.pi / 180
+    width, depth = uniform((b, 1, 1), cfg.room_width, g), uniform((b, 1, 1), cfg.room_depth, g)
+    ceiling = torch.maximum(uniform((b, 1, 1), cfg.room_height, g), rays.camera_height + 0.3)
+    left = width * uniform((b, 1, 1), (0.25, 0.75), g)
+    front = uniform((b, 1, 1), (0.2, 1.0), g)
+    yaw = uniform((b, 1, 1), cfg.yaw_deg, g) * math.pi / 180
     return Room(left, width - left, front, depth - front, ceiling, yaw)
 
 
@@ -175,12 +169,12 @@ def sample_lighting(b: int, room: Room, g: torch.Generator) -> Lighting:
     x = -room.left + (room.left + room.right) * torch.rand(b, 1, 1, generator=g)
     z = 0.3 * room.back + 0.6 * room.back * torch.rand(b, 1, 1, generator=g)
     y = room.ceiling - 0.05
-    power = uniform(b, (0.4, 0.9), g) * y**2
-    elevation = uniform(b, (0.5, 1.3), g)  # radians above the horizon
-    azimuth = uniform(b, (-math.pi, math.pi), g)
+    power = uniform((b, 1, 1), (0.4, 0.9), g) * y**2
+    elevation = uniform((b, 1, 1), (0.5, 1.3), g)  # radians above the horizon
+    azimuth = uniform((b, 1, 1), (-math.pi, math.pi), g)
     shadow_dir = (torch.cos(elevation) * torch.sin(azimuth), torch.sin(elevation),
                   torch.cos(elevation) * torch.cos(azimuth))
-    return Lighting(x, y, z, power, uniform(b, (0.2, 0.5), g), shadow_dir)
+    return Lighting(x, y, z, power, uniform((b, 1, 1), (0.2, 0.5), g), shadow_dir)
 
 
 def shade_room(hit: RoomHit, room: Room, light: Lighting) -> torch.Tensor:
@@ -211,11 +205,11 @@ class Window:
 
 def sample_windows(b: int, room: Room, present: torch.Tensor, g: torch.Generator) -> Window:
     """Windows on the back wall of the scenes where `present` (B,) is true."""
-    centre_x = -room.left + (room.left + room.right) * uniform(b, (0.2, 0.8), g)
-    half_w = uniform(b, (0.4, 1.2), g) * present.view(b, 1, 1)
-    centre_y = room.ceiling * uniform(b, (0.5, 0.65), g)
-    half_h = room.ceiling * uniform(b, (0.15, 0.3), g)
-    sky = torch.tensor([0.75, 0.85, 1.0]).view(1, 3, 1, 1) * uniform(b, (0.85, 1.0), g).unsqueeze(1)
+    centre_x = -room.left + (room.left + room.right) * uniform((b, 1, 1), (0.2, 0.8), g)
+    half_w = uniform((b, 1, 1), (0.4, 1.2), g) * present.view(b, 1, 1)
+    centre_y = room.ceiling * uniform((b, 1, 1), (0.5, 0.65), g)
+    half_h = room.ceiling * uniform((b, 1, 1), (0.15, 0.3), g)
+    sky = torch.tensor([0.75, 0.85, 1.0]).view(1, 3, 1, 1) * uniform((b, 1, 1), (0.85, 1.0), g).unsqueeze(1)
     return Window(centre_x, centre_y, half_w, half_h, sky)
 
 

@@ -10,6 +10,7 @@ import torch
 from maskdepth.synth import objects
 from maskdepth.synth import room as rooms
 from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import SpriteBank
 from maskdepth.synth.textures import TextureBanks
 
@@ -46,7 +47,7 @@ def pick(ids: torch.Tensor, b: int, g: torch.Generator) -> torch.Tensor:
 def shadow_strengths(b: int, cfg: SceneConfig, g: torch.Generator) -> torch.Tensor:
     """(B, 1, 1) shadow darkness, 0 for the scenes whose objects cast none."""
     has = torch.rand(b, 1, 1, generator=g) < cfg.capture.shadow_p
-    return rooms.uniform(b, cfg.capture.shadow_strength, g) * has
+    return uniform((b, 1, 1), cfg.capture.shadow_strength, g) * has
 
 
 def _atlas(textures: TextureBanks, b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,6 +10,12 @@ import torch
 import torch.nn.functional as F
 
 
+def uniform(shape, bounds: tuple[float, float], g: torch.Generator) -> torch.Tensor:
+    """Samples uniform in [low, high] of the given shape (an int or a tuple)."""
+    low, high = bounds
+    return low + (high - low) * torch.rand(shape, generator=g)
+
+
 def sdf_circle(x: torch.Tensor, y: torch.Tensor, cx, cy, radius) -> torch.Tensor:
     """Distance to a disc centred at (cx, cy)."""
     return torch.sqrt((x - cx) ** 2 + (y - cy) ** 2) - radius

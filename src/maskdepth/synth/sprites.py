@@ -23,6 +23,7 @@ from maskdepth.synth.shapes import (
     sdf_box,
     sdf_capsule,
     sdf_circle,
+    uniform,
 )
 
 SPRITE_CHANNELS = ("r", "g", "b", "alpha", "relief", "soft_alpha")
@@ -51,9 +52,6 @@ class SpriteBank:
         return SpriteBank(*(torch.cat([getattr(b, f) for b in banks]) for f in
                             ("pixels", "size_m", "thickness_m", "is_furniture")))
 
-
-def _u(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, 1, 1, 1, generator=g)
 
 
 def _colour(n: int, g: torch.Generator, lo=(0.05,) * 3, hi=(0.95,) * 3) -> torch.Tensor:
@@ -91,13 +89,13 @@ def _skin(n: int, g: torch.Generator) -> torch.Tensor:
 
 def people(n: int, res: int, g: torch.Generator) -> SpriteBank:
     """People-like figures: head, hair, torso, arms, legs and shoes, in varied poses and clothes."""
-    H = _u(n, 1.1, 1.95, g)
+    H = uniform((n, 1, 1, 1), (1.1, 1.95), g)
     W = 0.85 * H
     c = _Canvas(W, H, res)
     x, y = c.x, c.y
     skin, shirt, trousers = _skin(n, g), _colour(n, g), _colour(n, g, hi=(0.6,) * 3)
     hair = _colour(n, g, (0.02, 0.02, 0.02), (0.5, 0.35, 0.2))
-    spread = _u(n, -0.01, 0.06, g) * H
+    spread = uniform((n, 1, 1, 1), (-0.01, 0.06), g) * H
     for side in (-1, 1):
         hip_x, foot_x = side * 0.055 * H, side * (0.055 * H + spread)
         c.paint(sdf_capsule(x, y, hip_x, 0.5 * H, foot_x, 0.06 * H, 0.05 * H), trousers, 0.05 * H)
@@ -106,10 +104,10 @@ def people(n: int, res: int, g: torch.Generator) -> SpriteBank:
     dress = (torch.rand(n, 1, 1, 1, generator=g) < 0.25).float()
     skirt = sdf_box(x, y, 0.0, 0.42 * H, 0.15 * H, 0.12 * H, 0.04 * H) + (1 - dress) * 10
     c.paint(skirt, shirt, 0.1 * H)
-    torso_w = _u(n, 0.1, 0.14, g) * H
+    torso_w = uniform((n, 1, 1, 1), (0.1, 0.14), g) * H
     c.paint(sdf_box(x, y, 0.0, 0.65 * H, torso_w, 0.15 * H, 0.05 * H), shirt, 0.12 * H)
     for side in (-1, 1):
-        angle = _u(n, 0.05, 0.5, g) + (torch.rand(n, 1, 1, 1, generator=g) < 0.15) * 0.5
+        angle = uniform((n, 1, 1, 1), (0.05, 0.5), g) + (torch.rand(n, 1, 1, 1, generator=g) < 0.15) * 0.5
         sx, sy = side * (torso_w - 0.02 * H), 0.77 * H
         hx = sx + side * torch.sin(angle) * 0.34 * H
         hy = sy - torch.cos(angle) * 0.34 * H
@@ -159,9 +157,9 @@ def _plants(n, g, c, W, H):
     x, y = c.x, c.y
     c.paint(sdf_box(x, y, 0.0, 0.14 * H, 0.22 * W, 0.14 * H, 0.02), pot, 0.1)
     for _ in range(7):
-        cx, cy = _u(n, -0.3, 0.3, g) * W, _u(n, 0.45, 0.8, g) * H
-        r = _u(n, 0.12, 0.2, g) * torch.minimum(W, H)
-        c.paint(sdf_circle(x, y, cx, cy, r), leaf * _u(n, 0.7, 1.2, g), r)
+        cx, cy = uniform((n, 1, 1, 1), (-0.3, 0.3), g) * W, uniform((n, 1, 1, 1), (0.45, 0.8), g) * H
+        r = uniform((n, 1, 1, 1), (0.12, 0.2), g) * torch.minimum(W, H)
+        c.paint(sdf_circle(x, y, cx, cy, r), leaf * uniform((n, 1, 1, 1), (0.7, 1.2), g), r)
 
 
 def _sofas(n, g, c, W, H):
@@ -187,7 +185,7 @@ def furniture(n: int, res: int, g: torch.Generator) -> SpriteBank:
     per_kind = max(1, math.ceil(n / len(FURNITURE)))
     banks = []
     for paint, (w_lo, w_hi), (h_lo, h_hi) in FURNITURE.values():
-        W, H = _u(per_kind, w_lo, w_hi, g), _u(per_kind, h_lo, h_hi, g)
+        W, H = uniform((per_kind, 1, 1, 1), (w_lo, w_hi), g), uniform((per_kind, 1, 1, 1), (h_lo, h_hi), g)
         canvas = _Canvas(W, H, res)
         paint(per_kind, g, canvas, W, H)
         banks.append(_finish(canvas, W, H, torch.full((per_kind,), 0.3),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from maskdepth.synth.shapes import periodic_noise, random_colour
+from maskdepth.synth.shapes import periodic_noise, random_colour, uniform
 
 
 @dataclass
@@ -22,9 +22,6 @@ class TextureBanks:
     wall: torch.Tensor
     ceiling: torch.Tensor
 
-
-def _rand(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, 1, 1, 1, generator=g)
 
 
 def _colour(n: int, g: torch.Generator, lo=(0.05,) * 3, hi=(0.95,) * 3) -> torch.Tensor:
@@ -51,7 +48,7 @@ def tiles(n: int, size: int, g: torch.Generator, lo: tuple, hi: tuple) -> torch.
     per_side = torch.randint(2, 5, (n, 1, 1, 1), generator=g).float()
     tx, ty = x * per_side, y * per_side
     fx, fy = tx - tx.floor(), ty - ty.floor()
-    grout_w = _rand(n, 0.02, 0.07, g)
+    grout_w = uniform((n, 1, 1, 1), (0.02, 0.07), g)
     grout = ((fx < grout_w) | (fy < grout_w)).float()
     tile_id = (tx.floor() * 7 + ty.floor() * 13) % 5 / 5.0
     base, grout_colour = _colour(n, g, lo, hi), _colour(n, g, (0.3,) * 3, (0.8,) * 3)
@@ -94,7 +91,7 @@ def stripes(n: int, size: int, g: torch.Generator, lo: tuple, hi: tuple) -> torc
     use_dots = torch.rand(n, 1, 1, 1, generator=g) < 0.4
     pattern = torch.where(use_dots, dots, band)
     base, accent = _colour(n, g, lo, hi), _colour(n, g, lo, hi)
-    return base + (accent - base) * pattern * _rand(n, 0.2, 0.6, g)
+    return base + (accent - base) * pattern * uniform((n, 1, 1, 1), (0.2, 0.6), g)
 
 
 def _mix(kinds, weights, n: int, size: int, g: torch.Generator) -> torch.Tensor:
