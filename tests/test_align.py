@@ -6,13 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from maskdepth.inference.align import (
-    MISMATCH_WARNING,
-    align_background,
-    fit_gain_bias,
-    mismatch_score,
-    warp_to_image,
-)
+from maskdepth.inference.align import align_background
+from maskdepth.inference.colour_fit import fit_gain_bias
+from maskdepth.inference.homography import warp_to_image
+from maskdepth.inference.mismatch import MISMATCH_WARNING, mismatch_score
 
 HEIGHT, WIDTH = 96, 128
 

@@ -23,16 +23,22 @@ locks onto the foreground, and the high mismatch warns the user.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-# mismatch above this: the background probably shows another scene (or could not be aligned).
-# On rendered rooms at 160x160 with capture effects, 95 % of right pairs score < 0.1 and unrelated
-# rooms (which share walls, floors and a horizon) score > 0.6.
-MISMATCH_WARNING = 0.5
+from maskdepth.inference.colour_fit import fit_gain_bias
+from maskdepth.inference.homography import corner_shift, plausible, warp_to_image
+from maskdepth.inference.mismatch import (
+    check_rgb,
+    grey_mismatch,
+    level_size,
+    mismatch_score,
+    resize_to,
+    to_grey,
+)
+
 COARSE_SIDE = 160  # ECC's first stages work at this longer side (pixels): fast, wide basin
 FINE_SIDE = 320  # its last one at this one: 0.1 px there is 0.2 px at 640x480
 # ECC stages: (motion model, longer side of the pyramid level, share of max_iterations, largest
@@ -46,17 +52,9 @@ STAGES = ((cv2.MOTION_TRANSLATION, COARSE_SIDE, 1.0, 0.15),
           (cv2.MOTION_HOMOGRAPHY, FINE_SIDE, 0.25, 0.025))
 ECC_BLUR = 5  # ECC's Gaussian pre-blur (kernel size, pixels of the level it works on)
 ECC_BORDER = 4  # pixels at each edge of a level that ECC ignores (see _ecc)
-MAX_CORNER_SHIFT = 0.15  # homographies moving a corner further (share of the diagonal): rejected
 PHASE_MIN_RESPONSE = 0.05  # weaker phase-correlation peaks are ignored (identity start)
 RETRY_MISMATCH = 0.1  # an ECC result that fits worse than this: ORB proposes another start
 MIN_INLIERS = 15  # RANSAC inliers needed before the ORB homography is trusted
-GAIN_RANGE = (0.2, 5.0)  # the colour gain is clamped to this range
-FIT_SAMPLES = 5000  # about this many pixels (a regular grid) take part in the colour fit
-MISMATCH_SIDE = 256  # mismatch_score works at this longer side (pixels)
-TILE = 16  # ... in tiles of this size there
-GRADIENT_SIGMA = 1.0  # ... on gradients blurred this much (pixels)
-TEXTURE_FLOOR = 1.0  # a tile has texture when its RMS gradient exceeds this (grey levels / px)
-NOISE_MARGIN = 9.0  # ... and 9x the gradient energy (3x the RMS) that sensor noise would give
 
 
 @dataclass
@@ -95,12 +93,12 @@ def align_background(image: np.ndarray, background: np.ndarray,
     bounds each ECC stage (the final homography stage gets a quarter of it). See `AlignResult`
     for what comes back.
     """
-    _check_rgb(image, "image")
-    _check_rgb(background, "background")
+    check_rgb(image, "image")
+    check_rgb(background, "background")
     height, width = image.shape[:2]
     if background.shape[:2] != (height, width):
         background = cv2.resize(background, (width, height), interpolation=cv2.INTER_AREA)
-    grey, background_grey = _grey(image), _grey(background)
+    grey, background_grey = to_grey(image), to_grey(background)
     homography, converged = estimate_homography(grey, background_grey, max_iterations)
     warped = warp_to_image(background, homography)
     valid = warp_to_image(np.full((height, width), 255, np.uint8), homography,
@@ -148,7 +146,7 @@ def phase_shift(levels: dict) -> np.ndarray:
     if response < PHASE_MIN_RESPONSE:
         return np.eye(3)
     shift = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]])  # level pixels
-    if not _plausible(shift, small.shape):
+    if not plausible(shift, small.shape):
         return np.eye(3)
     return np.linalg.inv(scale) @ shift @ scale
 
@@ -165,7 +163,7 @@ def refine(levels: dict, start: np.ndarray, max_iterations: int = 100) -> tuple[
         before = scale @ homography @ np.linalg.inv(scale)
         after = _ecc(small, background_small, before, motion,
                      max(10, round(max_iterations * share)), inliers)
-        if after is None or _corner_shift(after, before, small.shape) > max_step * np.hypot(
+        if after is None or corner_shift(after, before, small.shape) > max_step * np.hypot(
                 *small.shape):
             return homography, done >= len(STAGES) - 1
         homography = np.linalg.inv(scale) @ after @ scale
@@ -199,82 +197,21 @@ def orb_homography(grey: np.ndarray, background_grey: np.ndarray) -> np.ndarray 
     homography, inliers = cv2.findHomography(source, target, cv2.RANSAC, 2.0)
     if homography is None or inliers.sum() < MIN_INLIERS:
         return None
-    return homography if _plausible(homography, grey.shape) else None
+    return homography if plausible(homography, grey.shape) else None
 
 
-def warp_to_image(background: np.ndarray, homography: np.ndarray,
-                  border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
-    """(H, W[, C]) array in background coordinates -> the same in image coordinates, bilinear."""
-    height, width = background.shape[:2]
-    return cv2.warpPerspective(background, homography, (width, height),
-                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border)
 
 
-def fit_gain_bias(image: np.ndarray, warped: np.ndarray, valid: np.ndarray,
-                  rounds: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Robust per-channel fit image ~ gain * warped + bias on (H, W, 3) uint8 arrays.
-
-    valid: (H, W) bool, pixels that may take part (not the warp's empty border). Each round
-    keeps the 50 % of pixels with the smallest residual and refits. Returns (gain, bias), each
-    (3,) float64, bias in 0..255 units; gain clamped to GAIN_RANGE.
-    """
-    stride = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / FIT_SAMPLES)))
-    keep = valid[::stride, ::stride].reshape(-1)
-    y = image[::stride, ::stride].reshape(-1, 3)[keep].astype(np.float64)  # (N, 3)
-    x = warped[::stride, ::stride].reshape(-1, 3)[keep].astype(np.float64)
-    if len(x) < 16:
-        return np.ones(3), np.zeros(3)
-    chosen = np.ones(len(x), bool)
-    for _ in range(rounds + 1):
-        gain, bias = _line_fit(x[chosen], y[chosen])
-        residual = np.abs(y - (x * gain + bias)).sum(axis=1)  # (N,)
-        chosen = residual <= np.median(residual)
-    return gain, bias
 
 
-def mismatch_score(image: np.ndarray, background_aligned: np.ndarray) -> float:
-    """How badly an aligned background (H, W, 3) uint8 RGB fits `image` (H, W, 3) uint8 RGB:
-    float in [0, 1], 0 = same scene, 1 = unrelated. See `grey_mismatch`; compare with
-    MISMATCH_WARNING."""
-    _check_rgb(image, "image")
-    _check_rgb(background_aligned, "background_aligned")
-    if image.shape != background_aligned.shape:
-        raise ValueError(f"image {image.shape} and background_aligned {background_aligned.shape} "
-                         "differ in size; align the background first (align_background)")
-    return grey_mismatch(_grey(image), _grey(background_aligned))
 
 
-def grey_mismatch(grey: np.ndarray, background_grey: np.ndarray) -> float:
-    """`mismatch_score` of two (H, W) uint8 greys: float in [0, 1].
-
-    1 - the median over tiles (TILE px at <= MISMATCH_SIDE px) of the correlation of blurred
-    signed grey gradients, which ignores exposure changes. Only tiles where the background has
-    texture vote (the foreground adds texture to flat walls, which is no sign of a wrong
-    background); texture means gradient energy above TEXTURE_FLOOR and NOISE_MARGIN times what
-    the photos' sensor noise alone would give (noise correlates with nothing). The median lets up
-    to half of the voters (hidden by the foreground) differ without raising the score. With no
-    textured background tile, tiles textured in the image vote; two flat photos score 0.
-    """
-    small, background_small = (_resize_to(a, MISMATCH_SIDE).astype(np.float32)
-                               for a in (grey, background_grey))
-    (ix, iy), (bx, by) = _gradients(small), _gradients(background_small)
-    cross = _tile_sum(ix * bx + iy * by, TILE)
-    energy, bg_energy = _tile_sum(ix**2 + iy**2, TILE), _tile_sum(bx**2 + by**2, TILE)
-    noise = max(_noise_sigma(small), _noise_sigma(background_small))
-    floor = max(TEXTURE_FLOOR**2, NOISE_MARGIN * noise**2 * _gradient_noise_gain()) * TILE * TILE
-    voting = bg_energy > floor
-    if not voting.any():
-        voting = energy > floor
-    if not voting.any():
-        return 0.0
-    correlation = cross[voting] / np.sqrt(energy[voting] * bg_energy[voting] + 1e-6)
-    return float(np.clip(1.0 - np.median(correlation), 0.0, 1.0))
 
 
 def _pyramid(grey: np.ndarray, background_grey: np.ndarray) -> dict:
     """side -> (image level, background level, (3, 3) map from full-resolution to level pixel
     coordinates) for COARSE_SIDE and FINE_SIDE; levels are (h, w) uint8, never upscaled."""
-    return {side: (_resize_to(grey, side), _resize_to(background_grey, side),
+    return {side: (resize_to(grey, side), resize_to(background_grey, side),
                    _level_matrix(grey.shape, side)) for side in (COARSE_SIDE, FINE_SIDE)}
 
 
@@ -300,7 +237,7 @@ def _ecc(small, background_small, homography, motion, iterations, inliers=None):
         return None
     warp = np.vstack([warp, [0, 0, 1]]) if warp.shape[0] == 2 else warp
     result = warp.astype(np.float64) / warp[2, 2]
-    return result if _plausible(result, small.shape) else None
+    return result if plausible(result, small.shape) else None
 
 
 def _inlier_mask(grey, background_grey, homography) -> np.ndarray:
@@ -320,98 +257,32 @@ def _standardised_residual(grey: np.ndarray, warped: np.ndarray) -> np.ndarray:
     return np.abs((a - a.mean()) / (a.std() + 1e-3) - (b - b.mean()) / (b.std() + 1e-3))
 
 
-def _corners(shape) -> np.ndarray:
-    """(3, 4) homogeneous pixel coordinates of an image's corners."""
-    height, width = shape[:2]
-    return np.float64([[0, width, 0, width], [0, 0, height, height], [1, 1, 1, 1]])
 
 
-def _corner_shift(first: np.ndarray, second: np.ndarray, shape) -> float:
-    """Largest distance (pixels) between where two homographies send an image's corners."""
-    a, b = first @ _corners(shape), second @ _corners(shape)
-    return float(np.linalg.norm(a[:2] / a[2] - b[:2] / b[2], axis=0).max())
 
 
-def _plausible(homography: np.ndarray, shape) -> bool:
-    """True when the homography keeps the image in front of the camera (positive w at every
-    corner, so no line at infinity crosses it) and moves no corner further than
-    MAX_CORNER_SHIFT x diagonal."""
-    moved = homography @ _corners(shape)
-    if not np.all(np.isfinite(moved)) or np.any(moved[2] < 0.5):
-        return False
-    shift = np.linalg.norm(moved[:2] / moved[2] - _corners(shape)[:2], axis=0)
-    return bool(shift.max() < MAX_CORNER_SHIFT * np.hypot(*shape[:2]))
 
 
-def _resize_to(grey: np.ndarray, side: int) -> np.ndarray:
-    """(H, W) array -> the pyramid level with longer side <= side (INTER_AREA; never upscaled)."""
-    size = _level_size(grey.shape, side)
-    return grey if size == grey.shape[1::-1] else cv2.resize(grey, size,
-                                                              interpolation=cv2.INTER_AREA)
 
 
-def _level_size(shape, side) -> tuple[int, int]:
-    """(width, height) of the pyramid level with longer side <= side (never upscaled)."""
-    scale = min(1.0, side / max(shape[:2]))
-    return max(8, round(shape[1] * scale)), max(8, round(shape[0] * scale))
 
 
 def _level_matrix(shape, side) -> np.ndarray:
     """(3, 3) map from full-resolution to level pixel coordinates (pixel centres kept aligned)."""
-    width, height = _level_size(shape, side)
+    width, height = level_size(shape, side)
     sx, sy = width / shape[1], height / shape[0]
     return np.array([[sx, 0, (sx - 1) / 2], [0, sy, (sy - 1) / 2], [0, 0, 1]])
 
 
-def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least squares y = gain * x + bias per column of (N, 3) arrays -> ((3,), (3,))."""
-    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
-    variance = ((x - x_mean) ** 2).mean(axis=0)
-    covariance = ((x - x_mean) * (y - y_mean)).mean(axis=0)
-    gain = np.where(variance > 1e-6, covariance / np.maximum(variance, 1e-6), 1.0)
-    gain = np.clip(gain, *GAIN_RANGE)
-    return gain, y_mean - gain * x_mean
 
 
-def _gradients(grey: np.ndarray) -> np.ndarray:
-    """(h, w) float32 grey -> (2, h, w) float32 x/y gradients (grey levels per pixel) after a
-    Gaussian blur of GRADIENT_SIGMA px."""
-    blurred = cv2.GaussianBlur(grey, (0, 0), GRADIENT_SIGMA)
-    return np.stack([cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3) / 8,
-                     cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3) / 8])
 
 
-def _noise_sigma(grey: np.ndarray) -> float:
-    """Standard deviation (grey levels) of white noise in an (h, w) float32 grey, from the median
-    absolute Laplacian (Immerkaer 1996, made robust): edges inflate it a little, flat areas rule."""
-    laplacian = cv2.filter2D(grey, cv2.CV_32F, np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]]))
-    return float(1.4826 * np.median(np.abs(laplacian[1:-1, 1:-1])) / 6.0)
 
 
-@functools.cache
-def _gradient_noise_gain() -> float:
-    """Gradient energy per pixel (x plus y) that `_gradients` makes of unit-variance white noise:
-    the squared norm of its two filter kernels."""
-    impulse = np.zeros((31, 31), np.float32)
-    impulse[15, 15] = 1.0
-    return float((_gradients(impulse) ** 2).sum())
 
 
-def _tile_sum(values: np.ndarray, tile: int) -> np.ndarray:
-    """(h, w) -> (h // tile, w // tile) sums over non-overlapping tiles (a ragged edge dropped)."""
-    rows, cols = max(1, values.shape[0] // tile), max(1, values.shape[1] // tile)
-    values = values[: rows * tile, : cols * tile]
-    return values.reshape(rows, values.shape[0] // rows, cols, -1).sum(axis=(1, 3))
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) uint8 luma."""
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _check_rgb(array: np.ndarray, name: str) -> None:
-    """Raise ValueError unless `array` is a non-empty (H, W, 3) uint8 array."""
-    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 3 \
-            or array.shape[2] != 3 or 0 in array.shape:
-        got = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array)
-        raise ValueError(f"{name} must be an (H, W, 3) uint8 RGB array, got {got}")

@@ -108,7 +108,8 @@ class MaskDepth:
             raise UserError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                             f"{bg.shape[1]}x{bg.shape[0]}; use photos of equal size or align=True")
         if align:
-            from maskdepth.inference.align import MISMATCH_WARNING, align_background, mismatch_score
+            from maskdepth.inference.align import align_background
+            from maskdepth.inference.mismatch import MISMATCH_WARNING, mismatch_score
             result = align_background(rgb, bg)
             # Keep the photo as it was when aligning did not make it fit better (a large
             # foreground can pull the alignment off).
