@@ -20,9 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskdepth.evaluation.metrics import mask_iou
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import read_manifest
-from maskdepth.evaluation.metrics import mask_iou
 from maskdepth.io.video import VideoWriter
 
 
@@ -54,7 +54,7 @@ def make(data: Path, out: Path, size: int, frames: int, seed: int) -> None:
         for f in range(per * len(cutouts)):
             image, mask = cutouts[f // per]
             phase = (f % per) / max(1, per - 1)
-            dx = int(round((np.sin(2 * np.pi * phase) * 0.3) * size))
+            dx = int(np.round(np.sin(2 * np.pi * phase) * 0.3 * size))
             moved, moved_mask = _shift(image, dx), _shift(mask, dx)
             frame = np.where(moved_mask[..., None] > 0, moved, background).astype(np.float32)
             frame = np.clip(frame + rng.normal(0, 2.0, frame.shape), 0, 255).round().astype(np.uint8)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -18,13 +17,8 @@ from torch.utils.data import Dataset
 from maskdepth.data.batch import SampleTensors
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import Sample, shadow_path
+from maskdepth.io.tensors import from_numpy as _tensor
 from maskdepth.io.validate import check
-
-
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    """(H, W) or (H, W, C) numpy -> (C, H, W) float tensor."""
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
-    return tensor[None].float() if tensor.dim() == 2 else tensor.permute(2, 0, 1).float()
 
 
 def load_sample(sample: Sample, manifest: Path) -> SampleTensors:

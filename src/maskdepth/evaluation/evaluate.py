@@ -22,7 +22,7 @@ from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
 from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
-from maskdepth.io.viz import to_numpy_rgb
+from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import fixed_scenes
 
 Batches = Iterator[tuple[list[str], Batch]]

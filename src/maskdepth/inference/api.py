@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_model_file
 from maskdepth.inference.predictor import predict_tensors, to_mask
+from maskdepth.io.tensors import from_numpy_image
 
 DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -71,7 +72,7 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(rgb).permute(2, 0, 1).float()[None] / 255
+    return from_numpy_image(rgb)[None]
 
 
 class MaskDepth:

@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import torch
 
+from maskdepth.io.tensors import to_numpy_rgb
+
 
 def colorize_depth(depth_m: np.ndarray, max_depth: float | None = None) -> np.ndarray:
     """Turbo colour map of a depth map (H, W) in metres: near = red, far = blue, unknown (0) = black.
@@ -40,9 +42,6 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(0, 255, 120), opac
     return out
 
 
-def to_numpy_rgb(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8."""
-    return (image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def label(tile: np.ndarray, text: str) -> np.ndarray:

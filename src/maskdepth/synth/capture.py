@@ -14,6 +14,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
+from maskdepth.io.tensors import from_numpy_image, to_numpy_rgb
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
@@ -111,8 +112,8 @@ def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         return images
     images = images.clone()
     for i in chosen:
-        pixels = (images[i] * 255).round().byte().permute(1, 2, 0).numpy()  # (H, W, 3) RGB
+        pixels = to_numpy_rgb(images[i])
         _, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality[i])])
         decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        images[i] = torch.from_numpy(decoded).permute(2, 0, 1).float() / 255
+        images[i] = from_numpy_image(decoded)
     return images

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import SHADOW_DIR, write_manifest
-from maskdepth.io.viz import to_numpy_rgb
+from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import batch_seed
 
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from maskdepth.data.batch import Batch
 from maskdepth.errors import UserError
+from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
@@ -71,7 +72,7 @@ def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
 
     photos = []
     for path in list_images(folder):
-        rgb = torch.from_numpy(read_rgb(path)).permute(2, 0, 1).float()[None] / 255
+        rgb = from_numpy_image(read_rgb(path))[None]
         scale = max(height / rgb.shape[2], width / rgb.shape[3])
         size = (max(height, round(rgb.shape[2] * scale)), max(width, round(rgb.shape[3] * scale)))
         rgb = F.interpolate(rgb, size=size, mode="area" if scale < 1 else "bilinear")

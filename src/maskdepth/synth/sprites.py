@@ -209,13 +209,14 @@ def load_cutouts(folder: str | Path, res: int, g: torch.Generator) -> SpriteBank
     """
     from maskdepth.errors import UserError
     from maskdepth.io.images import read_rgba
+    from maskdepth.io.tensors import from_numpy_image
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".webp"))
     if not files:
         raise UserError(f"no RGBA cut-outs (.png with transparency) found in {folder}")
     pixels, sizes = [], []
     for path in files:
-        rgba = torch.from_numpy(read_rgba(path)).permute(2, 0, 1).float() / 255  # (4, h, w)
+        rgba = from_numpy_image(read_rgba(path))  # (4, h, w)
         rows, cols = (rgba[3] > 0.5).any(1).nonzero(), (rgba[3] > 0.5).any(0).nonzero()
         if len(rows) == 0:
             raise UserError(f"{path}: the cut-out is fully transparent; remove it or fix its alpha")
