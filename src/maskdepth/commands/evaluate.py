@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
                              "file (.onnx); "
                              "omit with --baselines to evaluate only the baselines")
     parser.add_argument("--data", type=Path, nargs="+", default=[], help="dataset folders (layout)")
-    parser.add_argument("--engine-count", type=int, default=0, help="also evaluate on N engine scenes")
+    parser.add_argument("--engine-count", type=int, default=0,
+                        help="also evaluate on N engine scenes (without --data: training's "
+                             "validation count)")
     from maskdepth.training.config import DataConfig
 
     parser.add_argument("--engine-seed", type=int, default=DataConfig.val_seed,
@@ -48,6 +50,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
+    from maskdepth.training.config import DataConfig
     from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.loader import load_model_file
     from maskdepth.io.atomic import atomic_write_bytes
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
     sets = {path.name or str(path): (lambda p=path: manifest_set(p)) for path in args.data}
     if args.engine_count > 0 or not sets:
-        count = args.engine_count or 128
+        count = args.engine_count or DataConfig.val_count
         sets["engine{}x{}".format(*args.size)] = lambda: engine_set(count, args.engine_seed, args.size)
     model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}

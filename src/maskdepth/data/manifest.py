@@ -1,4 +1,4 @@
-"""Samples of a dataset in the layout (see layout.py) as tensors.
+"""Samples of a dataset in the layout (see io/layout.py) as tensors.
 
 A sample is a `maskdepth.data.batch.SampleTensors` (image, background, mask, depth, shadow
 without the batch dimension): depth is all 0 when the manifest has no depth, shadow 0 where no
