@@ -50,10 +50,10 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.training.config import DataConfig
     from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.loader import load_model_file
     from maskdepth.io.atomic import atomic_write_bytes
+    from maskdepth.training.config import DataConfig
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
