@@ -188,3 +188,29 @@ def test_a_bf16_autocast_training_step_matches_fp32():
     (loss32, grad32), (loss16, grad16) = results["fp32"], results["bf16"]
     assert math.isfinite(loss16) and loss16 == pytest.approx(loss32, rel=0.03)
     assert torch.nn.functional.cosine_similarity(grad16, grad32, dim=0) > 0.98
+
+
+class _Payload:
+    """Pickles to a call that creates a file: what a crafted checkpoint could run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("force_unsafe", [False, True])
+def test_resume_never_runs_code_from_a_checkpoint(tmp_path, capsys, monkeypatch, force_unsafe):
+    if force_unsafe:
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    run, marker = tmp_path / "run", tmp_path / "ran"
+    (run / "checkpoints").mkdir(parents=True)
+    torch.save({"state_dict": {}, "payload": _Payload(marker)}, run / "checkpoints" / "last.ckpt")
+    assert main(["train", "--run", str(run), "--resume", "--set", *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a readable maskdepth training checkpoint" in err and "\n" not in err
+    assert not marker.exists()
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"truncated")
+    assert main(["train", "--run", str(run), "--resume", "--set", *TINY]) == 2
+    assert "last.ckpt" in capsys.readouterr().err

@@ -49,6 +49,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
+    from maskdepth.models.weights import safe_torch_load
     from maskdepth.training.config import load_config
     from maskdepth.training.fit import fit
 
@@ -65,5 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.resume and last.exists():
         raise UserError(f"{args.run} already has checkpoints; add --resume to continue it "
                         f"or choose another --run folder")
+    if args.resume:
+        safe_torch_load(last)  # refuse a broken or code-carrying checkpoint before any work
     fit(config, args.run, resume=last if args.resume else None, profile=args.profile)
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.models.weights import load_model, rebuild
+from maskdepth.models.weights import load_model, rebuild, safe_torch_load
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
 
@@ -44,12 +44,11 @@ def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
 
 def load_checkpoint(path: Path):
     """The model of a training checkpoint from `maskdepth train` (its config is stored inside)."""
+    checkpoint = safe_torch_load(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         config = checkpoint["maskdepth"]["config"]["model"]
         state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
                  if k.startswith("model.")}
-    except Exception as error:  # noqa: BLE001 - truncated file, pickle refused, missing keys, ...
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"{path}: not a readable maskdepth training checkpoint ({reason})") from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise UserError(f"{path}: not a maskdepth training checkpoint (no {error})") from None
     return rebuild(config, state, path)

@@ -51,6 +51,9 @@ def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLik
     try:
         model_config = ModelConfig.from_dict(config)
         model_config.pretrained = False  # the file holds the weights
+        if not 0 < model_config.min_depth < model_config.max_depth:
+            raise ValueError(f"depth range ({model_config.min_depth}, {model_config.max_depth}) m "
+                             f"is not 0 < min < max")
         model = build_model(model_config)
     except (KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: cannot rebuild its model ({error}); is it from a newer "
@@ -77,3 +80,18 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: its model config is not valid JSON ({error})") from None
     return rebuild(config, load_file(str(path)), path).to(device)
+
+
+def safe_torch_load(path: str | os.PathLike) -> dict:
+    """A torch checkpoint (.ckpt) read without ever unpickling code: weights_only=True, also when
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set (it is ignored for this call) and on torch versions
+    whose default is still unsafe. Any failure is a one-line UserError naming the file."""
+    saved = os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - truncated file, refused pickle, not a zip, ...
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"{path}: not a readable maskdepth training checkpoint ({reason})") from None
+    finally:
+        if saved is not None:
+            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = saved

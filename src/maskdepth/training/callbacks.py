@@ -13,11 +13,17 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from maskdepth.io.atomic import atomic_path
 from maskdepth.io.viz import prediction_sheet
+from maskdepth.models.weights import safe_torch_load
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint to a temporary file and renames it into place, so an interrupted
-    save (even kill -9) never leaves a broken checkpoint under the real name."""
+    save (even kill -9) never leaves a broken checkpoint under the real name; reads them back
+    without unpickling code."""
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        """Resume only from checkpoints that hold no code (see safe_torch_load)."""
+        return safe_torch_load(path)
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         with atomic_path(path) as temp:
