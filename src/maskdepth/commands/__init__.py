@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _positive(text, "")
+
+
+def _positive(text: str, unit: str = " of pixels") -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{unit}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of pixels")
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number{unit}")
     return value
 
 

@@ -51,8 +51,16 @@ class Prediction:
 
 
 def to_rgb_array(value, name: str = "image") -> np.ndarray:
-    """A path, PIL image or numpy array (H, W, 3) uint8 / float in [0, 1], or (H, W) grey ->
-    (H, W, 3) uint8 RGB."""
+    """A path, PIL image or numpy array -> (H, W, 3) uint8 RGB.
+
+    Arrays: (H, W, 3) RGB (a 4th channel is dropped) or (H, W) grey, of
+    - uint8: as they are;
+    - other integer types (int32, int64, uint16, ...): 8-bit levels 0..255; uint16 holding more
+      (a 16-bit photo) is scaled by 255/65535;
+    - floats: in [0, 1].
+    Anything else (negative values, floats above 1, NaN) is a UserError naming `name`: a guess
+    would quietly give a wrong prediction.
+    """
     from PIL import Image
 
     if isinstance(value, (str, Path)):
@@ -66,9 +74,30 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise UserError(f"{name}: expected an (H, W, 3) RGB array, got shape {array.shape}")
     array = array[..., :3]
-    if array.dtype != np.uint8:
-        array = (np.clip(array.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(_to_uint8(array, name))
+
+
+def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
+    """See to_rgb_array for the accepted value ranges."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.integer)
+                                       or np.issubdtype(array.dtype, np.floating)):
+        raise UserError(f"{name}: {array.dtype} arrays are not images; pass uint8 (0..255) or "
+                        f"float (0..1) RGB")
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+    if np.issubdtype(array.dtype, np.integer):
+        if array.dtype == np.uint16 and high > 255:
+            return np.round(array.astype(np.float32) * (255 / 65535)).astype(np.uint8)
+        if low < 0 or high > 255:
+            raise UserError(f"{name}: {array.dtype} values run from {low:g} to {high:g}; integer "
+                            f"images must be 0..255 (or uint16 0..65535)")
+        return array.astype(np.uint8)
+    if not np.isfinite(array).all() or low < 0 or high > 1:
+        hint = " (divide by 255)" if 1 < high <= 255 else ""
+        raise UserError(f"{name}: float values run from {low:g} to {high:g}; float images must be "
+                        f"in [0, 1]{hint}, or pass uint8")
+    return np.round(array.astype(np.float32) * 255).astype(np.uint8)
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:

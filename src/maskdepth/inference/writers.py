@@ -65,6 +65,13 @@ def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, 
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    stems: dict[str, list[str]] = {}
+    for path in files:
+        stems.setdefault(path.stem, []).append(path.name)
+    clashes = [" and ".join(names) for names in stems.values() if len(names) > 1]
+    if clashes:
+        raise UserError(f"{folder}: {'; '.join(clashes[:5])} would write the same output files; "
+                        f"rename them so that no two images share a name before the suffix")
     shared = to_rgb_array(background)
     return _batched(model, [p.stem for p in files], files, [shared] * len(files), out, align,
                     batch_size, views=True)
@@ -80,7 +87,7 @@ def predict_video(model: MaskDepth, video: Path, background: Path | None, out: P
     if background is not None:
         plate = to_rgb_array(background)
     else:
-        plate = clean_plate(list(read_frames(video, max_frames)))
+        plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
         imageio.write_rgb(out / f"{video.stem}_clean_plate.png", plate)
     frames_dir = out / f"{video.stem}_frames"
     written = 0

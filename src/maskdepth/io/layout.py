@@ -77,8 +77,9 @@ def _id_problem(sample_id: str) -> str | None:
     """Why `sample_id` cannot name prediction files, or None if it can."""
     if not sample_id:
         return "empty id; give every row a unique id (it names the prediction files)"
-    if any(char in sample_id for char in "/\\\0") or sample_id in (".", ".."):
-        return (f"id '{sample_id}' is not a plain file name; ids name the files <id>_mask.png, "
+    if (any(char in sample_id for char in "/\\") or sample_id in (".", "..")
+            or any(ord(char) < 32 or ord(char) == 127 for char in sample_id)):
+        return (f"id {sample_id!r} is not a plain file name; ids name the files <id>_mask.png, "
                 "so use letters, digits, '-', '_' and '.'")
     return None
 

@@ -135,7 +135,7 @@ def _row_problems(folder: Path, row: _Row, check_images: bool) -> list[str]:
             files[column] = (value, (folder / value).resolve())
     if check_images:
         problems += _file_problems(files)
-    return [f"row '{row.cells['id']}' (line {row.line}): {problem}" for problem in problems]
+    return [f"row {row.cells['id']!r} (line {row.line}): {problem}" for problem in problems]
 
 
 def _duplicate_problems(rows: list[_Row]) -> list[str]:
@@ -145,7 +145,7 @@ def _duplicate_problems(rows: list[_Row]) -> list[str]:
     for row in rows:
         sample_id = row.cells["id"]
         if sample_id and sample_id in first_line:
-            problems.append(f"row '{sample_id}' (line {row.line}): duplicate id, first used on "
+            problems.append(f"row {sample_id!r} (line {row.line}): duplicate id, first used on "
                             f"line {first_line[sample_id]}; ids must be unique")
         first_line.setdefault(sample_id, row.line)
     return problems
