@@ -11,8 +11,7 @@ import pytest
 from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.io.images import read_mask, write_rgb
-from maskdepth.io.layout import read_manifest
+from maskdepth.io.images import write_rgb
 from maskdepth.io.outputs import folder_lock
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY
@@ -73,9 +72,10 @@ def test_a_second_run_into_the_same_folder_is_refused(dataset, tmp_path, capsys)
     _fails(capsys, ["predict", "--data", dataset, "--out", out], "not empty", "--overwrite")
     assert masks == {p.name: p.read_bytes() for p in out.glob("*_mask.png")}
     assert main(["predict", "--data", str(dataset), "--out", str(out), "--overwrite", "--no-align"]) == 0
-    with folder_lock(out), pytest.raises(UserError, match="another maskdepth command"), \
-            folder_lock(out):
-        pass
+    with folder_lock(out):
+        for _ in range(2):  # a refused command must not free the lock for the next one
+            with pytest.raises(UserError, match="another maskdepth command"), folder_lock(out):
+                pass
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -153,9 +153,3 @@ def test_a_stored_depth_range_that_makes_no_sense_is_refused(tmp_path, dataset, 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
               metadata={CONFIG_KEY: json.dumps({**model.config.to_dict(), "max_depth": -5.0})})
     _fails(capsys, ["evaluate", "--checkpoint", path, "--data", dataset], "depth range", str(path))
-
-
-def test_masks_of_a_refused_run_are_the_true_ones(dataset, capsys):
-    truth = [read_mask(s.mask) for s in read_manifest(dataset)]
-    _fails(capsys, ["predict", "--data", dataset, "--out", dataset], "holds the input")
-    assert all(np.array_equal(a, read_mask(s.mask)) for a, s in zip(truth, read_manifest(dataset)))

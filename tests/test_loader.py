@@ -13,7 +13,7 @@ from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_model_file
 from maskdepth.inference.onnx import OnnxModel, export_onnx
 from maskdepth.models import build_model
-from maskdepth.models.weights import CONFIG_KEY, save_model
+from maskdepth.models.weights import CONFIG_KEY
 from maskdepth.training.config import load_config
 from maskdepth.training.fit import fit
 
@@ -100,6 +100,5 @@ def test_unknown_variants_and_mismatched_weights_are_one_line_errors(tmp_path, d
     truncated.write_bytes(b"PK\x03\x04 not a whole checkpoint")
     assert main(["evaluate", "--checkpoint", str(truncated), "--data", str(dataset)]) == 2
     assert "not a readable maskdepth training checkpoint" in _one_line(capsys)
-    save_model(model, tmp_path / "fine.safetensors")
     assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.ckpt")]) == 2
     assert "no such model file" in _one_line(capsys)

@@ -87,7 +87,7 @@ def test_export_writes_a_valid_dataset_that_reads_back_exactly(tmp_path):
     if batch["shadow"][0].max() > 0.01:
         shadow = imageio.read_shadow(shadow_path(manifest, first.id))
         assert np.abs(shadow - batch["shadow"][0, 0].numpy()).max() <= 0.5 / 255 + 1e-6
-    assert not list(tmp_path.rglob("*.tmp"))
+    assert not list(tmp_path.rglob("*.tmp*"))
 
 
 def test_photo_scenes_export_with_an_empty_depth_column(tmp_path, photo_folders):

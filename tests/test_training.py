@@ -96,7 +96,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert reached >= 6
     assert main(["train", "--run", str(run), "--resume", "--set", f"trainer.max_steps={reached + 3}"]) == 0
     assert step_of(last) == reached + 3
-    assert not list(run.rglob("*.tmp"))
+    assert not list(run.rglob("*.tmp*"))
 
 
 @pytest.mark.slow
@@ -164,6 +164,9 @@ def test_built_in_defaults_are_the_default_recipe_with_engine_data(monkeypatch):
     assert [s["kind"] for s in defaults["data"].pop("sources")] == ["engine"]
     recipe["data"].pop("sources")
     assert recipe == defaults
+    partial = load_config(None, ["model.max_depth=10", "loss.depth_l1=2"])
+    assert (partial.model.variant, partial.model.difference, partial.model.max_depth) == ("fast", True, 10)
+    assert partial.loss.mask_dice == 0.5 and partial.loss.depth_l1 == 2
 
 
 @pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU emulates bf16 (minutes per step); "

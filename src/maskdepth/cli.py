@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         message = str(error)
     except OSError as error:  # disk full, permissions, a folder where a file was expected, ...
         where = f"{error.filename}: " if error.filename else ""
-        message = (f"{where}{error.strerror or error}; free space or fix permissions, then run "
-                   f"the command again (files are written atomically, nothing half-written is left)")
+        message = (f"{where}{error.strerror or error}; check the path, free space and permissions "
+                   f"(files are written atomically: nothing half-written is left)")
     except KeyboardInterrupt:
-        message = "interrupted; run the same command again to continue where it can"
-        print(f"maskdepth {args.command}: {message}", file=sys.stderr)
+        print(f"maskdepth {args.command}: interrupted (files are written atomically: nothing "
+              f"half-written is left)", file=sys.stderr)
         return 130
     print(f"maskdepth {args.command}: error: {message}", file=sys.stderr)
     return 2

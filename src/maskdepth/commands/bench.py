@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from maskdepth.commands.synth import add_scene_arguments, build_engine
 
@@ -32,7 +33,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--export-n", type=int, default=1000, help="scenes written for the disk rate")
     parser.add_argument("--export-dir", default=".",
                         help="where the disk-rate scenes are written (then deleted); default .")
-    parser.add_argument("--json", type=argparse.FileType("w"), help="also write the results here")
+    parser.add_argument("--json", type=Path, help="also write the results here (JSON)")
     add_scene_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     for key, value in results.items():
         print(f"{key:>24}: {value}")
     if args.json:
-        json.dump(results, args.json, indent=2)
+        from maskdepth.io.atomic import atomic_write_bytes
+        atomic_write_bytes(args.json, json.dumps(results, indent=2).encode())
     return 0
 
 

@@ -58,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
     sets = {path.name or str(path): (lambda p=path: manifest_set(p)) for path in args.data}
+    height, width = args.size
     if args.engine_count > 0 or not sets:
         count = args.engine_count or DataConfig.val_count
-        sets["engine{}x{}".format(*args.size)] = lambda: engine_set(count, args.engine_seed, args.size)
+        sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, args.engine_seed, args.size)
     model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():

@@ -2,7 +2,7 @@
 
     result = align_background(image, background)    # (H, W, 3) uint8 each
     result.background                               # (H, W, 3) uint8, warped and colour-corrected
-    if result.mismatch > MISMATCH_WARNING: warn("is this the right background?")
+    if result.mismatch > MISMATCH_WARNING: warn(...)   # MISMATCH_WARNING: inference/mismatch.py
 
 Real captures move the camera a few pixels (~1-2 degrees) and change exposure between the two
 photos; the model was trained on nearly aligned pairs, so we undo both first:
@@ -200,14 +200,6 @@ def orb_homography(grey: np.ndarray, background_grey: np.ndarray) -> np.ndarray 
     return homography if plausible(homography, grey.shape) else None
 
 
-
-
-
-
-
-
-
-
 def _pyramid(grey: np.ndarray, background_grey: np.ndarray) -> dict:
     """side -> (image level, background level, (3, 3) map from full-resolution to level pixel
     coordinates) for COARSE_SIDE and FINE_SIDE; levels are (h, w) uint8, never upscaled."""
@@ -257,32 +249,8 @@ def _standardised_residual(grey: np.ndarray, warped: np.ndarray) -> np.ndarray:
     return np.abs((a - a.mean()) / (a.std() + 1e-3) - (b - b.mean()) / (b.std() + 1e-3))
 
 
-
-
-
-
-
-
-
-
-
-
 def _level_matrix(shape, side) -> np.ndarray:
     """(3, 3) map from full-resolution to level pixel coordinates (pixel centres kept aligned)."""
     width, height = level_size(shape, side)
     sx, sy = width / shape[1], height / shape[0]
     return np.array([[sx, 0, (sx - 1) / 2], [0, sy, (sy - 1) / 2], [0, 0, 1]])
-
-
-
-
-
-
-
-
-
-
-
-
-
-

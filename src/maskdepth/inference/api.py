@@ -93,11 +93,11 @@ def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
             raise UserError(f"{name}: {array.dtype} values run from {low:g} to {high:g}; integer "
                             f"images must be 0..255 (or uint16 0..65535)")
         return array.astype(np.uint8)
-    if not np.isfinite(array).all() or low < 0 or high > 1:
+    if not np.isfinite(array).all() or low < -1e-3 or high > 1 + 1e-3:  # rounding slack
         hint = " (divide by 255)" if 1 < high <= 255 else ""
         raise UserError(f"{name}: float values run from {low:g} to {high:g}; float images must be "
                         f"in [0, 1]{hint}, or pass uint8")
-    return np.round(array.astype(np.float32) * 255).astype(np.uint8)
+    return np.round(np.clip(array.astype(np.float32), 0, 1) * 255).astype(np.uint8)
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:

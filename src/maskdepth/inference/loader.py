@@ -27,13 +27,19 @@ def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
     """Load a model file by its suffix (.safetensors, .ckpt or .onnx); torch_only refuses ONNX
     (for commands that need the PyTorch model, such as export)."""
     path = Path(path)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
     if not path.is_file():
         raise UserError(f"{path}: no such model file; give a {', '.join(MODEL_SUFFIXES)} file")
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         if torch_only:
             raise UserError(f"{path} is an ONNX file; give the .safetensors or .ckpt it was exported from")
-        if torch.device(device).type != "cpu":
+        if device.type != "cpu":
             raise UserError(f"{path}: ONNX files run on the CPU here; use --device cpu")
         from maskdepth.inference.onnx import load_onnx
         return load_onnx(path)
@@ -49,6 +55,7 @@ def load_checkpoint(path: Path):
         config = checkpoint["maskdepth"]["config"]["model"]
         state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
                  if k.startswith("model.")}
-    except (KeyError, TypeError, AttributeError) as error:
-        raise UserError(f"{path}: not a maskdepth training checkpoint (no {error})") from None
+    except (KeyError, TypeError, AttributeError):
+        raise UserError(f"{path}: not a maskdepth training checkpoint (no model config and "
+                        f"state_dict inside); give one written by `maskdepth train`") from None
     return rebuild(config, state, path)

@@ -37,6 +37,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
+def remove_stale_temps(path: str | os.PathLike) -> None:
+    """Delete temporary files of `path` left by a writer that was killed (kill -9 skips the
+    clean-up); call it only where no other process writes `path`."""
+    path = Path(path)
+    for stale in path.parent.glob(f".{path.stem}.*.tmp{path.suffix}"):
+        stale.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically (creating folders); returns the path written. The file
     gets the usual 0o666 & ~umask permissions."""

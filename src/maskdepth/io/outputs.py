@@ -47,6 +47,8 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     except OSError as error:
         raise UserError(f"cannot write to {folder} ({error.strerror}); fix its permissions or "
                         f"choose another --out") from None
+    # The lock file stays (empty, hidden; check_output ignores it): deleting it would let a
+    # third command lock a new file while the first still writes.
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -56,7 +58,6 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         yield folder
     finally:
         handle.close()
-        (folder / LOCK_NAME).unlink(missing_ok=True)
 
 
 @contextmanager

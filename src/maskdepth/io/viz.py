@@ -42,8 +42,6 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(0, 255, 120), opac
     return out
 
 
-
-
 def label(tile: np.ndarray, text: str) -> np.ndarray:
     """Write a small caption in the tile's top-left corner (white on a dark band)."""
     tile = tile.copy()

@@ -51,13 +51,13 @@ def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLik
     try:
         model_config = ModelConfig.from_dict(config)
         model_config.pretrained = False  # the file holds the weights
-        if not 0 < model_config.min_depth < model_config.max_depth:
-            raise ValueError(f"depth range ({model_config.min_depth}, {model_config.max_depth}) m "
-                             f"is not 0 < min < max")
         model = build_model(model_config)
     except (KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: cannot rebuild its model ({error}); is it from a newer "
                         f"maskdepth? Upgrade, or re-export it") from None
+    if not 0 < model_config.min_depth < model_config.max_depth:
+        raise UserError(f"{path}: its stored depth range ({model_config.min_depth}, "
+                        f"{model_config.max_depth}) m is not 0 < min < max; the file is damaged")
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -79,7 +79,11 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
         config = json.loads(metadata[CONFIG_KEY])
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: its model config is not valid JSON ({error})") from None
-    return rebuild(config, load_file(str(path)), path).to(device)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise UserError(f"{path}: its weights cannot be read ({error}); the file is damaged") from None
+    return rebuild(config, state, path).to(device)
 
 
 def safe_torch_load(path: str | os.PathLike) -> dict:

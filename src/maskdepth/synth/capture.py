@@ -45,7 +45,6 @@ def _chosen(b: int, p: float, g: torch.Generator) -> torch.Tensor:
     return (torch.rand(b, 1, 1, 1, generator=g) < p).float()
 
 
-
 def _warps(b: int, height: int, width: int, cfg: CaptureConfig, g: torch.Generator) -> torch.Tensor:
     """Affine matrices (B, 2, 3): a shift of up to cfg.shift_px (at 160 px wide) and a rotation of
     up to cfg.rotate_deg about the centre."""

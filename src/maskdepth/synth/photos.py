@@ -81,7 +81,6 @@ def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     return torch.stack(photos)
 
 
-
 def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
                 g: torch.Generator) -> torch.Tensor:
     """Random crops of photos[pick] keeping `zoom` (B,) of each side, mirrored where flip (B,),

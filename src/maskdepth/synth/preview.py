@@ -28,4 +28,3 @@ def dataset_sheet(manifest: str | Path, limit: int = 8) -> np.ndarray:
             grey_to_rgb(shadow * 2),
         ])
     return contact_sheet(rows, ["image", "background", "mask", "depth", "shadow"])
-

@@ -53,7 +53,6 @@ class SpriteBank:
                             ("pixels", "size_m", "thickness_m", "is_furniture")))
 
 
-
 def _colour(n: int, g: torch.Generator, lo=(0.05,) * 3, hi=(0.95,) * 3) -> torch.Tensor:
     return random_colour(n, g, lo, hi, saturation=0.75)
 

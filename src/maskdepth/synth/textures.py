@@ -23,7 +23,6 @@ class TextureBanks:
     ceiling: torch.Tensor
 
 
-
 def _colour(n: int, g: torch.Generator, lo=(0.05,) * 3, hi=(0.95,) * 3) -> torch.Tensor:
     return random_colour(n, g, lo, hi, saturation=0.45)
 

@@ -11,7 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from maskdepth.io.atomic import atomic_path
+from maskdepth.io.atomic import atomic_path, remove_stale_temps
 from maskdepth.io.viz import prediction_sheet
 from maskdepth.models.weights import safe_torch_load
 
@@ -26,6 +26,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return safe_torch_load(path)
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        remove_stale_temps(path)  # from a save interrupted by kill -9
         with atomic_path(path) as temp:
             super().save_checkpoint(checkpoint, temp, storage_options)
 
@@ -55,7 +56,7 @@ PHASES = ("data_wait", "forward", "loss", "backward", "optimizer")
 class StepProfiler(L.Callback):
     """Where the training step's time goes, as % of the step, plus peak memory; printed at the
     end and saved as JSON. Phases: data_wait (from the end of one step to the start of the
-    next), forward (the model's forward, timed by hooks on it), loss (the loss and the step's
+    next; checkpoint saving falls here too), forward (the model's forward, timed by hooks on it), loss (the loss and the step's
     metric logging), backward, optimizer (clipping, the step, and end-of-step callbacks such as
     image logging). The first `skip` steps (warm-up) are left out.
     """

@@ -109,8 +109,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _build(cls, values: Any, where: str):
-    """Build dataclass `cls` from nested dicts, refusing unknown keys with their path."""
+def _build(cls, values: Any, where: str, base=None):
+    """Build dataclass `cls` from nested dicts on top of `base` (default: cls()), refusing
+    unknown keys with their path. Nested sections start from the parent's default for them, so
+    `model.max_depth=10` keeps the rest of the default model."""
     if not dataclasses.is_dataclass(cls):
         return values
     if not isinstance(values, dict):
@@ -120,16 +122,17 @@ def _build(cls, values: Any, where: str):
     if unknown:
         raise UserError(f"config: unknown key(s) {', '.join(where + k for k in unknown)}; "
                         f"known: {', '.join(hints)}")
+    base = cls() if base is None else base
     kwargs = {}
     for name, value in values.items():
-        default = getattr(cls(), name)
+        default = getattr(base, name)
         if name == "sources":
             kwargs[name] = [_build(SourceConfig, v, f"{where}sources[{i}].") for i, v in enumerate(value)]
         elif dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value, f"{where}{name}.")
+            kwargs[name] = _build(type(default), value, f"{where}{name}.", default)
         else:
             kwargs[name] = value
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs)
 
 
 def _set(tree: dict, dotted: str, text: str) -> None:
