@@ -153,3 +153,52 @@ def test_a_stored_depth_range_that_makes_no_sense_is_refused(tmp_path, dataset, 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
               metadata={CONFIG_KEY: json.dumps({**model.config.to_dict(), "max_depth": -5.0})})
     _fails(capsys, ["evaluate", "--checkpoint", path, "--data", dataset], "depth range", str(path))
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("trainer.max_steps=abc", "trainer.max_steps must be a whole number"),
+    ("optim.lr=abc", "optim.lr must be a number"),
+    ("optim.lr=0", "optim.lr must be above 0"),
+    ("data.batch_size=-2", "data.batch_size must be at least 1"),
+    ("seed.x=1", "seed must be a whole number"),
+    ("trainer.precision=fp7", "trainer.precision must be one of"),
+    ("data.sources=[{kind: engine, weight: 0}]", "weight must be above 0"),
+    ("data.sizes=[1,2", "not a YAML value"),
+    ("data.size_steps=[5,0]", "data.size_steps must start at 0 and rise"),
+    ("data.size_steps=[0]", "data.sizes and data.size_steps"),
+    ("model.variant=giant", "model.variant must be one of"),
+    ("model.shadow_head=maybe", "model.shadow_head must be true or false"),
+    ("trainer.max_steps.x=1", "trainer.max_steps must be a whole number"),
+    ("data.sources=engine", "data.sources must be a list"),
+])
+def test_config_values_are_checked_when_read(override, fragment, tmp_path, capsys):
+    _fails(capsys, ["train", "--run", tmp_path / "run", "--set", override], fragment)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_broken_config_file_is_one_line(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: [unclosed\n")
+    _fails(capsys, ["train", "--config", config, "--run", tmp_path / "run"], "cannot read the config")
+
+
+def test_dataset_errors_survive_a_dataloader_worker():
+    import pickle
+
+    from maskdepth.io.layout import LayoutError
+
+    error = LayoutError(["row 'a' (line 2): image not found"], "ds/manifest.csv")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.problems == error.problems
+
+
+def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, monkeypatch, capsys):
+    from maskdepth.io import images
+
+    photo = tmp_path / "big.png"
+    write_rgb(photo, np.zeros((60, 50, 3), np.uint8))
+    monkeypatch.setattr(images, "MAX_PIXELS", 2_000)
+    with pytest.raises(UserError, match="60 is more than 2,000 pixels"):
+        images.read_rgb(photo)
+    _fails(capsys, ["predict", "--image", photo, "--background", photo, "--out", tmp_path / "o"],
+           "downscale")

@@ -27,6 +27,7 @@ from maskdepth.io.atomic import atomic_write_bytes
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1,
               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
 JPEG_QUALITY = 95
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (about 120 MB as 8-bit RGB)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Modes PIL can turn into 8-bit RGB(A) without guessing a bit depth.
@@ -63,9 +64,18 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     if not path.is_file():
         raise UserError(f"{path}: file not found; check the path and that the file was copied")
     try:
-        return Image.open(path)
+        image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise UserError(f"{path}: the image is larger than {MAX_PIXELS:,} pixels; downscale it "
+                        f"(maskdepth works at 320 px anyway)") from None
     except (UnidentifiedImageError, OSError) as error:
         raise UserError(f"{path}: not a readable image ({error}); re-save it as PNG") from error
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise UserError(f"{path}: {width}x{height} is more than {MAX_PIXELS:,} pixels; downscale "
+                        f"it (maskdepth works at 320 px anyway)")
+    return image
 
 
 def _load(image: Image.Image, path: Path) -> Image.Image:

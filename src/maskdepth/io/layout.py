@@ -51,6 +51,9 @@ class LayoutError(UserError):
         self.source = source
         super().__init__(self._message())
 
+    def __reduce__(self):  # rebuilt intact when raised in a DataLoader worker process
+        return (type(self), (self.problems, self.source))
+
     def _message(self) -> str:
         where = f" in {self.source}" if self.source else ""
         lines = [f"{len(self.problems)} problem(s){where}:"]

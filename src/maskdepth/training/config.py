@@ -15,6 +15,7 @@ import yaml
 
 from maskdepth.errors import UserError
 from maskdepth.models.config import ModelConfig
+from maskdepth.training.checks import check_ranges, coerce
 from maskdepth.training.losses import LossWeights
 
 
@@ -127,11 +128,13 @@ def _build(cls, values: Any, where: str, base=None):
     for name, value in values.items():
         default = getattr(base, name)
         if name == "sources":
+            if not isinstance(value, list):
+                raise UserError(f"config: {where}sources must be a list of sources, got {value!r}")
             kwargs[name] = [_build(SourceConfig, v, f"{where}sources[{i}].") for i, v in enumerate(value)]
         elif dataclasses.is_dataclass(default):
             kwargs[name] = _build(type(default), value, f"{where}{name}.", default)
         else:
-            kwargs[name] = value
+            kwargs[name] = coerce(value, str(hints[name].type), f"{where}{name}")
     return dataclasses.replace(base, **kwargs)
 
 
@@ -139,9 +142,16 @@ def _set(tree: dict, dotted: str, text: str) -> None:
     """Apply one `a.b.c=value` override; the value is parsed as YAML (numbers, lists, ...)."""
     keys = dotted.split(".")
     node = tree
-    for key in keys[:-1]:
+    for depth, key in enumerate(keys[:-1]):
         node = node.setdefault(key, {})
-    node[keys[-1]] = yaml.safe_load(text)
+        if not isinstance(node, dict):
+            raise UserError(f"override {dotted}: {'.'.join(keys[: depth + 1])} is a value, not a "
+                            f"section with keys")
+    try:
+        node[keys[-1]] = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        reason = str(error).splitlines()[0]
+        raise UserError(f"override {dotted}={text}: not a YAML value ({reason})") from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
@@ -151,12 +161,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         try:
             tree = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
-            raise UserError(f"{path}: cannot read the config: {error}") from error
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise UserError(f"{path}: cannot read the config ({reason}); fix the YAML") from None
     for item in overrides or []:
         if "=" not in item:
             raise UserError(f"override {item!r} must look like key.sub=value, e.g. optim.lr=0.001")
         _set(tree, *item.split("=", 1))
-    return _build(TrainConfig, tree, "")
+    config = _build(TrainConfig, tree, "")
+    check_ranges(config)
+    return config
 
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:

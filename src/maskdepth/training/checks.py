@@ -1,0 +1,108 @@
+"""Checks of config values: types when a config is read, then ranges and choices, each problem
+named by its key (`trainer.max_steps must be a whole number, got 'abc'`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maskdepth.errors import UserError
+
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "64")
+CHOICES = {
+    "trainer.precision": PRECISIONS,
+    "trainer.monitor_mode": ("max", "min"),
+    "optim.name": ("sgd", "adamw"),
+    "optim.schedule": ("constant", "cosine", "onecycle"),
+}
+AT_LEAST_ONE = ("data.batch_size", "data.val_count", "data.val_size", "trainer.max_steps",
+                "trainer.val_every", "trainer.log_every", "trainer.checkpoint_every",
+                "trainer.accumulate", "trainer.num_nodes")
+NOT_NEGATIVE = ("data.num_workers", "optim.warmup_steps", "optim.weight_decay", "optim.momentum",
+                "trainer.image_every", "trainer.gradient_clip", "model.refine")
+POSITIVE = ("optim.lr", "model.max_depth", "model.min_depth")
+WORDS = {"int": "a whole number", "float": "a number", "str": "a text", "bool": "true or false",
+         "None": "empty (null)"}
+
+
+def coerce(value: Any, annotation: str, key: str) -> Any:
+    """`value` as the type the dataclass field's annotation (a string such as 'int', 'float',
+    'str | None', 'list[int]', 'int | str') names; a UserError naming `key` when it is not."""
+    options = [part.strip() for part in annotation.split("|")]
+    for option in options:
+        ok, converted = _as(value, option)
+        if ok:
+            return converted
+    wanted = " or ".join(WORDS.get(o, o.replace("list[int]", "a list of whole numbers")
+                                   .replace("list[str]", "a list of texts")) for o in options)
+    raise UserError(f"config: {key} must be {wanted}, got {value!r}")
+
+
+def _as(value: Any, option: str) -> tuple[bool, Any]:
+    if option == "None":
+        return value is None, value
+    if option == "bool":
+        return isinstance(value, bool), value
+    if option == "int":
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if option == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if option == "str":
+        return isinstance(value, str), value
+    if option.startswith(("list[", "tuple[")):
+        inner = option[option.index("[") + 1 : -1].split(",")[0].strip()
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        items = [_as(item, inner) for item in value]
+        return all(ok for ok, _ in items), [item for _, item in items]
+    return True, value  # other annotations (nested dataclasses) are built elsewhere
+
+
+def check_ranges(config) -> None:
+    """Ranges and choices of a built TrainConfig; one UserError listing every problem."""
+    from maskdepth.models.registry import VARIANTS
+
+    values = _flatten(config)
+    problems = []
+    for key in AT_LEAST_ONE:
+        if values[key] < 1:
+            problems.append(f"{key} must be at least 1, got {values[key]}")
+    for key in NOT_NEGATIVE:
+        if values[key] < 0:
+            problems.append(f"{key} must not be negative, got {values[key]}")
+    for key in POSITIVE:
+        if not values[key] > 0:
+            problems.append(f"{key} must be above 0, got {values[key]}")
+    for key, allowed in {**CHOICES, "model.variant": tuple(VARIANTS)}.items():
+        if values[key] not in allowed:
+            problems.append(f"{key} must be one of {', '.join(allowed)}, got {values[key]!r}")
+    if not config.model.min_depth < config.model.max_depth:
+        problems.append("model.min_depth must be below model.max_depth")
+    data = config.data
+    if not data.sources:
+        problems.append("data.sources is empty; give at least one source")
+    for i, source in enumerate(data.sources):
+        if not source.weight > 0:
+            problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
+                            f"instead), got {source.weight}")
+    if len(data.sizes) != len(data.size_steps) or not data.sizes:
+        problems.append("data.sizes and data.size_steps must be lists of the same length")
+    elif data.size_steps[0] != 0 or data.size_steps != sorted(data.size_steps):
+        problems.append(f"data.size_steps must start at 0 and rise, got {data.size_steps}")
+    problems += [f"data.sizes must be at least 1 pixel, got {s}" for s in data.sizes if s < 1]
+    if problems:
+        raise UserError("config: " + "; ".join(problems))
+
+
+def _flatten(config) -> dict[str, Any]:
+    import dataclasses
+
+    out = {}
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if dataclasses.is_dataclass(value):
+            for field in dataclasses.fields(value):
+                out[f"{section.name}.{field.name}"] = getattr(value, field.name)
+        else:
+            out[section.name] = value
+    return out
