@@ -114,7 +114,7 @@ def test_config_errors_name_the_key():
         load_config(None, ["optim.lrr=0.1"])
     with pytest.raises(UserError, match="key.sub=value"):
         load_config(None, ["optim.lr"])
-    assert load_config(None, ["optim.lr=0.5", "data.sizes=[64]"]).data.sizes == [64]
+    assert load_config(None, ["optim.lr=0.5", "data.sizes=[64]", "data.size_steps=[0]"]).data.sizes == [64]
 
 
 def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_path, capsys):
