@@ -69,8 +69,8 @@ def score(truth: Path, pred: Path) -> None:
     ious = []
     for path in sorted(truth.glob("*.png")):
         predicted = imageio.read_mask(pred / f"{path.stem}_mask.png")
-        ious.append(float(mask_iou(torch.from_numpy(predicted)[None, None].float(),
-                                   torch.from_numpy(imageio.read_mask(path))[None, None].float())))
+        ious.append(float(mask_iou(torch.from_numpy(predicted)[None, None],
+                                   torch.from_numpy(imageio.read_mask(path))[None, None])))
     print(f"mean IoU over {len(ious)} frames: {np.mean(ious):.3f} (min {np.min(ious):.3f})")
 
 
