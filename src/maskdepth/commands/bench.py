@@ -67,17 +67,12 @@ def _bench_synth(args: argparse.Namespace) -> dict:
 
 def _build_compositor(args: argparse.Namespace):
     """The PhotoCompositor of `maskdepth build` for the scene options given."""
+    from maskdepth.commands.build import build_compositor
     from maskdepth.errors import UserError
-    from maskdepth.synth import CaptureConfig
-    from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 
     if args.backgrounds is None or args.foregrounds is None:
         raise UserError("bench build needs --backgrounds and --foregrounds (photo folders)")
-    height, width = args.size
-    config = PhotoConfig(height=height, width=width)
-    if args.clean:
-        config.capture = CaptureConfig.clean()
-    return PhotoCompositor(args.backgrounds, args.foregrounds, config, seed=args.seed)
+    return build_compositor(args)
 
 
 def _bench_model(args: argparse.Namespace) -> dict:

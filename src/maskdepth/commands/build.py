@@ -42,23 +42,31 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def build_compositor(args: argparse.Namespace):
+    """The PhotoCompositor for --backgrounds, --foregrounds, --size, --clean and --seed (shared
+    with `maskdepth bench build`)."""
+    from maskdepth.synth import CaptureConfig
+    from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+
+    height, width = args.size
+    config = PhotoConfig(height=height, width=width)
+    if args.clean:
+        config.capture = CaptureConfig.clean()
+    return PhotoCompositor(args.backgrounds, args.foregrounds, config, seed=args.seed)
+
+
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.io.images import write_rgb
-    from maskdepth.synth import CaptureConfig
     from maskdepth.synth.build import build_renderer, combinations
     from maskdepth.synth.export import export_dataset
-    from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
     from maskdepth.synth.preview import dataset_sheet
 
     for name in ("placements", "batch_size", "workers"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     height, width = args.size
-    config = PhotoConfig(height=height, width=width)
-    if args.clean:
-        config.capture = CaptureConfig.clean()
-    compositor = PhotoCompositor(args.backgrounds, args.foregrounds, config, seed=args.seed)
+    compositor = build_compositor(args)
     total = combinations(len(compositor.photos), len(compositor.cutouts), args.placements)
     count = total if args.n is None else args.n
     if count < 1:
