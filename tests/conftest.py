@@ -43,3 +43,24 @@ def photo_folders(tmp_path):
         _, data = cv2.imencode(".png", rgba)
         atomic_write_bytes(cutouts / f"thing{i}.png", data.tobytes())
     return backgrounds, cutouts
+
+
+BAD_INPUT = "bad_input"  # marker of a test of bad input or a fault (one kind per test item)
+
+
+def pytest_collection_modifyitems(config, items):
+    config.stash[_bad_input_key] = {item.nodeid for item in items
+                                    if item.get_closest_marker(BAD_INPUT)}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print how many kinds of bad input and faults the run checked, and how many passed."""
+    marked = config.stash.get(_bad_input_key, set())
+    if not marked:
+        return
+    passed = {r.nodeid for r in terminalreporter.stats.get("passed", []) if r.when == "call"}
+    terminalreporter.write_sep("=", f"bad input and faults: {len(marked)} kinds checked, "
+                                    f"{len(marked & passed)} passed")
+
+
+_bad_input_key = pytest.StashKey[set]()

@@ -11,10 +11,13 @@ import pytest
 from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
+from maskdepth.inference.api import default_weights
 from maskdepth.io.images import write_rgb
 from maskdepth.io.outputs import folder_lock
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY
+
+pytestmark = pytest.mark.bad_input
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +27,19 @@ def dataset(tmp_path_factory):
     return folder
 
 
-def _fails(capsys, argv, *fragments, one_line: bool = True) -> str:
-    """Run the CLI; it must exit 2 with a message (one line unless it lists dataset problems)
-    holding every fragment, and no traceback."""
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err.strip()
+def _fails(capsys, argv, *fragments, one_line: bool = True, code: int = 2) -> str:
+    """Run the CLI; it must exit with `code` and a message (one line unless it lists dataset
+    problems; progress bars aside) holding every fragment, and no traceback."""
+    try:
+        assert main([str(a) for a in argv]) == code
+        usage = False
+    except SystemExit as stop:  # argparse's refusals: the usage, then one line
+        assert stop.code == code
+        usage = True
+    captured = capsys.readouterr()
+    report = captured.out if code == 1 else captured.err  # exit 1: validate's report of problems
+    lines = [line for line in report.strip().splitlines() if "%|" not in line]  # tqdm's bar
+    err = "\n".join(lines[-1:] if usage else lines)
     assert "Traceback" not in err and (not one_line or "\n" not in err), err
     for fragment in fragments:
         assert fragment in err, (fragment, err)
@@ -39,29 +50,99 @@ def _snapshot(folder):
     return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_predictions_never_overwrite_a_dataset(dataset, capsys):
-    before = _snapshot(dataset)
-    _fails(capsys, ["predict", "--data", dataset, "--out", dataset], "holds the input")
-    _fails(capsys, ["predict", "--data", dataset, "--out", dataset, "--overwrite"], "holds the input")
-    _fails(capsys, ["predict", "--data", dataset, "--out", dataset.parent], "holds the input")
-    assert _snapshot(dataset) == before
-
-
-def test_predictions_never_land_among_the_input_photos(tmp_path, capsys):
-    shots = tmp_path / "shots"
+def _photos(folder, *names):
     rng = np.random.default_rng(0)
-    for name in ("shot.png", "room.png"):
-        write_rgb(shots / name, rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    for name in names:
+        write_rgb(folder / name, rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    return folder
+
+
+def _shots(tmp):
+    shots = _photos(tmp / "shots", "shot.png", "room.png")
     (shots / "shot_view.png").write_bytes(b"the user's own file")
-    before = _snapshot(shots)
-    _fails(capsys, ["predict", "--images", shots, "--background", shots / "room.png", "--out", shots],
-           "holds the input")
-    _fails(capsys, ["predict", "--image", shots / "shot.png", "--background", shots / "room.png",
-                    "--out", shots], "holds the input")
-    assert _snapshot(shots) == before
-    write_rgb(shots / "shot.jpg", rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
-    _fails(capsys, ["predict", "--images", shots, "--background", shots / "room.png",
-                    "--out", tmp_path / "out"], "shot.jpg and shot.png", "rename")
+    return shots
+
+
+# name -> make(tmp, dataset) -> (argv, the folder that must be left as it was, message fragments)
+CLI_CASES = {
+    "predict --out is the dataset": lambda t, d: (
+        ["predict", "--data", d, "--out", d], d, ["holds the input"]),
+    "predict --out is the dataset, --overwrite": lambda t, d: (
+        ["predict", "--data", d, "--out", d, "--overwrite"], d, ["holds the input"]),
+    "predict --out holds the dataset": lambda t, d: (
+        ["predict", "--data", d, "--out", d.parent], d, ["holds the input"]),
+    "predict --out is the photo folder": lambda t, d: (
+        ["predict", "--images", _shots(t), "--background", t / "shots/room.png", "--out",
+         t / "shots"], t / "shots", ["holds the input"]),
+    "predict --out holds the one image": lambda t, d: (
+        ["predict", "--image", _shots(t) / "shot.png", "--background", t / "shots/room.png",
+         "--out", t / "shots"], t / "shots", ["holds the input"]),
+    "two photos with one name": lambda t, d: (
+        ["predict", "--images", _photos(t / "s", "shot.png", "shot.jpg"), "--background",
+         t / "s/shot.png", "--out", t / "o"], t / "s", ["shot.jpg and shot.png", "rename"]),
+    "--images that does not exist": lambda t, d: (
+        ["predict", "--images", t / "none", "--background", _photos(t, "p.png") / "p.png",
+         "--out", t / "o"], t, ["no such file or folder"]),
+    "--images that is a file": lambda t, d: (
+        ["predict", "--images", _photos(t, "p.png") / "p.png", "--background", t / "p.png",
+         "--out", t / "o"], t, ["not a folder"]),
+    "--image that does not exist": lambda t, d: (
+        ["predict", "--image", t / "none.png", "--background", _photos(t, "p.png") / "p.png",
+         "--out", t / "o"], t, ["none.png: no such file"]),
+    "--image without --background": lambda t, d: (
+        ["predict", "--image", _photos(t, "p.png") / "p.png", "--out", t / "o"], t,
+        ["need --background"]),
+    "predict --out that is a file": lambda t, d: (
+        ["predict", "--data", d, "--out", _photos(t, "p.png") / "p.png"], t, ["is a file"]),
+    "predict --out that cannot be made": lambda t, d: (
+        ["predict", "--data", d, "--out", "/proc/maskdepth-out"], d, ["cannot write"]),
+    "--checkpoint that does not exist": lambda t, d: (
+        ["predict", "--data", d, "--checkpoint", t / "gone.safetensors", "--out", t / "o"], d,
+        ["gone.safetensors: no such file"]),
+    "--engine onnx without an .onnx": lambda t, d: (
+        ["predict", "--data", d, "--engine", "onnx", "--out", t / "o"], d, ["FILE.onnx"]),
+    "an .onnx with the torch engine": lambda t, d: (
+        ["predict", "--data", d, "--checkpoint", _onnx(t), "--out", t / "o"], d,
+        ["--engine onnx"]),
+    "--device cuda with no GPU": lambda t, d: (
+        ["predict", "--data", d, "--device", "cuda", "--out", t / "o"], d, ["no CUDA GPU"]),
+    "--device that is not a device": lambda t, d: (
+        ["predict", "--data", d, "--device", "toaster", "--out", t / "o"], d, ["unknown device 'toaster'"]),
+    "synth --out under a file": lambda t, d: (
+        ["synth", "--out", _photos(t, "p.png") / "p.png" / "sub", "--n", "1", "--size", "32"],
+        t, ["p.png"]),
+    "synth into a dataset": lambda t, d: (
+        ["synth", "--out", d, "--n", "1", "--size", "32"], d, ["not empty"]),
+    "synth --n 0": lambda t, d: (["synth", "--out", t / "o", "--n", "0"], t, ["--n"]),
+    "synth --foregrounds that does not exist": lambda t, d: (
+        ["synth", "--out", t / "o", "--n", "1", "--size", "32", "--foregrounds", t / "nope"], t,
+        ["nope"]),
+    "build without --foregrounds": lambda t, d: (
+        ["build", "--backgrounds", _photos(t / "bg", "a.png"), "--out", t / "o"], t,
+        ["--foregrounds"]),
+    "export --out that is a folder": lambda t, d: (
+        ["export", "--checkpoint", default_weights(), "--out", d], d, [".onnx"]),
+    "validate a folder with no manifest": lambda t, d: (
+        ["validate", _photos(t / "photos", "a.png")], t, ["manifest.csv"]),
+    "evaluate with nothing to evaluate": lambda t, d: (["evaluate", "--data", d], d,
+                                                      ["--checkpoint"]),
+}
+
+
+def _onnx(folder):
+    path = folder / "model.onnx"
+    path.write_bytes(b"onnx")
+    return path
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_cli_refuses_with_one_line_and_leaves_the_files(name, dataset, tmp_path, capsys):
+    argv, kept, fragments = CLI_CASES[name](tmp_path, dataset)
+    before = _snapshot(kept)
+    validating = name.startswith("validate")  # exit 1 and a list: the dataset has problems
+    _fails(capsys, argv, *fragments, one_line=not validating, code=1 if validating else 2)
+    assert _snapshot(kept) == before
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").glob("*.png"))
 
 
 def test_a_second_run_into_the_same_folder_is_refused(dataset, tmp_path, capsys):
@@ -72,10 +153,44 @@ def test_a_second_run_into_the_same_folder_is_refused(dataset, tmp_path, capsys)
     _fails(capsys, ["predict", "--data", dataset, "--out", out], "not empty", "--overwrite")
     assert masks == {p.name: p.read_bytes() for p in out.glob("*_mask.png")}
     assert main(["predict", "--data", str(dataset), "--out", str(out), "--overwrite", "--no-align"]) == 0
+
+
+def test_a_second_writer_is_locked_out(dataset, tmp_path, capsys):
+    out = tmp_path / "preds"
     with folder_lock(out):
         for _ in range(2):  # a refused command must not free the lock for the next one
             with pytest.raises(UserError, match="another maskdepth command"), folder_lock(out):
                 pass
+        _fails(capsys, ["predict", "--data", dataset, "--out", out, "--overwrite"],
+               "another maskdepth command")
+        _fails(capsys, ["synth", "--out", out, "--n", "1", "--size", "32"],
+               "another maskdepth command")
+
+
+@pytest.mark.parametrize("command", ["predict", "synth"])
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(command, dataset, tmp_path, capsys,
+                                                            monkeypatch):
+    import errno
+    import os
+
+    from maskdepth.io import atomic
+
+    real_fdopen, writes = os.fdopen, []
+
+    def fdopen(fd, *args, **kwargs):
+        writes.append(fd)
+        if len(writes) > 3:  # a few files fit, then the disk is full
+            os.close(fd)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "fdopen", fdopen)
+    out = tmp_path / "out"
+    argv = (["predict", "--data", dataset, "--out", out, "--no-align"] if command == "predict"
+            else ["synth", "--out", out, "--n", "4", "--size", "32", "--batch-size", "2"])
+    _fails(capsys, argv, "No space left on device")
+    assert not [p for p in out.rglob("*") if atomic.TEMP_NAME.match(p.name)]
+    assert not (out / "manifest.csv").exists()
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -84,6 +199,7 @@ def test_a_second_run_into_the_same_folder_is_refused(dataset, tmp_path, capsys)
     (["predict", "--video", "v.mp4", "--out", "OUT", "--max-frames", "0"], "--max-frames"),
     (["synth", "--out", "OUT", "--size", "0"], "--size"),
     (["synth", "--out", "OUT", "--size", "1", "2", "3"], "--size"),
+    (["predict", "--data", "DS", "--out", "OUT", "--overwrite", "--resume"], "not allowed with"),
 ])
 def test_bad_numbers_are_refused_before_any_work(argv, fragment, tmp_path, capsys):
     argv = [str(tmp_path / a) if a in ("DS", "OUT") else a for a in argv]
@@ -91,18 +207,6 @@ def test_bad_numbers_are_refused_before_any_work(argv, fragment, tmp_path, capsy
         main(argv)
     assert stop.value.code == 2 and fragment in capsys.readouterr().err
     assert not (tmp_path / "OUT").exists()
-
-
-def test_missing_or_wrong_kinds_of_paths(dataset, tmp_path, capsys):
-    photo = tmp_path / "p.png"
-    write_rgb(photo, np.zeros((32, 32, 3), np.uint8))
-    _fails(capsys, ["predict", "--images", tmp_path / "none", "--background", photo, "--out", tmp_path / "o"],
-           "no such file or folder")
-    _fails(capsys, ["predict", "--images", photo, "--background", photo, "--out", tmp_path / "o"],
-           "not a folder")
-    _fails(capsys, ["predict", "--data", dataset, "--out", photo], "is a file")
-    _fails(capsys, ["synth", "--out", photo / "sub", "--n", "1", "--size", "32"], str(photo))
-    _fails(capsys, ["synth", "--out", dataset, "--n", "1", "--size", "32"], "not empty")
 
 
 def test_ids_that_cannot_name_files_are_refused(tmp_path, capsys):
@@ -117,6 +221,19 @@ def test_ids_that_cannot_name_files_are_refused(tmp_path, capsys):
                  "not a plain file name", "'line\\nbreak'", one_line=False)
     assert err.count("\n") == 1  # the heading and one problem
     assert not any((tmp_path / "out").glob("*.png"))  # no prediction written
+
+
+def test_a_background_of_pure_noise_is_warned_about():
+    from maskdepth.inference.mismatch import MISMATCH_WARNING
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[:, :64] = 60
+    image[20:70, 80:110] = 220  # a scene with edges
+    noise = rng.integers(0, 256, image.shape, dtype=np.uint8)
+    with pytest.warns(UserWarning, match="does not look like the image's scene"):
+        prediction = MaskDepth.load().predict(image, noise)
+    assert prediction.mismatch > MISMATCH_WARNING
 
 
 @pytest.mark.parametrize("make, fragment", [

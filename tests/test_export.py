@@ -77,6 +77,7 @@ def test_onnx_model_serves_predict_tensors(fast):
         onnx_model(image, background[:1])
 
 
+@pytest.mark.bad_input
 def test_missing_or_garbage_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="missing.onnx: no such ONNX model file"):
         OnnxModel(tmp_path / "missing.onnx")

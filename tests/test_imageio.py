@@ -93,12 +93,14 @@ def test_depth_unknown_and_out_of_range_values(tmp_path):
     assert millimetres.tolist() == [[0, 0, 0, 0, 65535, 1234, 1235]]
 
 
+@pytest.mark.bad_input
 def test_read_depth_refuses_8_bit(tmp_path):
     Image.fromarray(np.full((8, 8), 100, np.uint8)).save(tmp_path / "d8.png")
     with pytest.raises(UserError, match=r"d8\.png.*8-bit.*16-bit"):
         read_depth(tmp_path / "d8.png")
 
 
+@pytest.mark.bad_input
 def test_write_depth_refuses_jpeg(tmp_path):
     with pytest.raises(UserError, match=r"d\.jpg"):
         write_depth(tmp_path / "d.jpg", np.ones((4, 4)))
@@ -112,6 +114,7 @@ def test_shadow_is_8_bit_strength(tmp_path):
     assert np.asarray(stored).tolist() == [[0, 128, 255, 0, 255, 0]]
 
 
+@pytest.mark.bad_input
 def test_missing_and_unreadable_files_name_the_file(tmp_path):
     with pytest.raises(UserError, match=r"nope\.png.*not found"):
         read_rgb(tmp_path / "nope.png")
@@ -120,6 +123,7 @@ def test_missing_and_unreadable_files_name_the_file(tmp_path):
         read_mask(tmp_path / "junk.png")
 
 
+@pytest.mark.bad_input
 def test_truncated_png_is_a_user_error(tmp_path):
     path = write_rgb(tmp_path / "cut.png", random_rgb(64, 64))
     path.write_bytes(path.read_bytes()[:200])
@@ -127,6 +131,7 @@ def test_truncated_png_is_a_user_error(tmp_path):
         read_rgb(path)
 
 
+@pytest.mark.bad_input
 def test_wrong_shapes_and_suffixes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="shape"):
         write_rgb(tmp_path / "a.png", np.zeros((4, 4), np.uint8))
@@ -150,6 +155,7 @@ def test_atomic_write_creates_parents_and_leaves_no_temp_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "new").rglob("*")) == ["deeper", "f.bin", "m.png"]
 
 
+@pytest.mark.bad_input
 def test_failed_atomic_write_keeps_old_file_and_removes_temp(tmp_path, monkeypatch):
     path = atomic_write_bytes(tmp_path / "f.bin", b"old")
 

@@ -75,6 +75,7 @@ def test_write_then_read_manifest_round_trip(data):
     assert layout.read_manifest(data / "manifest.csv") == samples
 
 
+@pytest.mark.bad_input
 def test_write_manifest_refuses_outside_paths_and_unknown_keys(tmp_path, data):
     outside = {"id": "x", "image": tmp_path / "elsewhere.png", "background": "b.png"}
     with pytest.raises(LayoutError, match="elsewhere.png"):
@@ -108,6 +109,7 @@ def test_read_manifest_allows_empty_mask_but_validate_reports_it(data):
     assert len(problems) == 1 and "row 's1'" in problems[0] and "mask is empty" in problems[0]
 
 
+@pytest.mark.bad_input
 def test_read_manifest_raises_on_wrong_header(data):
     path = data / "manifest.csv"
     path.write_text(path.read_text().replace("background", "bg", 1))
@@ -191,6 +193,7 @@ BREAKAGES = {
 }
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("name", BREAKAGES)
 def test_each_breakage_is_reported_once_with_row_and_file(data, name):
     breakage, expected = BREAKAGES[name]
@@ -201,6 +204,7 @@ def test_each_breakage_is_reported_once_with_row_and_file(data, name):
         assert text in problems[0], (text, problems[0])
 
 
+@pytest.mark.bad_input
 def test_several_problems_are_all_reported(data):
     _remove_image(data)
     _mask_values(data)

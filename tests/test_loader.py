@@ -76,6 +76,7 @@ def _one_line(capsys) -> str:
     return err
 
 
+@pytest.mark.bad_input
 def test_unknown_variants_and_mismatched_weights_are_one_line_errors(tmp_path, dataset, capsys):
     from safetensors.torch import save_file
 

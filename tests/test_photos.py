@@ -15,11 +15,12 @@ from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.io.images import write_rgb
+from maskdepth.io.journal import JOURNAL_NAME
 from maskdepth.io.layout import read_manifest
 from maskdepth.io.validate import validate
 from maskdepth.synth import CaptureConfig
 from maskdepth.synth.build import build_renderer
-from maskdepth.synth.export import JOURNAL_NAME, export_dataset
+from maskdepth.synth.export import export_dataset
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.training.config import DataConfig, SourceConfig
 

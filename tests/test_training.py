@@ -72,6 +72,7 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
         assert torch.allclose(a[key], b[key], atol=1e-6), key
 
 
+@pytest.mark.bad_input
 def test_train_command_refuses_to_overwrite_and_resumes_with_the_saved_config(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--run", str(run), "--set", *TINY, "trainer.max_steps=2"]) == 0
@@ -81,6 +82,7 @@ def test_train_command_refuses_to_overwrite_and_resumes_with_the_saved_config(tm
     assert step_of(run / "checkpoints" / "last.ckpt") == 4
 
 
+@pytest.mark.bad_input
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "maskdepth", "train", "--run", str(run), "--set", *TINY,
@@ -109,6 +111,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert step_of(run / "checkpoints" / "last.ckpt") == 4
 
 
+@pytest.mark.bad_input
 def test_config_errors_name_the_key():
     with pytest.raises(UserError, match="optim.lrr"):
         load_config(None, ["optim.lrr=0.1"])
@@ -203,6 +206,7 @@ class _Payload:
         return (open, (str(self.marker), "w"))
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("force_unsafe", [False, True])
 def test_resume_never_runs_code_from_a_checkpoint(tmp_path, capsys, monkeypatch, force_unsafe):
     if force_unsafe:

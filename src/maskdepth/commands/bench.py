@@ -23,12 +23,12 @@ def add_parser(subparsers) -> None:
                     "build: the same for cut-outs composed over photos (maskdepth build). "
                     "model: a variant's parameters, GFLOPs and images/s for inference and training.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from maskdepth.models import VARIANTS
+    from maskdepth.models.config import VARIANT_NAMES
 
     parser.add_argument("what", choices=["synth", "build", "model"], help="what to measure")
     parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
-    parser.add_argument("--variant", default="original", choices=sorted(VARIANTS),
+    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
                         help="model variant (bench model)")
     parser.add_argument("--export-n", type=int, default=1000, help="scenes written for the disk rate")
     parser.add_argument("--export-dir", default=".",

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.inference.predictor import predict_tensors
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
+    from maskdepth.io.journal import Journal
     from maskdepth.io.viz import prediction_sheet
     from maskdepth.synth import SceneConfig, SceneEngine
 
@@ -53,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table({f"{args.n} engine scenes": {k: values[k] for k in shown}}))
     print(f"contact sheet: {sheet}")
     if args.image is not None:
-        predict_pair(model, args.image, args.background, args.out, align=True)
+        predict_pair(model, args.image, args.background, args.out, True, Journal.untracked())
         print(f"predictions for {args.image.name}: {args.out}/{args.image.stem}_view.png")
     return 0

@@ -33,10 +33,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--engine-count", type=int, default=0,
                         help="also evaluate on N engine scenes (without --data: training's "
                              "validation count)")
-    from maskdepth.training.config import DataConfig
-
-    parser.add_argument("--engine-seed", type=int, default=DataConfig.val_seed,
-                        help="seed of the engine scenes (default: training's validation scenes)")
+    parser.add_argument("--engine-seed", type=int,
+                        help="seed of the engine scenes (default: training's validation seed)")
     add_size_argument(parser, "engine scene size")
     parser.add_argument("--baselines", action="store_true",
                         help="also score absdiff+Otsu+morphology and OpenCV MOG2 on the same data")
@@ -61,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     height, width = args.size
     if args.engine_count > 0 or not sets:
         count = args.engine_count or DataConfig.val_count
-        sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, args.engine_seed, args.size)
+        seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
+        sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
     model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():

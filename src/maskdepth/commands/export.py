@@ -34,9 +34,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskdepth.errors import UserError
     from maskdepth.inference.loader import load_model_file
     from maskdepth.inference.onnx import export_onnx, validate_onnx
 
+    if args.out.is_dir():
+        raise UserError(f"--out {args.out} is a folder; give the file to write, e.g. "
+                        f"{args.out / 'model.onnx'}")
+    if args.out.suffix != ".onnx":
+        raise UserError(f"--out {args.out}: name the file *.onnx (e.g. {args.out.stem}.onnx)")
     height, width = args.size
     model = load_model_file(args.checkpoint, "cpu", torch_only=True)
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")

@@ -12,6 +12,7 @@ EXAMPLE = """examples:
   maskdepth predict --data dataset/ --out preds/                 (<out>/<id>_mask.png, _depth.png)
   maskdepth predict --images shots/ --background room.jpg --out out/
   maskdepth predict --video call.mp4 --out out/                  (clean plate from the video itself)
+  maskdepth predict --video call.mp4 --out out/ --resume         (after an interruption)
   maskdepth predict --video call.mp4 --background room.jpg --out out/ --engine onnx --checkpoint model.onnx
 """
 
@@ -31,8 +32,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--background", type=Path, help="the photo of the scene without the foreground")
     parser.add_argument("--out", type=Path, required=True,
                         help="output folder: new or empty, never one holding the inputs")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="allow a non-empty --out (outputs of the same names are replaced)")
+    writing = parser.add_mutually_exclusive_group()
+    writing.add_argument("--overwrite", action="store_true",
+                         help="allow a non-empty --out (outputs of the same names are replaced)")
+    writing.add_argument("--resume", action="store_true",
+                         help="finish an interrupted predict into the same --out (same inputs "
+                              "and options): only what it lacks is predicted")
     parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
     parser.add_argument("--engine", choices=["torch", "onnx"], default="torch",
                         help="onnx: run an exported .onnx with ONNX Runtime")
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         predict_pair,
         predict_video,
     )
+    from maskdepth.io.journal import Journal
     from maskdepth.io.outputs import output_folder
 
     if args.engine == "onnx" and (args.checkpoint is None or args.checkpoint.suffix != ".onnx"):
@@ -68,16 +74,40 @@ def run(args: argparse.Namespace) -> int:
     if args.images is not None and not args.images.is_dir():
         raise UserError(f"--images {args.images} is not a folder; give a folder of images")
     model = MaskDepth.load(args.checkpoint, device=args.device)
+    settings = _settings(args)
     align = not args.no_align
-    with output_folder(args.out, inputs, args.overwrite) as out:
-        if args.image:
-            written = predict_pair(model, args.image, args.background, out, align)
-        elif args.data:
-            written = predict_manifest(model, args.data, out, align, args.batch_size)
-        elif args.images:
-            written = predict_folder(model, args.images, args.background, out, align, args.batch_size)
-        else:
-            written = predict_video(model, args.video, args.background, out, align,
-                                    args.batch_size, args.max_frames)
-    print(f"wrote {written} prediction(s) to {args.out}")
+    with output_folder(args.out, inputs, args.overwrite or args.resume) as out:
+        journal = (Journal.resume(out, settings, "predict") if args.resume
+                   else Journal.start(out, settings))
+        with journal:
+            if args.image:
+                written = predict_pair(model, args.image, args.background, out, align, journal)
+            elif args.data:
+                written = predict_manifest(model, args.data, out, align, args.batch_size, journal)
+            elif args.images:
+                written = predict_folder(model, args.images, args.background, out, align,
+                                         args.batch_size, journal)
+            else:
+                written = predict_video(model, args.video, args.background, out, align,
+                                        args.batch_size, args.max_frames, journal)
+            journal.finish()
+    resumed = " (the rest were already there)" if args.resume else ""
+    print(f"wrote {written} prediction(s) to {args.out}{resumed}")
     return 0
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """What decides the outputs of a predict, as stored in its journal: --resume continues only
+    a run with exactly these (the model by content, inputs by absolute path)."""
+    from maskdepth.inference.api import default_weights
+    from maskdepth.io.atomic import file_digest
+
+    def where(path):
+        return str(path.resolve()) if path is not None else None
+
+    return {"command": "predict", "image": where(args.image), "data": where(args.data),
+            "images": where(args.images), "video": where(args.video),
+            "background": where(args.background),
+            "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
+            "align": not args.no_align, "batch_size": args.batch_size,
+            "max_frames": args.max_frames}

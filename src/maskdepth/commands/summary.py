@@ -13,13 +13,13 @@ EXAMPLE = """examples:
 
 
 def add_parser(subparsers) -> None:
-    from maskdepth.models import VARIANTS
+    from maskdepth.models.config import VARIANT_NAMES
 
     parser = subparsers.add_parser(
         "summary", help="per-stage table of a model: output shapes, parameters, GFLOPs",
         description="Print each stage's output shape and parameter count, and the totals.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", default="original", choices=sorted(VARIANTS))
+    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES)
     add_size_argument(parser, "input size")
     parser.add_argument("--shadow-head", action="store_true", help="include the shadow head")
     parser.set_defaults(func=run)

@@ -44,22 +44,31 @@ def grey_mismatch(grey: np.ndarray, background_grey: np.ndarray) -> float:
     background); texture means gradient energy above TEXTURE_FLOOR and NOISE_MARGIN times what
     the photos' sensor noise alone would give (noise correlates with nothing). The median lets up
     to half of the voters (hidden by the foreground) differ without raising the score. With no
-    textured background tile, tiles textured in the image vote; two flat photos score 0.
+    textured background tile, tiles textured in the image (above its own noise) vote, so a
+    background of pure noise scores near 1; two flat photos score 0.
     """
     small, background_small = (resize_to(a, MISMATCH_SIDE).astype(np.float32)
                                for a in (grey, background_grey))
     (ix, iy), (bx, by) = _gradients(small), _gradients(background_small)
     cross = _tile_sum(ix * bx + iy * by, TILE)
     energy, bg_energy = _tile_sum(ix**2 + iy**2, TILE), _tile_sum(bx**2 + by**2, TILE)
-    noise = max(_noise_sigma(small), _noise_sigma(background_small))
-    floor = max(TEXTURE_FLOOR**2, NOISE_MARGIN * noise**2 * _gradient_noise_gain()) * TILE * TILE
-    voting = bg_energy > floor
+    image_noise, background_noise = _noise_sigma(small), _noise_sigma(background_small)
+    voting = bg_energy > _texture_floor(max(image_noise, background_noise))
     if not voting.any():
-        voting = energy > floor
+        # Measured against the image's own noise: a background of pure noise has no texture,
+        # but the image's texture then has nothing to match, which is a mismatch.
+        voting = energy > _texture_floor(image_noise)
     if not voting.any():
         return 0.0
     correlation = cross[voting] / np.sqrt(energy[voting] * bg_energy[voting] + 1e-6)
     return float(np.clip(1.0 - np.median(correlation), 0.0, 1.0))
+
+
+def _texture_floor(noise_sigma: float) -> float:
+    """Tile gradient energy above which a tile has texture, for sensor noise of `noise_sigma`
+    grey levels (see grey_mismatch)."""
+    per_pixel = max(TEXTURE_FLOOR**2, NOISE_MARGIN * noise_sigma**2 * _gradient_noise_gain())
+    return per_pixel * TILE * TILE
 
 
 def _gradients(grey: np.ndarray) -> np.ndarray:

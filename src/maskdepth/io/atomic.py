@@ -12,7 +12,9 @@ handled by re-running the (resumable) command.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +47,18 @@ def remove_stale_temps(path: str | os.PathLike) -> None:
         stale.unlink(missing_ok=True)
 
 
+TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")  # what temp_path names
+
+
+def remove_stale_temps_under(folder: str | os.PathLike) -> int:
+    """Delete every temporary file a killed writer left anywhere in `folder` (see temp_path);
+    call it only while holding the folder's lock. Returns how many were removed."""
+    stale = [p for p in Path(folder).rglob(".*") if p.is_file() and TEMP_NAME.match(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically (creating folders); returns the path written. The file
     gets the usual 0o666 & ~umask permissions."""
@@ -53,3 +67,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
     return Path(path)
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, as hex (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

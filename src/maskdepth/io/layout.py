@@ -124,8 +124,18 @@ def _parse(manifest: Path) -> tuple[list[_Row], list[str]]:
             problems.append(f"{manifest}: line {reader.line_num}: {len(cells)} fields where "
                             f"{len(HEADER)} are expected; quote paths that contain commas")
             continue
+        bad = [name for name, cell in zip(HEADER[1:], cells[1:]) if _has_control(cell)]
+        if bad:
+            problems.append(f"{manifest}: line {reader.line_num}: the {bad[0]} path holds a "
+                            f"control character ({cells[HEADER.index(bad[0])]!r}); fix the path")
+            continue
         rows.append(_Row(reader.line_num, dict(zip(HEADER, (c.strip() for c in cells)))))
     return rows, problems
+
+
+def _has_control(text: str) -> bool:
+    """Whether `text` holds a NUL, newline or other control character (no file name needs one)."""
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
 
 
 def _sample(folder: Path, cells: Mapping[str, str]) -> Sample:

@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from maskdepth.errors import UserError
+from maskdepth.io.journal import JOURNAL_NAME
 
 LOCK_NAME = ".maskdepth.lock"
 
 
 def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike], overwrite: bool) -> Path:
     """Refuse an output folder that is a file, that is or holds one of `inputs` (files or
-    folders), or that is not empty while `overwrite` is off. Returns it resolved."""
+    folders), or that is not empty while `overwrite` (or resuming) is off. Returns it resolved."""
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder for the outputs")
@@ -30,6 +31,9 @@ def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike], ov
             raise UserError(f"--out {out} holds the input {given}; outputs would overwrite or mix "
                             f"with it. Choose an empty folder outside the inputs")
     if out.exists() and not overwrite and any(p.name != LOCK_NAME for p in out.iterdir()):
+        if (out / JOURNAL_NAME).exists():
+            raise UserError(f"--out {out} holds an interrupted run; add --resume (with the same "
+                            f"inputs and options) to finish it, or --overwrite to start again")
         raise UserError(f"--out {out} is not empty; choose a new folder, or add --overwrite to "
                         f"replace outputs of the same names there")
     return out

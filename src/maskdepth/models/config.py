@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+VARIANT_NAMES = ("original", "fast", "resnet-shared")  # models.registry.VARIANTS builds each
+
 
 @dataclass
 class ModelConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from maskdepth.models.config import ModelConfig
+from maskdepth.models.config import VARIANT_NAMES, ModelConfig
 from maskdepth.models.decoders import Decoder, conv_unit, separable_unit
 from maskdepth.models.encoders import MobileNetV3SmallEncoder, ResNet18Encoder
 from maskdepth.models.net import MaskDepthNet, SharedTrunk, TwoBranches, input_channels
@@ -39,6 +39,7 @@ VARIANTS: dict[str, Callable[[ModelConfig], MaskDepthNet]] = {
     "fast": fast,
     "resnet-shared": resnet_shared,
 }
+assert tuple(VARIANTS) == VARIANT_NAMES, "models.config.VARIANT_NAMES lists every variant"
 
 
 def build_model(config: ModelConfig | None = None, **overrides) -> MaskDepthNet:

@@ -5,12 +5,11 @@ Batches are rendered by torch (all cores), then their PNG files are encoded by a
 depth/ID.png (16-bit mm; left out for photo scenes, whose depth is unknown) and, where the
 scene has a shadow, shadows/ID.png. The manifest is written last, atomically: an interrupted
 export leaves no manifest that points at missing files, and a journal of the finished batches
-from which the same command resumes.
+(io/journal.py) from which the same command resumes. A lock keeps a second writer out.
 """
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from tqdm import tqdm
 
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
+from maskdepth.io.journal import Journal, read_settings
 from maskdepth.io.layout import SHADOW_DIR, write_manifest
+from maskdepth.io.outputs import LOCK_NAME, folder_lock
 from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import batch_seed
 
@@ -60,37 +61,16 @@ def seeded(renderer, seed: int, batch_size: int):
     return lambda k: renderer.render(batch_size, batch_seed(seed, k))
 
 
-JOURNAL_NAME = ".maskdepth-progress.jsonl"  # removed once the manifest is written
-
-
-def _open_journal(folder: Path, settings: dict) -> tuple[dict[int, list], object]:
-    """The batches already written by an interrupted export with the same settings (batch index
-    -> manifest rows) and the journal opened for appending. A folder that holds other files but
-    no journal, or a journal of other settings, is refused: nothing is overwritten."""
-    journal = folder / JOURNAL_NAME
-    done: dict[int, list] = {}
-    if journal.exists():
-        lines = journal.read_text(encoding="utf-8").splitlines()
-        header = json.loads(lines[0]) if lines else {}
-        if header.get("settings") != settings:
-            raise UserError(f"{folder} holds an interrupted export with other settings "
-                            f"({header.get('settings')}); re-run with those settings to finish "
-                            f"it, or choose a new --out")
-        for line in lines[1:]:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # the line being written when the export stopped
-                break
-            done[entry["batch"]] = entry["rows"]
-        return done, journal.open("a", encoding="utf-8")
-    if folder.exists() and any(folder.iterdir()):
+def _journal(folder: Path, settings: dict) -> Journal:
+    """The journal of an interrupted export of the same settings in `folder`, or a new one. A
+    folder that holds other files but no journal, or a journal of other settings, is refused:
+    nothing is overwritten."""
+    if read_settings(folder) is not None:
+        return Journal.resume(folder, settings, "export")
+    if any(p.name != LOCK_NAME for p in folder.iterdir()):
         raise UserError(f"{folder} is not empty; choose a new --out (an export never mixes "
                         f"its files with others)")
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = journal.open("w", encoding="utf-8")
-    handle.write(json.dumps({"settings": settings}) + "\n")
-    handle.flush()
-    return done, handle
+    return Journal.start(folder, settings)
 
 
 def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
@@ -106,14 +86,14 @@ def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
     """
     folder = Path(folder)
     settings = {"count": count, "batch_size": batch_size, **(settings or {})}
-    done, journal = _open_journal(folder, settings)
     starts = range(0, count, batch_size)
     try:
-        with journal, ThreadPoolExecutor(max_workers=workers) as pool, \
+        with folder_lock(folder), _journal(folder, settings) as journal, \
+                ThreadPoolExecutor(max_workers=workers) as pool, \
                 tqdm(total=count, unit="sample", disable=not progress, desc=desc) as bar:
-            bar.update(sum(len(rows) for rows in done.values()))
+            bar.update(sum(len(rows) for rows in journal.done.values()))
             for k, first in enumerate(starts):
-                if k in done:
+                if k in journal.done:
                     continue
                 n = min(batch_size, count - first)
                 # Always render whole batches (one shape for a compiled renderer); keep n scenes.
@@ -121,13 +101,12 @@ def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
                 # Write the batch before rendering the next: overlapping the two makes torch's
                 # worker threads and the writers fight over the cores, which is slower in all.
                 ids = [f"{first + i:06d}" for i in range(n)]
-                done[k] = list(pool.map(_write_scene, [folder] * n, ids, scenes))
-                journal.write(json.dumps({"batch": k, "rows": done[k]}) + "\n")
-                journal.flush()
+                journal.record(k, list(pool.map(_write_scene, [folder] * n, ids, scenes)))
                 bar.update(n)
+            manifest = write_manifest(folder, [row for k in range(len(starts))
+                                               for row in journal.done[k]])
+            journal.finish()
     except OSError as error:
         raise UserError(f"{folder}: could not write the dataset ({error}); free space or fix "
                         f"permissions, then run the same command again to resume") from error
-    manifest = write_manifest(folder, [row for k in range(len(starts)) for row in done[k]])
-    (folder / JOURNAL_NAME).unlink()
     return manifest
