@@ -17,7 +17,8 @@ import sys
 from maskdepth.errors import UserError
 
 # Subcommand name -> module in maskdepth.commands. Order is the order shown in --help.
-COMMANDS = ("demo", "predict", "synth", "build", "train", "evaluate", "export", "validate", "summary", "bench")
+COMMANDS = ("demo", "predict", "synth", "build", "convert", "train", "evaluate", "export", "validate",
+            "summary", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

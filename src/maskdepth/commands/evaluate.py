@@ -16,7 +16,8 @@ EXAMPLE = """examples:
 
 SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_absrel",
          "depth_log10", "depth_d1", "depth_d2", "depth_d3", "depth_si_rmse", "depth_si_d1",
-         "depth_fg_rmse", "depth_fg_absrel", "depth_bg_rmse", "depth_bg_absrel")
+         "depth_fg_rmse", "depth_fg_absrel", "depth_bg_rmse", "depth_bg_absrel", "depth_ssi_mae",
+         "depth_ssi_rmse")
 
 
 def add_parser(subparsers) -> None:

@@ -34,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="dataset folder or its manifest.csv")
+                        help="dataset folder or its manifest.csv, or a folder of the original "
+                             "zip archives")
     parser.add_argument("--no-images", action="store_true",
                         help="only check the manifest and that files exist (fast; no decoding)")
     parser.set_defaults(func=run)
@@ -52,8 +53,33 @@ def _progress(name: str):
                              leave=False)
 
 
+def validate_archive(path: Path, check_images: bool) -> bool:
+    """Print the verdict for a folder of the original archives; True if it is valid."""
+    from maskdepth.io.archive import ArchiveError, OriginalArchive
+
+    try:
+        archive = OriginalArchive.open(path)
+        problems = archive.problems(check_images, progress=_progress(str(path)))
+    except ArchiveError as error:
+        archive, problems = None, [str(error)]
+    if not problems:
+        depth = f", relative depth ({archive.polarity})" if archive.has_depth else ", no depth"
+        print(f"OK: {len(archive.rows)} samples (original archives in {path}{depth})")
+        return True
+    print(f"FAILED: {len(problems)} problem(s) in the original archives in {path}")
+    for problem in problems[:layout.MAX_SHOWN]:
+        print(f"  - {problem}")
+    if len(problems) > layout.MAX_SHOWN:
+        print(f"  ... and {len(problems) - layout.MAX_SHOWN} more")
+    return False
+
+
 def validate_one(path: Path, check_images: bool) -> bool:
     """Print the verdict for one dataset; True if it is valid."""
+    from maskdepth.io.archive import is_archive_folder
+
+    if is_archive_folder(path):
+        return validate_archive(path, check_images)
     manifest = layout.manifest_path(path)
     problems = validate.validate(path, check_images=check_images, progress=_progress(str(path)))
     if not problems:

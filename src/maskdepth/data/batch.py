@@ -11,6 +11,9 @@ A `Batch` is a dict of float32 tensors for B samples of H x W pixels:
     shadow:             (B, 1, H, W) in [0, 1], fraction of light removed by cast shadows;
                         never inside the mask (a shadow is background)
     background_depth:   (B, 1, H, W) metres, 0 = unknown (the engine only)
+    relative:           (B,) 1 where `depth` is relative, not metres: a teacher network's depth
+                        in (0, 1], far = 1, known only up to scale and shift (the original
+                        archives); absent or 0 = metres
     index:              () long, the batch's index in its training stream (training only)
 
 `SampleTensors` is the same without the batch dimension (ManifestDataset items).
@@ -34,7 +37,20 @@ class Batch(TypedDict, total=False):
     depth: torch.Tensor
     shadow: torch.Tensor
     background_depth: torch.Tensor
+    relative: torch.Tensor
     index: torch.Tensor
 
 
 SampleTensors = Batch  # the same keys, without the batch dimension
+
+
+def split_depth(batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(metric, relative): the batch's depth (B, 1, H, W) with relative samples' depth set to 0
+    (unknown) in `metric`, and the relative samples' depth (others 0) in `relative`, which is
+    None when the batch has no relative sample."""
+    depth = batch["depth"]
+    if "relative" not in batch or not bool((batch["relative"] > 0).any()):
+        return depth, None
+    relative = batch["relative"].view(-1, 1, 1, 1) > 0
+    zero = torch.zeros_like(depth)
+    return torch.where(relative, zero, depth), torch.where(relative, depth, zero)

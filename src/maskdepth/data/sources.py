@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch
 
 from maskdepth.data.batch import MAP_KEYS, Batch
-from maskdepth.data.manifest import ManifestDataset, resize_sample
+from maskdepth.data.manifest import open_dataset, resize_sample
 from maskdepth.data.transforms import random_flip
 from maskdepth.errors import UserError
+from maskdepth.io.archive import is_archive_folder
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes
@@ -64,12 +65,19 @@ class PhotoSource(RenderedSource):
 
 
 class ManifestSource:
-    """Random samples of a dataset folder, resized to the batch size."""
+    """Random samples of a dataset folder (kind "manifest") or of the original archives read in
+    place (kind "archive"), resized to the batch size. Batches carry `relative` (1 for samples
+    of relative depth)."""
 
     def __init__(self, source: SourceConfig, seed: int):
         if not source.path:
-            raise UserError("a data source of kind 'manifest' needs a path to a dataset folder")
-        self.dataset = ManifestDataset(source.path)
+            raise UserError(f"a data source of kind {source.kind!r} needs a path to a "
+                            + ("folder of the original archives" if source.kind == "archive"
+                               else "dataset folder"))
+        if source.kind == "archive" and not is_archive_folder(source.path):
+            raise UserError(f"{source.path}: not a folder of the original archives (zips and a "
+                            f"backgrounds folder, no manifest.csv)")
+        self.dataset = open_dataset(source.path, polarity=source.polarity)
         if len(self.dataset) == 0:
             raise UserError(f"{source.path}: the dataset has no samples")
         self.seed = seed
@@ -78,10 +86,11 @@ class ManifestSource:
         g = torch.Generator().manual_seed(batch_seed(self.seed, index))
         picks = torch.randint(len(self.dataset), (batch_size,), generator=g).tolist()
         samples = [resize_sample(self.dataset[i], size, size) for i in picks]
-        return {key: torch.stack([s[key] for s in samples]) for key in MAP_KEYS}
+        return {key: torch.stack([s[key] for s in samples]) for key in (*MAP_KEYS, "relative")}
 
 
-SOURCES = {"engine": EngineSource, "photos": PhotoSource, "manifest": ManifestSource}
+SOURCES = {"engine": EngineSource, "photos": PhotoSource, "manifest": ManifestSource,
+           "archive": ManifestSource}
 
 
 def make_source(source: SourceConfig, seed: int):

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from maskdepth.data.batch import Batch
-from maskdepth.data.manifest import ManifestDataset
+from maskdepth.data.batch import Batch, split_depth
+from maskdepth.data.manifest import open_dataset
 from maskdepth.evaluation.baselines import BASELINES
-from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
+from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
@@ -29,13 +29,15 @@ Batches = Iterator[tuple[list[str], Batch]]
 
 
 def manifest_set(path: str | Path) -> tuple[int, Batches]:
-    """(size, batches of one sample each, at the files' own size) of a dataset folder."""
-    dataset = ManifestDataset(path)
+    """(size, batches of one sample each, at the files' own size) of a dataset folder or a
+    folder of the original archives."""
+    dataset = open_dataset(path)
 
     def batches() -> Batches:
-        for index, sample in enumerate(dataset.samples):
+        for index, sample_id in enumerate(dataset.ids):
             item = dataset[index]
-            yield [sample.id], {k: v[None] for k, v in item.items() if v.dim() == 3}
+            batch = {k: v[None] for k, v in item.items() if v.dim() == 3}
+            yield [sample_id], {**batch, "relative": item["relative"][None]}
 
     return len(dataset), batches()
 
@@ -67,17 +69,22 @@ def evaluate_set(model: nn.Module | None, batches: Batches, total: int, baseline
     """Metrics of the model ("model") and, if asked, of each baseline on one set.
 
     The model's depth is rounded to millimetres and its mask thresholded at 0.5 first, so the
-    numbers are exactly those of the prediction files that `save_dir` receives.
+    numbers are exactly those of the prediction files that `save_dir` receives. Samples of
+    relative depth (`relative`, the original archives) are scored scale-and-shift invariantly
+    (depth_ssi_mae, depth_ssi_rmse), never in metres.
     """
     methods = (["model"] if model is not None else []) + (list(BASELINES) if baselines else [])
     mask_metrics = {m: MaskMetrics() for m in methods}
-    depth_metrics = DepthMetrics()
+    depth_metrics, relative_metrics = DepthMetrics(), RelativeDepthMetrics()
     with tqdm(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
         for ids, batch in batches:
             if model is not None:
                 probability, depth = predict_tensors(model, batch["image"], batch["background"])
                 mask_metrics["model"].update(to_mask(probability), batch["mask"])
-                depth_metrics.update(depth, batch["depth"], batch["mask"])
+                metric_depth, relative_depth = split_depth(batch)
+                depth_metrics.update(depth, metric_depth, batch["mask"])
+                if relative_depth is not None:
+                    relative_metrics.update(depth, relative_depth)
                 if save_dir is not None:
                     _save(save_dir, ids, probability, depth)
             for method in methods[1 if model is not None else 0:]:
@@ -89,4 +96,5 @@ def evaluate_set(model: nn.Module | None, batches: Batches, total: int, baseline
     results = {m: _finite(mask_metrics[m].compute()) for m in methods}
     if model is not None:
         results["model"].update(_finite(depth_metrics.compute()))
+        results["model"].update(_finite(relative_metrics.compute()))
     return results

@@ -141,6 +141,66 @@ def depth_errors(pred: Tensor, true: Tensor, region: Tensor | None = None) -> di
     return errors
 
 
+def align_scale_shift(pred: Tensor, true: Tensor, known: Tensor) -> Tensor:
+    """pred (B, 1, H, W) mapped per image by the scale s and shift t that minimise
+    sum over `known` of (s * pred + t - true)^2 (least squares, as in monocular depth work), for
+    targets known only up to scale and shift. Images with fewer than two known pixels, or a
+    constant prediction, get s = 0, t = mean(true). Differentiable (the loss uses it too)."""
+    weight = known.float()
+    count = weight.flatten(1).sum(1).clamp(min=1).view(-1, 1, 1, 1)
+    mean_p = (pred * weight).flatten(1).sum(1).view(-1, 1, 1, 1) / count
+    mean_t = (true * weight).flatten(1).sum(1).view(-1, 1, 1, 1) / count
+    dp, dt = (pred - mean_p) * weight, (true - mean_t) * weight
+    var = (dp * dp).flatten(1).sum(1).view(-1, 1, 1, 1)
+    cov = (dp * dt).flatten(1).sum(1).view(-1, 1, 1, 1)
+    scale = torch.where(var > 1e-12, cov / var.clamp(min=1e-12), torch.zeros_like(var))
+    return scale * (pred - mean_p) + mean_t
+
+
+RELATIVE_KEYS = ("depth_ssi_mae", "depth_ssi_rmse")
+
+
+def relative_depth_errors(pred: Tensor, true: Tensor) -> dict[str, Tensor]:
+    """Per-image errors against relative depth (known up to scale and shift): mean absolute and
+    root-mean-square error after `align_scale_shift`, in the target's units (relative depth in
+    (0, 1]: 1 = the teacher's whole range). pred: (B, 1, H, W) metres; true: (B, 1, H, W), 0 =
+    unknown. Returns (B,) tensors ssi_mae, ssi_rmse and valid (images with a known pixel)."""
+    pred, true = pred.float(), true.float()
+    known = true > 0
+    error = (align_scale_shift(pred, true, known) - true) * known
+    count = known.flatten(1).sum(1).clamp(min=1)
+    return {"ssi_mae": error.abs().flatten(1).sum(1) / count,
+            "ssi_rmse": (error.square().flatten(1).sum(1) / count).sqrt(),
+            "valid": known.flatten(1).any(1)}
+
+
+class RelativeDepthMetrics(Metric):
+    """Means over images of `relative_depth_errors`: for data whose depth is relative (a teacher
+    network's output), where metres cannot be scored. compute() -> {depth_ssi_mae,
+    depth_ssi_rmse} (NaN before any image with known depth)."""
+
+    is_differentiable = False
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("sums", default=torch.zeros(len(RELATIVE_KEYS), dtype=torch.float64),
+                       dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred_depth: Tensor, true_depth: Tensor) -> None:
+        errors = relative_depth_errors(pred_depth.detach(), true_depth)
+        valid = errors["valid"]
+        self.sums += torch.stack([errors["ssi_mae"][valid].sum(),
+                                  errors["ssi_rmse"][valid].sum()]).double()
+        self.count += valid.sum()
+
+    def compute(self) -> dict[str, float]:
+        means = self.sums / self.count
+        return {key: float(value) for key, value in zip(RELATIVE_KEYS, means, strict=True)}
+
+
 class MaskMetrics(Metric):
     """Mean over images of IoU, Dice, pixel accuracy and boundary F of thresholded masks.
 

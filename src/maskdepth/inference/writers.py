@@ -19,7 +19,6 @@ from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
-from maskdepth.io.validate import check
 from maskdepth.io.viz import colorize_depth, overlay_mask
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -53,33 +52,36 @@ def predict_pair(model: MaskDepth, image: Path, background: Path, out: Path, ali
     return 1
 
 
-def _batched(model, names, images, backgrounds, out, align, batch_size, views,
-             journal: Journal) -> int:
-    """Predict and write batch after batch, skipping those the journal holds; returns the
-    number of predictions written by this call."""
+def _batched(model, names, load, out, align, batch_size, views, journal: Journal) -> int:
+    """Predict and write batch after batch, skipping those the journal holds; load(i) gives
+    input i as (image, background) arrays. Returns the number of predictions written by this
+    call."""
     written = 0
     with tqdm(total=len(names), unit="image", desc="predict") as bar:
         for k, start in enumerate(range(0, len(names), batch_size)):
-            chunk = slice(start, start + batch_size)
+            indices = range(start, min(start + batch_size, len(names)))
             if k in journal.done:
-                bar.update(len(names[chunk]))
+                bar.update(len(indices))
                 continue
-            rgbs = [to_rgb_array(i) for i in images[chunk]]
-            for name, rgb, prediction in zip(names[chunk], rgbs,
-                                             model.predict(rgbs, backgrounds[chunk], align=align)):
-                write_prediction(out, name, rgb, prediction, views)
+            pairs = [load(i) for i in indices]
+            rgbs = [rgb for rgb, _ in pairs]
+            predictions = model.predict(rgbs, [background for _, background in pairs], align=align)
+            for i, rgb, prediction in zip(indices, rgbs, predictions):
+                write_prediction(out, names[i], rgb, prediction, views)
             journal.record(k)
-            written += len(rgbs)
-            bar.update(len(rgbs))
+            written += len(indices)
+            bar.update(len(indices))
     return written
 
 
 def predict_manifest(model: MaskDepth, data: Path, out: Path, align: bool, batch_size: int,
                      journal: Journal) -> int:
-    """Predictions in the layout's prediction format (<out>/<id>_mask.png, <id>_depth.png)."""
-    samples = check(data)
-    return _batched(model, [s.id for s in samples], [s.image for s in samples],
-                    [s.background for s in samples], out, align, batch_size, False, journal)
+    """Predictions in the layout's prediction format (<out>/<id>_mask.png, <id>_depth.png) for
+    a dataset folder or a folder of the original archives."""
+    from maskdepth.data.manifest import open_dataset
+
+    dataset = open_dataset(data)
+    return _batched(model, dataset.ids, dataset.pair, out, align, batch_size, False, journal)
 
 
 def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, align: bool,
@@ -95,8 +97,8 @@ def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, 
         raise UserError(f"{folder}: {'; '.join(clashes[:5])} would write the same output files; "
                         f"rename them so that no two images share a name before the suffix")
     shared = to_rgb_array(background)
-    return _batched(model, [p.stem for p in files], files, [shared] * len(files), out, align,
-                    batch_size, True, journal)
+    return _batched(model, [p.stem for p in files], lambda i: (to_rgb_array(files[i]), shared),
+                    out, align, batch_size, True, journal)
 
 
 def predict_video(model: MaskDepth, video: Path, background: Path | None, out: Path, align: bool,

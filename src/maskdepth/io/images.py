@@ -11,6 +11,7 @@ leaves a half-written file where a finished one is expected.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -63,19 +64,45 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: file not found; check the path and that the file was copied")
+    return _open(path, path)
+
+
+def _open(source, name) -> Image.Image:
+    """PIL's lazy open of `source` (a path or a file object), errors naming `name`."""
     try:
-        image = Image.open(path)
+        image = Image.open(source)
     except Image.DecompressionBombError:
-        raise UserError(f"{path}: the image is larger than {MAX_PIXELS:,} pixels; downscale it "
+        raise UserError(f"{name}: the image is larger than {MAX_PIXELS:,} pixels; downscale it "
                         f"(maskdepth works at 320 px anyway)") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"{path}: not a readable image ({error}); re-save it as PNG") from error
+    except UnidentifiedImageError:
+        raise UserError(f"{name}: not a readable image (no image format PIL knows); re-save "
+                        f"it as PNG or JPEG") from None
+    except OSError as error:
+        raise UserError(f"{name}: not a readable image ({error}); re-save it as PNG") from error
     width, height = image.size
     if width * height > MAX_PIXELS:
         image.close()
-        raise UserError(f"{path}: {width}x{height} is more than {MAX_PIXELS:,} pixels; downscale "
+        raise UserError(f"{name}: {width}x{height} is more than {MAX_PIXELS:,} pixels; downscale "
                         f"it (maskdepth works at 320 px anyway)")
     return image
+
+
+def _decode_8bit(data: bytes, name: str, mode: str) -> np.ndarray:
+    with _open(io.BytesIO(data), name) as image:
+        if image.mode not in EIGHT_BIT_MODES:
+            raise UserError(f"{name}: {image.mode} image where 8-bit is required")
+        return np.array(_load(image, name).convert(mode))
+
+
+def decode_rgb(data: bytes, name: str) -> np.ndarray:
+    """An encoded image (PNG, JPEG, ... bytes, e.g. a zip member) -> uint8 (H, W, 3) RGB;
+    errors name `name`."""
+    return _decode_8bit(data, name, "RGB")
+
+
+def decode_grey(data: bytes, name: str) -> np.ndarray:
+    """An encoded 8-bit image -> uint8 (H, W) grey levels; errors name `name`."""
+    return _decode_8bit(data, name, "L")
 
 
 def _load(image: Image.Image, path: Path) -> Image.Image:

@@ -29,6 +29,13 @@ MANIFEST_NAME = "manifest.csv"
 HEADER = ("id", "image", "background", "mask", "depth")
 REQUIRED = ("image", "background", "mask")  # depth may be empty; mask only for unlabeled data
 SHADOW_DIR = "shadows"
+# A side file marking a dataset whose depth PNGs hold relative depth (a teacher network's, known
+# up to scale and shift): value / 65535 in (0, 1], far = 1, 0 = unknown, instead of millimetres.
+RELATIVE_DEPTH_FILE = "depth_relative.txt"
+RELATIVE_DEPTH_NOTE = ("The depth PNGs of this dataset hold relative depth, not millimetres: "
+                       "value / 65535 in (0, 1], far = 1, 0 = unknown. It came from a teacher "
+                       "network and is known only up to scale and shift; metres cannot come "
+                       "from it.\n")
 MAX_SHOWN = 50  # problems listed in a LayoutError message
 
 
@@ -68,6 +75,11 @@ class LayoutError(UserError):
 class _Row:
     line: int  # line number in manifest.csv, for messages
     cells: dict[str, str]
+
+
+def depth_is_relative(path: str | os.PathLike) -> bool:
+    """Whether the dataset (folder or manifest.csv) holds relative depth (RELATIVE_DEPTH_FILE)."""
+    return (manifest_path(path).parent / RELATIVE_DEPTH_FILE).is_file()
 
 
 def manifest_path(path: str | os.PathLike) -> Path:

@@ -22,10 +22,12 @@ from maskdepth.training.losses import LossWeights
 @dataclass
 class SourceConfig:
     """One training data source. kind: "engine" (scenes rendered on the fly), "photos" (RGBA
-    cut-outs from `foregrounds` composed over the photos in `backgrounds`, depth unknown) or
-    "manifest" (a dataset folder at `path`). weight: its share of the batches. `clean` turns
-    capture effects off; for the engine, foregrounds/backgrounds/textures are folders as for
-    `maskdepth synth`."""
+    cut-outs from `foregrounds` composed over the photos in `backgrounds`, depth unknown),
+    "manifest" (a dataset folder at `path`) or "archive" (a folder of the original zip
+    archives at `path`, read in place; their teacher depth is relative, and `polarity` says
+    whether it draws near things bright or dark: "auto" detects it). weight: its share of the
+    batches. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
+    are folders as for `maskdepth synth`."""
 
     kind: str = "engine"
     path: str | None = None
@@ -34,6 +36,7 @@ class SourceConfig:
     foregrounds: str | None = None
     backgrounds: str | None = None
     textures: str | None = None
+    polarity: str = "auto"
 
 
 @dataclass

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from maskdepth.data.batch import Batch
+from maskdepth.data.batch import Batch, split_depth
 
 
 @dataclass
@@ -27,6 +27,7 @@ class LossWeights:
     """Weight of each loss term; 0 switches a term off (it is then neither computed nor logged)."""
 
     depth_l1: float = 1.0
+    depth_relative: float = 1.0  # scale-and-shift invariant L1 for samples of relative depth
     depth_grad: float = 1.0
     depth_ssim: float = 1.0
     mask_bce: float = 1.0
@@ -159,6 +160,24 @@ def depth_loss(pred: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict
     return _weighted_sum(pred, parts, weights), parts
 
 
+def relative_depth_loss(pred: Tensor, true: Tensor) -> Tensor:
+    """Scale-and-shift invariant L1 for depth known only up to scale and shift (a teacher
+    network's relative depth): per image, pred is aligned to true by least squares
+    (`align_scale_shift`), then the mean absolute difference over known pixels (true > 0) is
+    taken; the mean over images with known pixels (a graph-connected 0 when none).
+    pred: (B, 1, H, W) metres; true: (B, 1, H, W) relative depth in (0, 1], 0 = unknown."""
+    from maskdepth.evaluation.metrics import align_scale_shift
+
+    pred, true = pred.float(), true.float()
+    known = true > 0
+    error = ((align_scale_shift(pred, true, known) - true).abs() * known).flatten(1).sum(1)
+    count = known.flatten(1).sum(1)
+    has = count > 0
+    if not has.any():
+        return pred.sum() * 0.0
+    return (error[has] / count[has]).mean()
+
+
 def mask_loss(logits: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict[str, Tensor]]:
     """Mask loss: BCE with logits + SSIM on sigmoid(logits) + optional soft Dice.
 
@@ -194,7 +213,8 @@ class MaskDepthLoss(nn.Module):
     forward(outputs, batch):
         outputs: "mask_logits" (B, 1, H, W), "depth" (B, 1, H, W) metres, optional "shadow_logits".
         batch:   "mask" (B, 1, H, W) {0, 1}, "depth" (B, 1, H, W) metres (0 = unknown),
-                 optional "shadow" (B, 1, H, W) in [0, 1].
+                 optional "shadow" (B, 1, H, W) in [0, 1], optional "relative" (B,): 1 where
+                 depth is relative (scored by `relative_depth_loss` instead of metres).
     Returns (total, parts): total is the scalar to back-propagate; parts holds detached scalars for
     logging: the active terms (e.g. "depth_l1", "mask_bce"), "depth", "mask", ("shadow") and "total".
     """
@@ -205,7 +225,11 @@ class MaskDepthLoss(nn.Module):
 
     def forward(self, outputs: dict[str, Tensor], batch: Batch
                 ) -> tuple[Tensor, dict[str, Tensor]]:
-        depth_total, parts = depth_loss(outputs["depth"], batch["depth"], self.weights)
+        metric_depth, relative_depth = split_depth(batch)
+        depth_total, parts = depth_loss(outputs["depth"], metric_depth, self.weights)
+        if relative_depth is not None and self.weights.depth_relative > 0:
+            parts["depth_relative"] = relative_depth_loss(outputs["depth"], relative_depth)
+            depth_total = depth_total + self.weights.depth_relative * parts["depth_relative"]
         mask_total, mask_parts = mask_loss(outputs["mask_logits"], batch["mask"], self.weights)
         parts = {**parts, **mask_parts, "depth": depth_total, "mask": mask_total}
         total = depth_total + mask_total

@@ -11,8 +11,8 @@ import lightning as L
 import torch
 from torch import nn
 
-from maskdepth.data.batch import Batch
-from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics
+from maskdepth.data.batch import Batch, split_depth
+from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.losses import MaskDepthLoss
 
@@ -25,8 +25,10 @@ class MaskDepthModule(L.LightningModule):
         super().__init__()
         self.model, self.config = model, config
         self.criterion = MaskDepthLoss(config.loss)
-        self.metrics = nn.ModuleDict({stage: nn.ModuleDict({"mask": MaskMetrics(), "depth": DepthMetrics()})
-                                      for stage in ("val", "test")})
+        self.metrics = nn.ModuleDict({
+            stage: nn.ModuleDict({"mask": MaskMetrics(), "depth": DepthMetrics(),
+                                  "relative": RelativeDepthMetrics()})
+            for stage in ("val", "test")})
 
     def forward(self, image, background):
         return self.model(image, background)
@@ -53,7 +55,10 @@ class MaskDepthModule(L.LightningModule):
         loss, _, outputs = self.model_step(batch)
         metrics = self.metrics[stage]
         metrics["mask"].update(torch.sigmoid(outputs["mask_logits"].float()), batch["mask"])
-        metrics["depth"].update(outputs["depth"].float(), batch["depth"], batch["mask"])
+        metric_depth, relative_depth = split_depth(batch)
+        metrics["depth"].update(outputs["depth"].float(), metric_depth, batch["mask"])
+        if relative_depth is not None:
+            metrics["relative"].update(outputs["depth"].float(), relative_depth)
         self.log(f"{stage}/loss", loss, batch_size=batch["image"].shape[0], sync_dist=True)
         return outputs
 
