@@ -3,9 +3,9 @@
     python scripts/archive_memory.py --rows 60000 --size 32
 
 Writes archives in the original layout (rows composites + rows masks + rows depth images:
-3 x rows small members), then in a fresh process iterates over every sample with
-ArchiveDataset, printing the peak resident memory after 1 %, 10 % and all of the samples
-(flat memory: the figure does not grow), and compares samples/s with the same samples
+3 x rows small members), then in a fresh process opens them with ArchiveDataset
+and iterates over every sample, printing the resident memory after 1 %, 10 % and all of the
+samples (flat memory: the figure does not grow), and compares samples/s with the same samples
 converted to a dataset folder (ManifestDataset).
 """
 
@@ -25,17 +25,23 @@ from PIL import Image
 
 ITERATE = """
 import resource, sys, time
+import torch
 from maskdepth.data.archive import ArchiveDataset
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+before = resident()
 start = time.perf_counter()
 dataset = ArchiveDataset(sys.argv[1])
 opened = time.perf_counter() - start
+print(f"resident memory {before:.0f} MiB with torch loaded, {resident():.0f} MiB with the archives open")
 marks = {max(1, len(dataset) // 100), max(1, len(dataset) // 10), len(dataset)}
 start = time.perf_counter()
 for index in range(len(dataset)):
     dataset[index]
     if index + 1 in marks:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"after {index + 1:>7,} samples: peak resident memory {peak:.0f} MiB", flush=True)
+        print(f"after {index + 1:>7,} samples: resident {resident():.0f} MiB (peak {peak:.0f})",
+              flush=True)
 rate = len(dataset) / (time.perf_counter() - start)
 print(f"labels parsed and joined in {opened:.1f} s; {rate:.0f} samples/s")
 """

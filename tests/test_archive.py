@@ -124,6 +124,22 @@ def test_archives_are_read_in_place_with_the_sources_pixels(original):
             assert expected[truth[sample_id]["mask"]].mean() < expected[~truth[sample_id]["mask"]].mean()
 
 
+def test_members_read_from_many_threads_are_the_stored_bytes(original):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from maskdepth.io.archive import Zip
+
+    folder, _ = original
+    archive = Zip(folder / "fg_bg_masks.zip")
+    with zipfile.ZipFile(folder / "fg_bg_masks.zip") as reference:
+        expected = [reference.read(name) for name in archive.lookup]
+    indices = list(range(len(expected))) * 20
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(archive.read, indices))
+    assert got == [expected[i] for i in indices]
+    assert [archive.name(i) for i in range(len(expected))] == list(archive.lookup)
+
+
 def test_polarity_is_detected_both_ways_and_mask_only_archives_work(tmp_path):
     make_original(tmp_path / "dark", near_bright=False)
     assert OriginalArchive.open(tmp_path / "dark").polarity == "near-dark"

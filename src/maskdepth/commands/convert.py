@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     settings = archive_settings(args.masks, args.depths, args.backgrounds, args.depth_polarity)
     manifest = convert_archives(archive, args.out, settings)
     depth = f"relative depth (near = {archive.polarity.split('-')[1]})" if archive.has_depth else "no depth"
-    print(f"wrote {len(archive.rows)} samples with {depth} to {manifest}")
+    print(f"wrote {len(archive)} samples with {depth} to {manifest}")
     if archive.skipped:
         print(f"left out {len(archive.skipped)} row(s) that do not join or point at missing "
               f"members: see {args.out / REPORT_NAME}")

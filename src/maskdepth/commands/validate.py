@@ -64,7 +64,7 @@ def validate_archive(path: Path, check_images: bool) -> bool:
         archive, problems = None, [str(error)]
     if not problems:
         depth = f", relative depth ({archive.polarity})" if archive.has_depth else ", no depth"
-        print(f"OK: {len(archive.rows)} samples (original archives in {path}{depth})")
+        print(f"OK: {len(archive)} samples (original archives in {path}{depth})")
         return True
     print(f"FAILED: {len(problems)} problem(s) in the original archives in {path}")
     for problem in problems[:layout.MAX_SHOWN]:

@@ -33,10 +33,10 @@ class ArchiveDataset(Dataset):
 
     @property
     def ids(self) -> list[str]:
-        return [row.id for row in self.archive.rows]
+        return self.archive.ids
 
     def __len__(self) -> int:
-        return len(self.archive.rows)
+        return len(self.archive)
 
     def pair(self, index: int):
         """(image, background): (H, W, 3) uint8 RGB each."""
@@ -45,7 +45,7 @@ class ArchiveDataset(Dataset):
     def __getitem__(self, index: int) -> SampleTensors:
         image, background = self.pair(index)
         if image.shape != background.shape:
-            row = self.archive.rows[index]
+            row = self.archive.row(index)
             raise UserError(f"{self.archive.masks.path}:{row.image} is {image.shape[1]}x"
                             f"{image.shape[0]} but its background {row.background} is "
                             f"{background.shape[1]}x{background.shape[0]}")
@@ -55,7 +55,7 @@ class ArchiveDataset(Dataset):
         for name, value in (("mask", mask), ("depth", depth)):
             if value is not None and value.shape != (height, width):
                 raise UserError(f"{self.archive.masks.path}: the {name} of "
-                                f"{self.archive.rows[index].image} is {value.shape[1]}x"
+                                f"{self.archive.row(index).image} is {value.shape[1]}x"
                                 f"{value.shape[0]}, the composite {width}x{height}")
         sample = {"image": _tensor(image) / 255, "background": _tensor(background) / 255,
                   "mask": _tensor(mask),

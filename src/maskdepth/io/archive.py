@@ -15,15 +15,18 @@ relative depth in (0, 1], far = 1 (see `relative_depth`), and samples carry that
 training and evaluation treat them scale-and-shift invariantly. Metres cannot come from them.
 
     archive = OriginalArchive.open("dataset/")       # parses and checks the labels
-    archive.rows[0].id, archive.read_image(0)         # (H, W, 3) uint8
+    archive.ids[0], archive.read_image(0)             # (H, W, 3) uint8
 """
 
 from __future__ import annotations
 
 import os
+import struct
+import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
@@ -46,23 +49,37 @@ class ArchiveError(UserError):
 
 @dataclass(frozen=True)
 class ArchiveRow:
-    """One sample: its id (the composite's file stem), background file, members and label line."""
+    """One sample, for messages and conversion: its id (the composite's file stem), background
+    photo, member names and line of data_label.txt."""
 
     id: str
     background: Path
     image: str  # member of the mask archive
-    mask: str | None  # member of the mask archive
+    mask: str
     depth: str | None  # member of the depth archive
-    line: int  # line of data_label.txt
+    line: int
+
+
+ROW = np.dtype([("line", "<i4"), ("background", "<i4"), ("image", "<i8"), ("mask", "<i8"),
+                ("depth", "<i8")])  # a joined row: label line, background and member indices
 
 
 def _safe_member(name: str, archive: Path, where: str) -> str:
     """Refuse member names that are absolute or climb out (`../x.png`, `/etc/x`, `C:\\x`)."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if not name or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
+    parts = name.replace("\\", "/").split("/")
+    if not name or not parts[0] or ".." in parts or ":" in parts[0]:
         raise ArchiveError(f"{archive}: {where} names the member {name!r}, which is absolute or "
                            f"leaves the archive; the archive is not safe to read")
     return name
+
+
+def _basename(member: str) -> str:
+    return member.rsplit("/", 1)[-1]
+
+
+def _stem(member: str) -> str:
+    name = _basename(member)
+    return name.rsplit(".", 1)[0] if "." in name[1:] else name
 
 
 def _label_rows(text: str, fields: tuple[str, ...], archive: Path, label: str) -> list[tuple[int, list[str]]]:
@@ -80,9 +97,16 @@ def _label_rows(text: str, fields: tuple[str, ...], archive: Path, label: str) -
     return rows
 
 
+ENTRY = np.dtype([("offset", "<i8"), ("compressed", "<i8"), ("size", "<i8"), ("crc", "<u4"),
+                  ("method", "<u2"), ("flags", "<u2")])  # where a member's bytes are
+
+
 class Zip:
-    """A zip archive checked once (duplicate names, unsafe names, absurd sizes) and read member
-    by member. The file handle is opened lazily in each process (DataLoader workers included)."""
+    """A zip archive checked once (duplicate and unsafe names, absurd sizes, encryption) and
+    then read member by member through a compact index: 32 bytes a member, no names kept (they
+    are read back from the member's own header when a message needs one). Each thread of each
+    process opens its own file handle (DataLoader workers and writer threads included). Stored
+    and deflated members are read."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -91,12 +115,13 @@ class Zip:
                 infos = archive.infolist()
         except (zipfile.BadZipFile, OSError) as error:
             raise ArchiveError(f"{path}: not a readable zip archive ({error})") from None
-        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.lookup: dict[str, int] | None = {}  # name -> entry, while the labels are joined
+        entries = []
         for info in infos:
             if info.is_dir():
                 continue
             _safe_member(info.filename, path, "the archive")
-            if info.filename in self.members:
+            if info.filename in self.lookup:
                 raise ArchiveError(f"{path}: the member {info.filename!r} appears twice; "
                                    f"rebuild the archive with unique names")
             if info.file_size > MAX_MEMBER_BYTES or (
@@ -105,29 +130,80 @@ class Zip:
                                    f"{info.file_size:,} bytes from {info.compress_size:,} "
                                    f"compressed, which is absurd for an image (a zip bomb?); "
                                    f"it is not read")
-            self.members[info.filename] = info
-        self._handle: zipfile.ZipFile | None = None
-        self._pid = -1
+            self.lookup[info.filename] = len(entries)
+            entries.append((info.header_offset, info.compress_size, info.file_size, info.CRC,
+                            info.compress_type, info.flag_bits))
+        self.entries = np.array(entries, dtype=ENTRY)
+        self._local, self._pid = threading.local(), os.getpid()
 
-    def find(self, basename: str) -> str | None:
-        """The member whose file name (last part) is `basename`, if any."""
-        for name in self.members:
-            if PurePosixPath(name).name == basename:
-                return name
-        return None
+    def entry(self, member: str) -> int:
+        """The index of `member` (-1 if absent); only before `forget_names`."""
+        return self.lookup.get(member, -1)
 
-    def read(self, member: str) -> bytes:
-        if self._handle is None or self._pid != os.getpid():
-            self._handle, self._pid = zipfile.ZipFile(self.path), os.getpid()
-        info = self.members[member]
-        with self._handle.open(info) as file:
-            data = file.read(MAX_MEMBER_BYTES + 1)
-        if len(data) > MAX_MEMBER_BYTES:
-            raise ArchiveError(f"{self.path}: the member {member!r} is larger than declared")
+    def find(self, basename: str) -> int:
+        """The index of the member whose file name (last part) is `basename`, or -1."""
+        for name, index in self.lookup.items():
+            if _basename(name) == basename:
+                return index
+        return -1
+
+    def forget_names(self) -> None:
+        """Drop the name lookup once the labels are joined (most of the memory a member costs)."""
+        self.lookup = None
+
+    def _handle(self):
+        """This thread's file handle (threads and processes never share one: seek + read)."""
+        if self._pid != os.getpid():
+            self._local, self._pid = threading.local(), os.getpid()
+        file = getattr(self._local, "file", None)
+        if file is None:
+            file = self._local.file = open(self.path, "rb")  # noqa: SIM115 - kept open
+        return file
+
+    def _header(self, index: int) -> tuple[int, str]:
+        """(offset of the data, member name) from the member's local header."""
+        file, offset = self._handle(), int(self.entries[index]["offset"])
+        file.seek(offset)
+        header = file.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise ArchiveError(f"{self.path}: member {index} has a broken header; the archive "
+                               f"is damaged")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        raw = file.read(name_length)
+        name = raw.decode("utf-8" if self.entries[index]["flags"] & 0x800 else "cp437", "replace")
+        return offset + 30 + name_length + extra_length, name
+
+    def name(self, index: int) -> str:
+        """The member's name, read from its local header."""
+        return self._header(index)[1]
+
+    def read(self, index: int) -> bytes:
+        """The bytes of member `index`, checked against its size and CRC."""
+        entry = self.entries[index]
+        start, name = self._header(index)
+        if entry["flags"] & 0x1:
+            raise ArchiveError(f"{self.path}: the member {name!r} is encrypted; re-zip it "
+                               f"without a password")
+        file = self._handle()
+        file.seek(start)
+        raw = file.read(int(entry["compressed"]))
+        if entry["method"] == zipfile.ZIP_STORED:
+            data = raw
+        elif entry["method"] == zipfile.ZIP_DEFLATED:
+            try:
+                data = zlib.decompressobj(-15).decompress(raw, MAX_MEMBER_BYTES + 1)
+            except zlib.error as error:
+                raise ArchiveError(f"{self.path}: the member {name!r} is damaged ({error})") from None
+        else:
+            raise ArchiveError(f"{self.path}: the member {name!r} uses compression method "
+                               f"{entry['method']}; re-zip the archive with deflate")
+        if len(data) != entry["size"] or zlib.crc32(data) != entry["crc"]:
+            raise ArchiveError(f"{self.path}: the member {name!r} is damaged (its size or "
+                               f"checksum differs from the archive's directory)")
         return data
 
-    def __getstate__(self) -> dict:  # workers reopen the file themselves
-        return {**self.__dict__, "_handle": None, "_pid": -1}
+    def __getstate__(self) -> dict:  # a worker opens its own handles
+        return {**self.__dict__, "_local": None, "_pid": -1}
 
 
 def _zips(folder: Path) -> tuple[Zip | None, Zip | None]:
@@ -135,9 +211,9 @@ def _zips(folder: Path) -> tuple[Zip | None, Zip | None]:
     masks = depths = None
     for path in sorted(folder.glob("*.zip")):
         archive = Zip(path)
-        if archive.find(MASK_LABEL):
+        if archive.find(MASK_LABEL) >= 0:
             masks = masks or archive
-        elif archive.find(DEPTH_LABEL):
+        elif archive.find(DEPTH_LABEL) >= 0:
             depths = depths or archive
     return masks, depths
 
@@ -165,10 +241,16 @@ def _backgrounds(folder: Path, given: Path | None, stems: set[str]) -> dict[str,
 
 @dataclass
 class OriginalArchive:
-    """The joined, checked rows of an original-layout dataset and the means to read them."""
+    """The joined, checked rows of an original-layout dataset and the means to read them.
 
-    rows: list[ArchiveRow]
-    masks: Zip | None
+    ids: the sample ids (composite file stems), one per usable row; the rows themselves are a
+    compact array (about 100 bytes a sample with its id), so an archive of 400,000 samples is
+    read with flat, small memory."""
+
+    ids: list[str]
+    table: np.ndarray  # ROW entries, one per id
+    backgrounds: list[Path]
+    masks: Zip
     depths: Zip | None
     skipped: list[str]  # rows that do not join or point at missing members, as messages
     polarity: str  # "near-bright" or "near-dark": how the teacher's depth images read
@@ -192,9 +274,9 @@ class OriginalArchive:
         else:
             mask_zip = Zip(masks) if masks else None
             depth_zip = Zip(depths) if depths else None
-            if mask_zip and not mask_zip.find(MASK_LABEL):
+            if mask_zip and mask_zip.find(MASK_LABEL) < 0:
                 raise ArchiveError(f"{masks}: no {MASK_LABEL} inside; is this the mask archive?")
-            if depth_zip and not depth_zip.find(DEPTH_LABEL):
+            if depth_zip and depth_zip.find(DEPTH_LABEL) < 0:
                 raise ArchiveError(f"{depths}: no {DEPTH_LABEL} inside; is this the depth archive?")
         if mask_zip is None:
             raise ArchiveError(f"{depth_zip.path}: a depth archive alone names composites but holds "
@@ -212,58 +294,84 @@ class OriginalArchive:
                 depth_of[fg_bg] = depth
         root = folder if folder is not None else mask_zip.path.parent
         photos = _backgrounds(root, backgrounds, {cells[0] for _, cells in mask_rows})
-        rows, skipped, seen = [], [], {}
+        photo_index = {stem: i for i, stem in enumerate(photos)}
+        ids, table, skipped, seen = [], [], [], {}
         for number, cells in mask_rows:
             bg, _, image, mask = cells[:4]
             where = f"{MASK_LABEL} line {number}"
             _safe_member(image, mask_zip.path, where)
             _safe_member(mask, mask_zip.path, where)
-            sample_id = PurePosixPath(image).stem
+            sample_id = _stem(image)
             if sample_id in seen:
                 raise ArchiveError(f"{mask_zip.path}: {where} repeats the composite {image!r} "
                                    f"(first on line {seen[sample_id]}); ids must be unique")
             seen[sample_id] = number
+            image_entry, mask_entry = mask_zip.entry(image), mask_zip.entry(mask)
             problem = (f"background {bg!r} not found" if bg not in photos else
-                       f"member {image!r} missing" if image not in mask_zip.members else
-                       f"member {mask!r} missing" if mask not in mask_zip.members else None)
-            depth = depth_of.get(image)
+                       f"member {image!r} missing" if image_entry < 0 else
+                       f"member {mask!r} missing" if mask_entry < 0 else None)
+            depth_entry = -1
             if problem is None and depth_zip is not None:
+                depth = depth_of.get(image)
+                depth_entry = depth_zip.entry(depth) if depth is not None else -1
                 problem = (f"no row of {DEPTH_LABEL} for {image!r}" if depth is None else
-                           f"depth member {depth!r} missing" if depth not in depth_zip.members
-                           else None)
+                           f"depth member {depth!r} missing" if depth_entry < 0 else None)
             if problem:
                 skipped.append(f"{where}: {problem}")
                 continue
-            rows.append(ArchiveRow(sample_id, photos[bg], image, mask, depth, number))
-        archive = cls(rows, mask_zip, depth_zip, skipped, polarity)
+            ids.append(sample_id)
+            table.append((number, photo_index[bg], image_entry, mask_entry, depth_entry))
+        del mask_rows, depth_of, seen
+        for archive in (mask_zip, depth_zip):
+            if archive is not None:
+                archive.forget_names()
+        archive = cls(ids, np.array(table, dtype=ROW), list(photos.values()), mask_zip,
+                      depth_zip, skipped, polarity)
         if depth_zip is not None and polarity == "auto":
             archive.polarity = archive.detect_polarity()
         return archive
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def row(self, index: int) -> ArchiveRow:
+        """Row `index` with its names (read from the members' headers)."""
+        entry = self.table[index]
+        depth = self.depths.name(int(entry["depth"])) if self.depths is not None else None
+        return ArchiveRow(self.ids[index], self.backgrounds[entry["background"]],
+                          self.masks.name(int(entry["image"])),
+                          self.masks.name(int(entry["mask"])), depth, int(entry["line"]))
 
     @property
     def has_depth(self) -> bool:
         return self.depths is not None
 
-    def _decode(self, archive: Zip, member: str, grey: bool) -> np.ndarray:
-        name = f"{archive.path}:{member}"
-        data = archive.read(member)
-        return imageio.decode_grey(data, name) if grey else imageio.decode_rgb(data, name)
+    def _decode(self, archive: Zip, entry, grey: bool) -> np.ndarray:
+        data = archive.read(int(entry))
+        try:
+            return imageio.decode_grey(data, "") if grey else imageio.decode_rgb(data, "")
+        except UserError as error:  # name the member (read from its header only now)
+            raise ArchiveError(f"{archive.path}:{archive.name(int(entry))}{error}") from None
+
+    def read_image_bytes(self, index: int) -> bytes:
+        """The composite of row `index` as stored in the archive (encoded)."""
+        return self.masks.read(int(self.table[index]["image"]))
 
     def read_image(self, index: int) -> np.ndarray:
         """(H, W, 3) uint8 RGB composite of row `index`."""
-        return self._decode(self.masks, self.rows[index].image, grey=False)
+        return self._decode(self.masks, self.table[index]["image"], grey=False)
 
     def read_background(self, index: int) -> np.ndarray:
         """(H, W, 3) uint8 RGB background photo of row `index`."""
-        return imageio.read_rgb(self.rows[index].background)
+        return imageio.read_rgb(self.backgrounds[self.table[index]["background"]])
 
     def read_mask(self, index: int) -> np.ndarray:
         """(H, W) bool mask of row `index` (grey > 127; JPEG masks are thresholded)."""
-        return self._decode(self.masks, self.rows[index].mask, grey=True) > 127
+        return self._decode(self.masks, self.table[index]["mask"], grey=True) > 127
 
     def read_teacher_depth(self, index: int) -> np.ndarray:
         """(H, W) uint8: the teacher's depth image of row `index`, as stored."""
-        return self._decode(self.depths, self.rows[index].depth, grey=True)
+        return self._decode(self.depths, self.table[index]["depth"], grey=True)
 
     def read_depth(self, index: int) -> np.ndarray:
         """(H, W) float32 relative depth in (0, 1], far = 1 (see `relative_depth`)."""
@@ -276,9 +384,9 @@ class OriginalArchive:
         found = list(self.skipped)
         if not check_images:
             return found
-        indices = range(len(self.rows))
+        indices = range(len(self))
         for index in progress(indices) if progress else indices:
-            row = self.rows[index]
+            line = int(self.table[index]["line"])
             try:
                 image = self.read_image(index)
                 sizes = {"background": self.read_background(index).shape[:2],
@@ -286,12 +394,12 @@ class OriginalArchive:
                 if self.has_depth:
                     sizes["depth"] = self.read_teacher_depth(index).shape
             except UserError as error:
-                found.append(f"{MASK_LABEL} line {row.line}: {error}")
+                found.append(f"{MASK_LABEL} line {line}: {error}")
                 continue
             for name, size in sizes.items():
                 if size != image.shape[:2]:
-                    found.append(f"{MASK_LABEL} line {row.line}: the {name} is "
-                                 f"{size[1]}x{size[0]}, the composite {row.image} "
+                    found.append(f"{MASK_LABEL} line {line}: the {name} is "
+                                 f"{size[1]}x{size[0]}, the composite {self.ids[index]} "
                                  f"{image.shape[1]}x{image.shape[0]}")
         return found
 
@@ -299,7 +407,7 @@ class OriginalArchive:
         """Whether the teacher drew near things bright or dark, from up to `samples` rows: the
         foreground (mask) is in front of the room behind it in nearly every composite."""
         votes = 0
-        for index in np.linspace(0, len(self.rows) - 1, min(samples, len(self.rows))).astype(int):
+        for index in np.linspace(0, len(self) - 1, min(samples, len(self))).astype(int):
             mask, depth = self.read_mask(index), self.read_teacher_depth(index)
             if mask.shape != depth.shape or mask.all() or not mask.any():
                 continue

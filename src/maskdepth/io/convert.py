@@ -40,17 +40,18 @@ def _write_sample(archive: OriginalArchive, folder: Path, index: int) -> dict[st
     try:
         return _write_files(archive, folder, index)
     except UserError as error:
-        raise UserError(f"{MASK_LABEL} line {archive.rows[index].line}: {error}") from None
+        line = int(archive.table[index]["line"])
+        raise UserError(f"{MASK_LABEL} line {line}: {error}") from None
 
 
 def _write_files(archive: OriginalArchive, folder: Path, index: int) -> dict[str, str]:
-    row = archive.rows[index]
+    row = archive.row(index)
     suffix = PurePosixPath(row.image).suffix.lower() or ".png"
     cells = {"id": row.id, "image": f"images/{row.id}{suffix}",
              "background": f"backgrounds/{row.background.name}", "mask": f"masks/{row.id}.png",
              "depth": f"depth/{row.id}.png" if archive.has_depth else ""}
-    image = archive.masks.read(row.image)
-    rgb = imageio.decode_rgb(image, f"{archive.masks.path}:{row.image}")  # check it is an image
+    image = archive.read_image_bytes(index)
+    rgb = archive.read_image(index)  # checks that it is an image
     mask = archive.read_mask(index)
     if mask.shape != rgb.shape[:2]:
         raise UserError(f"{archive.masks.path}:{row.mask} is {mask.shape[1]}x{mask.shape[0]}, "
@@ -69,7 +70,7 @@ def convert_archives(archive: OriginalArchive, folder: str | Path, settings: dic
     Resumes an interrupted conversion with the same `settings`; refuses a folder holding
     anything else."""
     folder = Path(folder)
-    count = len(archive.rows)
+    count = len(archive)
     if count == 0:
         raise UserError(f"no row of the archives could be used ({len(archive.skipped)} left out, "
                         f"e.g. {archive.skipped[0] if archive.skipped else 'none'})")
@@ -85,7 +86,7 @@ def convert_archives(archive: OriginalArchive, folder: str | Path, settings: dic
                 journal = Journal.start(folder, settings)
             with journal, ThreadPoolExecutor(max_workers=workers) as pool, \
                     tqdm(total=count, unit="sample", disable=not progress, desc="convert") as bar:
-                for photo in sorted({row.background for row in archive.rows}):
+                for photo in sorted(set(archive.backgrounds)):
                     atomic_write_bytes(_inside(folder, f"backgrounds/{photo.name}"),
                                        photo.read_bytes())
                 starts = range(0, count, batch_size)
