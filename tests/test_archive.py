@@ -170,6 +170,12 @@ def test_training_reads_the_archives_with_two_workers(original, tmp_path):
     assert "depth_relative" in parts and "depth_l1" not in parts or parts["depth_l1"] == 0
     fit(config, tmp_path / "run")
     assert (tmp_path / "run" / "model.safetensors").exists()
+    assert main(["train", "--data", str(folder), "--run", str(tmp_path / "cli"), "--set",
+                 "model.variant=fast", "data.sizes=[32]", "data.size_steps=[0]",
+                 "data.batch_size=2", "data.val_count=2", "data.val_size=32",
+                 "trainer.max_steps=1", "trainer.val_every=1"]) == 0
+    saved = (tmp_path / "cli" / "config.yaml").read_text()
+    assert "kind: archive" in saved and str(folder) in saved
 
 
 def test_evaluate_validate_and_predict_take_the_archive_folder(original, tmp_path, capsys):

@@ -190,3 +190,27 @@ def test_module_uses_shadow_only_when_weighted_and_present():
     torch.testing.assert_close(total.detach(), parts["depth"] + parts["mask"] + parts["shadow"])
     del batch["shadow"]
     assert "shadow_bce" not in MaskDepthLoss(LossWeights(shadow_bce=0.5))(outputs, batch)[1]
+
+
+def test_relative_depth_loss_ignores_scale_and_shift_only():
+    from maskdepth.training.losses import relative_depth_loss
+
+    g = torch.Generator().manual_seed(0)
+    true = torch.rand(3, 1, 12, 12, generator=g) * 0.9 + 0.1
+    true[0, 0, :2] = 0  # unknown pixels do not count
+    affine = 3.7 * true + 1.2  # metres in any scale and offset: a perfect relative prediction
+    assert relative_depth_loss(affine, true).item() < 1e-5
+    noisy = affine + 0.3 * torch.rand(3, 1, 12, 12, generator=g)
+    assert relative_depth_loss(noisy, true).item() > 0.01
+    assert relative_depth_loss(affine, torch.zeros_like(true)).item() == 0.0
+
+
+def test_relative_samples_are_scored_relatively_and_metric_ones_in_metres():
+    pred = torch.full((2, 1, 8, 8), 2.0, requires_grad=True)
+    batch = {"depth": torch.full((2, 1, 8, 8), 0.5), "mask": torch.zeros(2, 1, 8, 8),
+             "relative": torch.tensor([1.0, 0.0])}
+    outputs = {"depth": pred, "mask_logits": torch.zeros(2, 1, 8, 8)}
+    _, parts = MaskDepthLoss(LossWeights(depth_grad=0, depth_ssim=0))(outputs, batch)
+    # The metric sample alone is in depth_l1 (|2 - 0.5|); the relative one is in depth_relative.
+    torch.testing.assert_close(parts["depth_l1"], torch.tensor(1.5))
+    assert "depth_relative" in parts

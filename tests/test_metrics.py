@@ -289,3 +289,18 @@ def test_format_table_aligns_columns():
     assert lines[2].split() == ["synthetic", "0.9123", "nan"]
     assert lines[3].split() == ["real-photos", "0.5000", "-"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_relative_depth_metrics_are_scale_and_shift_invariant():
+    from maskdepth.evaluation.metrics import RelativeDepthMetrics, align_scale_shift
+
+    g = torch.Generator().manual_seed(1)
+    true = torch.rand(2, 1, 10, 10, generator=g) + 0.05
+    known = true > 0
+    torch.testing.assert_close(align_scale_shift(5 * true - 2, true, known), true)
+    metric = RelativeDepthMetrics()
+    metric.update(5 * true - 2, true)
+    values = metric.compute()
+    assert values["depth_ssi_mae"] < 1e-5 and values["depth_ssi_rmse"] < 1e-5
+    metric.update(torch.rand(2, 1, 10, 10, generator=g), true)
+    assert metric.compute()["depth_ssi_mae"] > 0.01

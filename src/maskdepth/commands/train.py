@@ -13,6 +13,7 @@ EXAMPLE = """examples:
   maskdepth train --run runs/default --resume           # continue after an interruption
   maskdepth train --devices 4 --strategy ddp --set trainer.precision=bf16-mixed
   maskdepth train --profile --set trainer.max_steps=40   # step-time breakdown
+  maskdepth train --data s15/ --run runs/s15             # the original zip archives, read in place
 """
 
 
@@ -26,6 +27,9 @@ def add_parser(subparsers) -> None:
                              "recipe with scene-engine data only)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override config values, e.g. optim.lr=0.001 data.batch_size=8")
+    parser.add_argument("--data", type=Path, nargs="+", metavar="DIR",
+                        help="train on these dataset folders or folders of the original zip "
+                             "archives (equal weights; replaces data.sources)")
     parser.add_argument("--run", type=Path, default=Path("runs/default"),
                         help="run folder: config, checkpoints, TensorBoard logs (default runs/default)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
@@ -39,7 +43,15 @@ def add_parser(subparsers) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
+    import json
+
+    from maskdepth.io.archive import is_archive_folder
+
     extra = list(args.set)
+    if args.data:
+        sources = [{"kind": "archive" if is_archive_folder(path) else "manifest", "path": str(path)}
+                   for path in args.data]
+        extra.insert(0, f"data.sources={json.dumps(sources)}")  # JSON is YAML
     for flag, key in (("devices", "devices"), ("num_nodes", "num_nodes"),
                       ("strategy", "strategy"), ("accelerator", "accelerator")):
         if getattr(args, flag) is not None:

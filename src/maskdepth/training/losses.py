@@ -27,13 +27,13 @@ class LossWeights:
     """Weight of each loss term; 0 switches a term off (it is then neither computed nor logged)."""
 
     depth_l1: float = 1.0
-    depth_relative: float = 1.0  # scale-and-shift invariant L1 for samples of relative depth
     depth_grad: float = 1.0
     depth_ssim: float = 1.0
     mask_bce: float = 1.0
     mask_ssim: float = 1.0
     mask_dice: float = 0.0
     shadow_bce: float = 0.0
+    depth_relative: float = 1.0  # scale-and-shift invariant L1 for samples of relative depth
 
 
 def erode_known(valid: Tensor, size: int) -> Tensor:
