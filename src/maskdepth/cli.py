@@ -18,7 +18,7 @@ from maskdepth.errors import UserError
 
 # Subcommand name -> module in maskdepth.commands. Order is the order shown in --help.
 COMMANDS = ("demo", "predict", "synth", "build", "convert", "train", "evaluate", "export", "validate",
-            "summary", "bench")
+            "summary", "bench", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

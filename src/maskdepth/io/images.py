@@ -49,6 +49,13 @@ def _encode(path: Path, array: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of an RGB (H, W, 3) uint8, grey (H, W) uint8 or 16-bit (H, W) uint16 array."""
+    if array.ndim == 3:
+        array = np.ascontiguousarray(array[..., ::-1])  # cv2 wants BGR
+    return _encode(Path("memory.png"), array)
+
+
 def _check_shape(array: np.ndarray, ndim: int, name: str) -> None:
     """Raise ValueError when `array` is not (H, W) for ndim 2 or (H, W, 3) for ndim 3."""
     if array.ndim != ndim or (ndim == 3 and array.shape[2] != 3) or 0 in array.shape:

@@ -1,0 +1,62 @@
+"""`maskdepth serve`: a local web page to try the model on photos or a webcam, and an HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from maskdepth.commands import positive_int
+
+EXAMPLE = """examples:
+  maskdepth serve                                 # http://127.0.0.1:7860
+  maskdepth serve --port 8000 --checkpoint runs/default/model.safetensors
+  curl -F image=@person.jpg -F background=@room.jpg http://127.0.0.1:7860/predict?format=zip -o prediction.zip
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="a local web page (photo and webcam modes) and HTTP API",
+        description="Serve a page where you upload a photo and its empty scene, or use your "
+                    "webcam, and see the mask and depth; and an HTTP API (POST /predict, "
+                    "described at /docs). Listens on this machine only unless --host says "
+                    "otherwise.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; "
+                             "0.0.0.0 opens it to your network)")
+    parser.add_argument("--port", type=positive_int, default=7860, help="port (default 7860)")
+    parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    parser.add_argument("--max-upload-mb", type=positive_int, default=15,
+                        help="largest file accepted, in MB (default 15)")
+    parser.add_argument("--max-megapixels", type=positive_int, default=12,
+                        help="largest image accepted, in megapixels (default 12)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import uvicorn
+
+    from maskdepth.errors import UserError
+    from maskdepth.inference.api import MaskDepth
+    from maskdepth.web.app import Limits, create_app
+
+    if args.checkpoint is not None and not args.checkpoint.exists():
+        raise UserError(f"{args.checkpoint}: no such model file")
+    model = MaskDepth.load(args.checkpoint, device=args.device)
+    limits = Limits(max_bytes=args.max_upload_mb << 20,
+                    max_pixels=args.max_megapixels * 1_000_000)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"note: listening on {args.host}: anyone who can reach this machine can use it")
+    with tempfile.TemporaryDirectory(prefix="maskdepth-serve-") as scratch:
+        tempfile.tempdir = scratch  # uploads the parser spills to disk land here, and go with it
+        print(f"maskdepth: open http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")
+        try:
+            uvicorn.run(create_app(model, limits), host=args.host, port=args.port,
+                        log_level="warning")
+        finally:
+            tempfile.tempdir = None
+    return 0

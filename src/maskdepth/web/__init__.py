@@ -1,0 +1,1 @@
+"""The web app of `maskdepth serve` (app.py) and its page (static/)."""

@@ -1,0 +1,179 @@
+"""The web app behind `maskdepth serve`: one static page (photo and webcam modes) and an HTTP API.
+
+    POST /predict      multipart image + background -> JSON (mask, depth, views as base64 PNG)
+                       or, with ?format=zip, a zip of mask.png (0/255) and depth.png (16-bit mm)
+    POST /clean-plate  multipart frames (2 or more) -> PNG: their per-pixel median (io/video.py)
+    GET  /health       model and limits
+    GET  /docs         the OpenAPI description, interactive
+
+Uploads are read into memory, capped in bytes and pixels, and decoded by content (never by
+name); nothing is written to disk except the multipart parser's spill files, which go to a
+temporary folder of the server's own that is removed when it stops. Predictions run in a
+worker thread, so a slow request never blocks the page or other requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from maskdepth.errors import UserError
+from maskdepth.inference.api import MaskDepth
+from maskdepth.inference.mismatch import MISMATCH_WARNING
+from maskdepth.inference.writers import side_by_side
+from maskdepth.io import images as imageio
+from maskdepth.io.viz import colorize_depth, overlay_mask
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class Limits:
+    """What one upload may be: bytes per file, pixels per image, frames per clean plate."""
+
+    max_bytes: int = 15 << 20
+    max_pixels: int = 12_000_000
+    max_frames: int = 64
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+async def _read_image(upload: UploadFile, field: str, limits: Limits) -> np.ndarray:
+    """An uploaded file as (H, W, 3) uint8 RGB, refused with 413 (too large) or 415 (not an
+    image; checked by decoding the content, whatever its name or declared type)."""
+    data = await upload.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise HTTPException(413, f"{field}: the file is larger than {limits.max_bytes >> 20} MB; "
+                                 f"send a smaller photo")
+    if not data:
+        raise HTTPException(422, f"{field}: the file is empty")
+    name = f"{field} ({upload.filename or 'upload'})"
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+    except Exception:  # noqa: BLE001 - any decoder failure means: not an image we can read
+        raise HTTPException(415, f"{name}: not an image (PNG, JPEG, WebP or BMP expected; "
+                                 f"checked by content)") from None
+    if width * height > limits.max_pixels:
+        raise HTTPException(413, f"{name}: {width}x{height} is more than "
+                                 f"{limits.max_pixels:,} pixels; downscale it")
+    try:
+        return imageio.decode_rgb(data, name)
+    except UserError as error:
+        raise HTTPException(415, str(error)) from None
+
+
+def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray,
+                     align: bool) -> dict:
+    start = time.perf_counter()
+    prediction = model.predict(image, background, align=align)
+    seconds = time.perf_counter() - start
+    depth_colour = colorize_depth(imageio.as_written(prediction.depth))
+    mismatch = prediction.mismatch
+    warning = (f"the background does not look like the image's scene (mismatch {mismatch:.2f}); "
+               f"results may be poor" if mismatch is not None and mismatch > MISMATCH_WARNING
+               else None)
+    return {
+        "width": image.shape[1], "height": image.shape[0],
+        "mask_png": _b64(imageio.encode_png(np.where(prediction.mask, 255, 0).astype(np.uint8))),
+        "depth_png": _b64(imageio.encode_png(imageio.depth_to_millimetres(prediction.depth))),
+        "overlay_png": _b64(imageio.encode_png(overlay_mask(image, prediction.mask))),
+        "depth_color_png": _b64(imageio.encode_png(depth_colour)),
+        "foreground": float(prediction.mask.mean()),
+        "depth_range_m": [float(prediction.depth.min()), float(prediction.depth.max())],
+        "mismatch": mismatch, "warning": warning, "model_ms": round(seconds * 1000, 1),
+    }
+
+
+def _prediction_zip(model: MaskDepth, image: np.ndarray, background: np.ndarray,
+                    align: bool) -> bytes:
+    prediction = model.predict(image, background, align=align)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mask.png", imageio.encode_png(np.where(prediction.mask, 255, 0)
+                                                        .astype(np.uint8)))
+        archive.writestr("depth.png", imageio.encode_png(
+            imageio.depth_to_millimetres(prediction.depth)))
+        archive.writestr("view.png", imageio.encode_png(side_by_side(image, prediction)))
+    return buffer.getvalue()
+
+
+def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "maskdepth") -> FastAPI:
+    """The FastAPI app serving `model` (see the module docstring for the routes)."""
+    limits = limits or Limits()
+    app = FastAPI(title=title, description="Foreground mask and depth from an image and a photo "
+                                           "of the same scene without the foreground.")
+
+    @app.exception_handler(RequestValidationError)
+    async def missing_fields(request: Request, error: RequestValidationError) -> JSONResponse:
+        missing = [str(e["loc"][-1]) for e in error.errors() if e.get("type") == "missing"]
+        detail = (f"missing form field(s): {', '.join(missing)}; send multipart/form-data with "
+                  f"'image' and 'background' files" if missing else
+                  "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/health")
+    async def health() -> dict:
+        """The model being served and the upload limits."""
+        config = model.model.config.to_dict() if hasattr(model.model, "config") else {}
+        return {"status": "ok", "variant": config.get("variant"), "max_side": model.max_side,
+                "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels}
+
+    @app.post("/predict", responses={200: {"content": {"application/zip": {}}}})
+    async def predict(image: Annotated[UploadFile, File(description="the photo with the foreground")],
+                      background: Annotated[UploadFile, File(description="the same scene without it")],
+                      align: Annotated[bool, Query(description="align the background first")] = True,
+                      format: Annotated[str, Query(pattern="^(json|zip)$",
+                                                   description="json (base64 PNGs) or zip")] = "json"):
+        """Mask and depth for one pair. JSON: mask_png (0/255), depth_png (16-bit mm),
+        overlay_png, depth_color_png (base64), mismatch and a warning when the background does
+        not look like the image's scene. zip: mask.png, depth.png, view.png."""
+        rgb = await _read_image(image, "image", limits)
+        bg = await _read_image(background, "background", limits)
+        if rgb.shape != bg.shape:
+            raise HTTPException(422, f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
+                                     f"{bg.shape[1]}x{bg.shape[0]}; send photos of equal size "
+                                     f"from the same camera")
+        if format == "zip":
+            data = await run_in_threadpool(_prediction_zip, model, rgb, bg, align)
+            return Response(data, media_type="application/zip",
+                            headers={"Content-Disposition": "attachment; filename=prediction.zip"})
+        return await run_in_threadpool(_prediction_json, model, rgb, bg, align)
+
+    @app.post("/clean-plate", response_class=Response,
+              responses={200: {"content": {"image/png": {}}}})
+    async def clean_plate(frames: Annotated[list[UploadFile], File(description="2 or more frames")]):
+        """The scene without whoever moves through it: the per-pixel median of the frames."""
+        from maskdepth.io.video import clean_plate as median_plate
+
+        if not 2 <= len(frames) <= limits.max_frames:
+            raise HTTPException(422, f"send 2 to {limits.max_frames} frames, got {len(frames)}")
+        arrays = [await _read_image(frame, f"frames[{i}]", limits) for i, frame in enumerate(frames)]
+        if len({a.shape for a in arrays}) != 1:
+            raise HTTPException(422, "the frames differ in size; send frames of one camera")
+        plate = await run_in_threadpool(median_plate, arrays)
+        return Response(imageio.encode_png(plate), media_type="image/png")
+
+    return app
