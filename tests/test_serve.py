@@ -344,3 +344,35 @@ def test_webcam_mode_with_a_fake_camera(server, pair, tmp_path):
         browser.find_element(By.ID, "live").click()
     finally:
         browser.quit()
+
+
+def test_serve_command_end_to_end(tmp_path):
+    import signal
+    import sys
+
+    import httpx
+
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "maskdepth", "serve", "--port", str(port)],
+                               env={**os.environ, "TMPDIR": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.3)
+        assert health.json()["status"] == "ok"
+        assert list(tmp_path.glob("maskdepth-serve-*"))  # its scratch folder while it runs
+        good = encode_png(np.zeros((48, 64, 3), np.uint8))
+        reply = httpx.post(f"http://127.0.0.1:{port}/predict?format=zip",
+                           files=_files(good, good), timeout=60)
+        assert reply.headers["content-type"] == "application/zip"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "open http://127.0.0.1" in output
+    assert not list(tmp_path.glob("maskdepth-serve-*"))  # and gone after it stops
