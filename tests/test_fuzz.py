@@ -153,7 +153,8 @@ def test_any_override_gives_a_checked_config_or_a_user_error(overrides):
 @FUZZ
 @given(text=st.one_of(st.text(max_size=200),
                       st.sampled_from(["!!python/object/apply:os.system ['echo hi']",
-                                       "model: !!python/name:os.system", "- 1\n- 2",
+                                       "model: !!python/name:os.system", "- 1\n- 2", "?",
+                                       "1: 2", "optim: {? : 1}",
                                        "optim: {lr: [1]}", "data:\n  sizes: {}"])))
 def test_any_yaml_file_gives_a_checked_config_or_a_user_error(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("cfg") / "c.yaml"

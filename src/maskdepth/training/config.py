@@ -122,7 +122,7 @@ def _build(cls, values: Any, where: str, base=None):
     if not isinstance(values, dict):
         raise UserError(f"config: {where or 'top level'} must be a mapping, got {values!r}")
     hints = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(hints))
+    unknown = sorted(str(k) for k in set(values) - set(hints))  # YAML keys may be any value
     if unknown:
         raise UserError(f"config: unknown key(s) {', '.join(where + k for k in unknown)}; "
                         f"known: {', '.join(hints)}")
