@@ -99,8 +99,9 @@ CLI_CASES = {
     "--checkpoint that does not exist": lambda t, d: (
         ["predict", "--data", d, "--checkpoint", t / "gone.safetensors", "--out", t / "o"], d,
         ["gone.safetensors: no such file"]),
-    "--engine onnx without an .onnx": lambda t, d: (
-        ["predict", "--data", d, "--engine", "onnx", "--out", t / "o"], d, ["FILE.onnx"]),
+    "--engine onnx on a GPU": lambda t, d: (
+        ["predict", "--data", d, "--engine", "onnx", "--device", "cuda", "--out", t / "o"], d,
+        ["runs on the CPU"]),
     "an .onnx with the torch engine": lambda t, d: (
         ["predict", "--data", d, "--checkpoint", _onnx(t), "--out", t / "o"], d,
         ["--engine onnx"]),

@@ -137,3 +137,60 @@ def test_odd_sizes_are_padded_not_cropped(tmp_path):
     (decoded, _) = list(read_frames(tmp_path / "odd.mp4"))
     assert decoded.shape == (64, 96, 3)
     assert np.abs(decoded[:63, :95].astype(int) - frame).mean() < 8.0
+
+
+def test_a_static_camera_is_aligned_once(video, tmp_path, monkeypatch):
+    from maskdepth.inference import static
+    from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.writers import predict_video
+    from maskdepth.io.images import write_rgb
+    from maskdepth.io.journal import Journal
+
+    path, background, _ = video
+    calls = []
+    real = static.align_background
+    monkeypatch.setattr(static, "align_background",
+                        lambda image, photo: calls.append(1) or real(image, photo))
+    write_rgb(tmp_path / "bg.png", background)
+    model = MaskDepth.load(max_side=64)
+    assert predict_video(model, path, tmp_path / "bg.png", tmp_path / "out", True, 4, None,
+                         Journal.untracked()) == COUNT
+    assert len(calls) == 1  # 20 frames of a static camera: one alignment, not 20
+    tracker = static.StaticBackground(background, every=8)
+    for index in range(COUNT):
+        tracker.for_frame(background, index)
+    assert tracker.alignments == 3 and tracker.realigned == 0  # checked at frames 0, 8 and 16
+
+
+def test_webcam_mode_with_a_video_file_standing_in_for_the_camera(video, tmp_path, capsys):
+    from maskdepth.cli import main
+    from maskdepth.io.images import write_rgb
+
+    path, background, _ = video
+    write_rgb(tmp_path / "empty.png", background)
+    out = tmp_path / "live"
+    assert main(["predict", "--webcam", str(path), "--background", str(tmp_path / "empty.png"),
+                 "--out", str(out), "--max-frames", "6", "--no-align"]) == 0
+    assert "frames/s" in capsys.readouterr().err
+    assert sum(1 for _ in read_frames(out / "camera_view.mp4")) == 6
+    assert len(list((out / "camera_frames").glob("*_mask.png"))) == 6
+    assert main(["predict", "--webcam", str(tmp_path / "no-such-camera.mp4"), "--background",
+                 str(tmp_path / "empty.png"), "--out", str(tmp_path / "o2")]) == 2
+    assert "cannot open it" in capsys.readouterr().err
+
+
+def test_prefetch_overlaps_and_passes_errors_on():
+    from maskdepth.inference.pipeline import batched, prefetch
+
+    assert list(prefetch(range(5))) == [0, 1, 2, 3, 4]
+    assert list(batched(range(7), 3)) == [(0, [0, 1, 2]), (3, [3, 4, 5]), (6, [6])]
+
+    def broken():
+        yield 1
+        raise UserError("decoder failed")
+
+    with pytest.raises(UserError, match="decoder failed"):
+        list(prefetch(broken()))
+    stream = prefetch(iter(range(1000)))
+    assert next(stream) == 0
+    stream.close()  # leaving early stops the producer

@@ -59,3 +59,34 @@ def load_checkpoint(path: Path):
         raise UserError(f"{path}: not a maskdepth training checkpoint (no model config and "
                         f"state_dict inside); give one written by `maskdepth train`") from None
     return rebuild(config, state, path)
+
+
+def onnx_cache_dir() -> Path:
+    """Where ONNX exports of model files are kept: $MASKDEPTH_CACHE, else
+    $XDG_CACHE_HOME/maskdepth, else ~/.cache/maskdepth."""
+    if os.environ.get("MASKDEPTH_CACHE"):
+        return Path(os.environ["MASKDEPTH_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "maskdepth"
+
+
+def load_onnx_of(path: str | os.PathLike):
+    """The model file `path` (.safetensors or .ckpt; .onnx as it is) run by ONNX Runtime. The
+    export is made once and cached by the file's SHA-256 (see onnx_cache_dir), so the first
+    call takes a few seconds and later ones none."""
+    from maskdepth.inference.onnx import export_onnx, load_onnx
+    from maskdepth.io.atomic import file_digest
+
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        return load_model_file(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such model file; give a {', '.join(MODEL_SUFFIXES)} file")
+    cached = onnx_cache_dir() / f"{file_digest(path)[:20]}.onnx"
+    if not cached.is_file():
+        try:
+            export_onnx(load_model_file(path, torch_only=True), cached)
+        except OSError as error:
+            raise UserError(f"cannot write the ONNX export to {cached.parent} ({error.strerror});"
+                            f" set MASKDEPTH_CACHE to a writable folder") from None
+    return load_onnx(cached)

@@ -181,6 +181,28 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
     return capture
 
 
+class Camera:
+    """A live source of frames: a camera by index (0, 1, ...) or a stream or file name that
+    OpenCV opens (a video file stands in for a camera in tests).
+
+        camera = Camera(0)
+        for frame in camera.frames():     # (H, W, 3) uint8 RGB until the source ends
+            ...
+    """
+
+    def __init__(self, source: int | str):
+        self.source = source
+        self.capture = cv2.VideoCapture(source)
+        if not self.capture.isOpened():
+            self.capture.release()
+            raise UserError(f"camera {source!r}: OpenCV cannot open it; check that it is "
+                            f"connected and not in use (or give a video file or stream URL)")
+        self.fps = float(self.capture.get(cv2.CAP_PROP_FPS)) or 25.0
+
+    def frames(self, max_frames: int | None = None) -> Iterator[np.ndarray]:
+        return _frames(self.capture, max_frames)
+
+
 def _frames(capture: cv2.VideoCapture, max_frames: int | None) -> Iterator[np.ndarray]:
     """Decode frames from an opened capture as RGB until the end or `max_frames`; release it."""
     try:

@@ -15,15 +15,19 @@ from maskdepth.io.tensors import to_numpy_rgb
 def colorize_depth(depth_m: np.ndarray, max_depth: float | None = None) -> np.ndarray:
     """Turbo colour map of a depth map (H, W) in metres: near = red, far = blue, unknown (0) = black.
 
-    max_depth: the metres mapped to the far end (default: the 99th percentile of known depth).
+    max_depth: the metres mapped to the far end (default: the 99th percentile of known depth,
+    estimated on every 4th row and column, which is plenty and 16x cheaper).
     """
-    known = depth_m > 0
+    depth_m = np.asarray(depth_m, dtype=np.float32)
     if max_depth is None:
-        max_depth = float(np.percentile(depth_m[known], 99)) if known.any() else 1.0
-    scaled = np.clip(depth_m / max(max_depth, 1e-6), 0, 1)
-    grey = ((1 - scaled) * 255).astype(np.uint8)
-    rgb = cv2.applyColorMap(grey, cv2.COLORMAP_TURBO)[..., ::-1]
-    return np.where(known[..., None], rgb, 0).astype(np.uint8)
+        sample = depth_m[::4, ::4]
+        known = sample[sample > 0]
+        max_depth = float(np.percentile(known, 99)) if known.size else 1.0
+    grey = np.clip(255.0 - depth_m * np.float32(255.0 / max(max_depth, 1e-6)), 0, 255)
+    rgb = cv2.cvtColor(cv2.applyColorMap(grey.astype(np.uint8), cv2.COLORMAP_TURBO),
+                       cv2.COLOR_BGR2RGB)
+    rgb[depth_m <= 0] = 0
+    return rgb
 
 
 def grey_to_rgb(values: np.ndarray) -> np.ndarray:
