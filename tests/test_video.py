@@ -194,3 +194,17 @@ def test_prefetch_overlaps_and_passes_errors_on():
     stream = prefetch(iter(range(1000)))
     assert next(stream) == 0
     stream.close()  # leaving early stops the producer
+
+
+def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
+    from maskdepth.cli import main
+
+    report = tmp_path / "BENCHMARKS.md"
+    assert main(["bench", "all", "--tiny", "--out", str(report), "--json",
+                 str(tmp_path / "bench.json"), "--export-dir", str(tmp_path)]) == 0
+    text = report.read_text()
+    for heading in ("## Targets", "## Machine", "## Data", "## Models", "## Training step profile",
+                    "## Video end to end"):
+        assert heading in text
+    assert "640x480 video end to end" in text and "ONNX Runtime" in text and "mog2" in text
+    assert "fast" in text and "resnet-shared" in text

@@ -13,6 +13,7 @@ EXAMPLE = """examples:
   maskdepth bench synth --size 160 --compile --json bench.json
   maskdepth bench build --backgrounds photos/backgrounds --foregrounds photos/foregrounds
   maskdepth bench model --variant fast --size 160 --batch-size 8
+  maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~15 min)
 """
 
 
@@ -25,7 +26,14 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models.config import VARIANT_NAMES
 
-    parser.add_argument("what", choices=["synth", "build", "model"], help="what to measure")
+    parser.add_argument("what", choices=["all", "synth", "build", "model"], help="what to measure")
+    parser.add_argument("--out", type=Path, help="bench all: the Markdown report to write "
+                                                 "(e.g. docs/BENCHMARKS.md)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="bench all: tiny sizes and short timings (a smoke run, not figures)")
+    parser.add_argument("--photos", type=Path,
+                        help="bench all: a folder with backgrounds/ and foregrounds/ for the "
+                             "photo compositor's rates (default ../shared/photos if present)")
     parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
     parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
@@ -41,6 +49,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.evaluation.bench import machine
 
+    if args.what == "all":
+        return _bench_all(args)
     results = {"machine": machine(), "size": args.size}
     results.update(_bench_model(args) if args.what == "model" else _bench_synth(args))
     for key, value in results.items():
@@ -48,6 +58,32 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from maskdepth.io.atomic import atomic_write_bytes
         atomic_write_bytes(args.json, json.dumps(results, indent=2).encode())
+    return 0
+
+
+def _bench_all(args: argparse.Namespace) -> int:
+    import sys
+
+    from maskdepth.errors import UserError
+    from maskdepth.evaluation.report import Settings, measure, render
+    from maskdepth.io.atomic import atomic_write_bytes
+
+    if args.out is None:
+        raise UserError("bench all needs --out REPORT.md (e.g. docs/BENCHMARKS.md)")
+    photos = args.photos
+    if photos is None and Path("../shared/photos/backgrounds").is_dir():
+        photos = Path("../shared/photos")
+    if photos is not None and not (photos / "backgrounds").is_dir():
+        raise UserError(f"--photos {photos}: needs backgrounds/ and foregrounds/ folders")
+    settings = Settings(tiny=args.tiny, seconds=0.3 if args.tiny else min(args.seconds, 5.0),
+                        photos=photos, export_dir=args.export_dir)
+    results = measure(settings, progress=lambda what: print(f"measuring {what} ...",
+                                                            file=sys.stderr, flush=True))
+    command = "maskdepth bench all --out " + str(args.out) + (" --tiny" if args.tiny else "")
+    atomic_write_bytes(args.out, render(results, command).encode())
+    if args.json:
+        atomic_write_bytes(args.json, json.dumps(results, indent=2, default=str).encode())
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -1,0 +1,274 @@
+"""`maskdepth bench all`: every speed of the project measured in one run, side by side, written
+as a Markdown report (docs/BENCHMARKS.md) with the machine, the targets and whether each is met.
+
+Measured: the machine's fp32 (and native bf16) matmul rate; scene engine and photo compositor
+rates in memory and to disk; training images/s per variant and precision with a step profile;
+inference images/s per variant for PyTorch and ONNX Runtime at 160 and 320 px, with GFLOPs and
+the fraction of the matmul rate they reach; end-to-end video frames/s at 640x480; and the
+classical baselines' speed on the same frames.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from maskdepth.evaluation.bench import (
+    _timed,
+    machine,
+    model_rates,
+    synth_export_rate,
+    synth_stream_rate,
+)
+
+TARGETS = {  # name: (measured key, target, higher is better)
+    "engine in memory, scenes/s at 160 px": ("engine_memory", 1000, True),
+    "engine to disk, scenes/s at 160 px": ("engine_disk", 300, True),
+    "photo compositor in memory >= engine's, samples/s": ("build_memory", "engine_memory", True),
+    "640x480 video end to end, frames/s (shipped model)": ("video_fps", 25, True),
+    "training data + loss share of a step, %": ("data_loss_percent", 5, False),
+}
+
+
+@dataclass
+class Settings:
+    """What to measure and how long. tiny: a seconds-long smoke run (CI) with tiny sizes."""
+
+    tiny: bool = False
+    seconds: float = 5.0
+    photos: Path | None = None  # a folder with backgrounds/ and foregrounds/ (build rates)
+    export_dir: str = "."
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (32, 64) if self.tiny else (160, 320)
+
+    @property
+    def video(self) -> tuple[int, int, int]:
+        """(frames, height, width) of the end-to-end video."""
+        return (12, 48, 64) if self.tiny else (300, 480, 640)
+
+
+def matmul_gflops(dtype: torch.dtype, seconds: float, n: int = 2048) -> float:
+    """The machine's dense matmul rate (GFLOP/s) for n x n matrices of `dtype`."""
+    a, b = torch.rand(n, n, dtype=dtype), torch.rand(n, n, dtype=dtype)
+    return 2 * n**3 * _timed(lambda: a @ b, seconds, warmup=1) / 1e9
+
+
+def _engine_rates(settings: Settings) -> dict:
+    from maskdepth.synth import SceneConfig, SceneEngine
+
+    size = 32 if settings.tiny else 160
+    batch = 8 if settings.tiny else 64
+    engine = SceneEngine(SceneConfig(height=size, width=size), seed=0)
+    out = {"engine_memory": synth_stream_rate(engine, batch, settings.seconds),
+           "engine_disk": synth_export_rate(engine, batch * (1 if settings.tiny else 8), batch,
+                                            settings.export_dir)}
+    if settings.photos is not None:
+        from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+
+        compositor = PhotoCompositor(settings.photos / "backgrounds",
+                                     settings.photos / "foregrounds",
+                                     PhotoConfig(height=size, width=size), seed=0)
+        out["build_memory"] = synth_stream_rate(compositor, batch, settings.seconds)
+        out["build_disk"] = synth_export_rate(compositor, batch * (1 if settings.tiny else 8),
+                                              batch, settings.export_dir)
+    return out
+
+
+def _variant_rates(settings: Settings, matmul: float) -> list[dict]:
+    """Per variant and size: parameters, GFLOPs, PyTorch and ONNX Runtime inference and
+    training images/s (fp32), and the fraction of the matmul rate inference reaches."""
+    from maskdepth.inference.onnx import export_onnx, load_onnx
+    from maskdepth.models import build_model
+    from maskdepth.models.config import VARIANT_NAMES
+    from maskdepth.models.summary import gflops, parameter_count
+
+    rows = []
+    batch = 2 if settings.tiny else 8
+    for variant in VARIANT_NAMES:
+        model = build_model(variant=variant, difference=True, refine=8)
+        with tempfile.TemporaryDirectory() as folder:
+            onnx_path = export_onnx(model.eval(), Path(folder) / "m.onnx", 64, 64)
+            onnx = load_onnx(onnx_path)
+            for size in settings.sizes:
+                flops = gflops(model, size, size)
+                rates = model_rates(model, size, size, batch, settings.seconds)
+                x = torch.rand(batch, 3, size, size)
+                onnx_rate = _timed(lambda o=onnx, x=x: o(x, x), settings.seconds) * batch
+                rows.append({"variant": variant, "size": size,
+                             "parameters_m": parameter_count(model) / 1e6, "gflops": flops,
+                             "torch_infer": rates["inference_img_per_s"],
+                             "onnx_infer": onnx_rate, "torch_train": rates["train_img_per_s"],
+                             "matmul_fraction": flops * max(rates["inference_img_per_s"],
+                                                            onnx_rate) / matmul})
+    return rows
+
+
+def _training_profile(settings: Settings) -> dict:
+    """Step profile of the default recipe's model on engine data (a short run)."""
+    from maskdepth.training.config import load_config
+    from maskdepth.training.fit import fit
+
+    size = 32 if settings.tiny else 160
+    steps = 6 if settings.tiny else 40
+    with tempfile.TemporaryDirectory() as run:
+        config = load_config(None, [f"data.sizes=[{size}]", "data.size_steps=[0]",
+                                    f"trainer.max_steps={steps}", f"trainer.val_every={steps}",
+                                    "data.val_count=2", f"data.val_size={size}",
+                                    "trainer.checkpoint_every=1000000"])
+        fit(config, run, profile=True)
+        report = json.loads((Path(run) / "profile.json").read_text())
+    report["images_per_s"] = 1000 * config.data.batch_size / report["step_ms"]
+    return report
+
+
+def _video(settings: Settings) -> dict:
+    """End-to-end frames/s of predict --video on a static-camera clip (the shipped model)."""
+    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
+    from maskdepth.inference.writers import predict_video
+    from maskdepth.io.journal import Journal
+    from maskdepth.io.video import VideoWriter
+
+    count, height, width = settings.video
+    rng = np.random.default_rng(0)
+    room = rng.integers(40, 220, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    room = np.kron(room, np.ones((8, 8, 1), np.uint8))[:height, :width]
+    frames = []
+    for index in range(count):
+        frame = room.copy()
+        left = int((width - width // 4) * index / max(count - 1, 1))
+        frame[height // 4:, left:left + width // 4] = (190, 140, 110)
+        frames.append(frame)
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mp4"
+        with VideoWriter(clip, 25) as writer:
+            for frame in frames:
+                writer.write(frame)
+        from maskdepth.io.images import write_rgb
+
+        write_rgb(Path(folder) / "room.png", room)
+        for name, engine, files in (("torch", "torch", True), ("onnx", "onnx", True),
+                                    ("onnx_view_only", "onnx", False)):
+            model = MaskDepth.load(engine=engine, max_side=VIDEO_MAX_SIDE)
+            start = time.perf_counter()
+            predict_video(model, clip, Path(folder) / "room.png", Path(folder) / name, True,
+                          8, None, Journal.untracked(), frame_files=files)
+            out[name] = count / (time.perf_counter() - start)
+        out["baselines"] = _baseline_rates(frames, room, settings.seconds)
+    out["video_fps"] = out["onnx"]
+    return out
+
+
+def _baseline_rates(frames: list[np.ndarray], room: np.ndarray, seconds: float) -> dict:
+    from maskdepth.evaluation.baselines import BASELINES
+
+    rates = {}
+    for name, method in BASELINES.items():
+        index = iter(range(10**9))
+        rates[name] = _timed(lambda m=method, i=index: m(frames[next(i) % len(frames)], room),
+                             seconds)
+    return rates
+
+
+def measure(settings: Settings, progress=print) -> dict:
+    """Run every benchmark; returns the numbers (see `render`)."""
+    results: dict = {"machine": machine(), "tiny": settings.tiny}
+    from maskdepth.training.precision import cpu_has_native_bf16
+
+    progress("matmul rates")
+    results["matmul_fp32"] = matmul_gflops(torch.float32, settings.seconds)
+    results["native_bf16"] = cpu_has_native_bf16()
+    if results["native_bf16"]:
+        results["matmul_bf16"] = matmul_gflops(torch.bfloat16, settings.seconds)
+    progress("scene engine and photo compositor")
+    results.update(_engine_rates(settings))
+    progress("models: PyTorch and ONNX Runtime")
+    results["variants"] = _variant_rates(settings, results["matmul_fp32"])
+    progress("training step profile")
+    results["profile"] = _training_profile(settings)
+    share = results["profile"]["percent"]
+    results["data_loss_percent"] = share.get("data_wait", 0) + share.get("loss", 0)
+    progress("video end to end and baselines")
+    results["video"] = _video(settings)
+    results["video_fps"] = results["video"]["video_fps"]
+    return results
+
+
+def _met(results: dict, key, target, higher: bool) -> tuple[str, str]:
+    value = results.get(key)
+    if value is None:
+        return "not measured", "-"
+    goal = results.get(target) if isinstance(target, str) else target
+    if goal is None:
+        return f"{value:,.1f}", "-"
+    ok = value >= goal if higher else value <= goal
+    return f"{value:,.1f}", ("met" if ok else "missed")
+
+
+def render(results: dict, command: str) -> str:
+    """The Markdown report of `measure`'s numbers."""
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d')}. Machine: {results['machine']}.",
+        ("A tiny smoke run: sizes and timings are too small for the targets to mean anything."
+         if results["tiny"] else
+         "Absolute figures vary about 15 % from run to run on a shared machine."),
+        "",
+        "## Targets",
+        "",
+        "| target | goal | measured | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, (key, target, higher) in TARGETS.items():
+        value, verdict = _met(results, key, target, higher)
+        goal = (f"{'>=' if higher else '<='} {target:,}" if not isinstance(target, str)
+                else ">= engine")
+        lines.append(f"| {name} | {goal} | {value} | {verdict} |")
+    bf16 = (f"{results['matmul_bf16']:.0f} GFLOP/s" if results.get("matmul_bf16") else
+            "not native here (emulated: training stays fp32; bf16-mixed is used where the CPU "
+            "has AVX512-BF16 or AMX)")
+    lines += ["", "## Machine", "",
+              f"- fp32 matmul (2048x2048): {results['matmul_fp32']:.0f} GFLOP/s",
+              f"- bf16 matmul: {bf16}", ""]
+    lines += ["## Data", "",
+              "| source | in memory, samples/s | to disk, samples/s |", "| --- | --- | --- |",
+              f"| scene engine | {results['engine_memory']:,.0f} | {results['engine_disk']:,.0f} |"]
+    if "build_memory" in results:
+        lines.append(f"| photo compositor (build) | {results['build_memory']:,.0f} | "
+                     f"{results['build_disk']:,.0f} |")
+    lines += ["", "## Models (fp32, batch 8; difference input, edge refiner 8)", "",
+              ("| variant | size | params (M) | GFLOPs/img | PyTorch img/s | ONNX Runtime img/s | "
+              "train img/s | share of matmul rate |"),
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in results["variants"]:
+        lines.append(f"| {row['variant']} | {row['size']} | {row['parameters_m']:.1f} | "
+                     f"{row['gflops']:.2f} | {row['torch_infer']:,.1f} | {row['onnx_infer']:,.1f} | "
+                     f"{row['torch_train']:,.1f} | {100 * row['matmul_fraction']:.0f} % |")
+    profile = results["profile"]
+    lines += ["", (f"## Training step profile (default recipe's model, engine data, "
+                  f"{profile['steps']} steps)"), "",
+              (f"{profile['step_ms']:.0f} ms a step, {profile['images_per_s']:.1f} images/s; "
+              f"peak memory {profile['peak_memory_mib']:.0f} MiB."), "",
+              "| " + " | ".join(profile["percent"]) + " |",
+              "| " + " | ".join("---" for _ in profile["percent"]) + " |",
+              "| " + " | ".join(f"{v:.1f} %" for v in profile["percent"].values()) + " |"]
+    video = results["video"]
+    lines += ["", "## Video end to end (decode, align once, predict, write)", "",
+              "| engine | frames/s |", "| --- | --- |",
+              f"| PyTorch, mask + depth PNG per frame + view mp4 | {video['torch']:.1f} |",
+              f"| ONNX Runtime, mask + depth PNG per frame + view mp4 | {video['onnx']:.1f} |",
+              (f"| ONNX Runtime, view mp4 only (`--no-frame-files`) | "
+              f"{video['onnx_view_only']:.1f} |"), "",
+              "Classical baselines on the same frames (mask only, no depth): " +
+              ", ".join(f"{name} {rate:,.0f} frames/s" for name, rate in video["baselines"].items()),
+              ""]
+    return "\n".join(lines)
