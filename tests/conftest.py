@@ -48,9 +48,10 @@ def photo_folders(tmp_path):
 BAD_INPUT = "bad_input"  # marker of a test of bad input or a fault (one kind per test item)
 
 
-def pytest_collection_modifyitems(config, items):
-    config.stash[_bad_input_key] = {item.nodeid for item in items
-                                    if item.get_closest_marker(BAD_INPUT)}
+def pytest_collection_finish(session):
+    """Note the bad-input tests that will run (after -k / -m deselection)."""
+    session.config.stash[_bad_input_key] = {item.nodeid for item in session.items
+                                            if item.get_closest_marker(BAD_INPUT)}
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -221,3 +221,20 @@ def test_resume_never_runs_code_from_a_checkpoint(tmp_path, capsys, monkeypatch,
     (run / "checkpoints" / "last.ckpt").write_bytes(b"truncated")
     assert main(["train", "--run", str(run), "--resume", "--set", *TINY]) == 2
     assert "last.ckpt" in capsys.readouterr().err
+
+
+def test_precision_auto_picks_bf16_only_where_it_is_native(monkeypatch):
+    from maskdepth.training import precision
+
+    monkeypatch.setattr(precision.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    assert precision.resolve_precision("auto") == "bf16-mixed"
+    assert precision.emulated_bf16_warning("bf16-mixed") is None
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    assert precision.resolve_precision("auto") == "32-true"  # emulated bf16 is the slow choice
+    assert "emulates bf16" in precision.emulated_bf16_warning("bf16-mixed")
+    assert precision.resolve_precision("16-mixed") == "16-mixed"  # an explicit choice stands
+    monkeypatch.setattr(precision.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(precision.torch.cuda, "is_bf16_supported", lambda: False)
+    assert precision.resolve_precision("auto") == "16-mixed"
+    assert precision.resolve_precision("auto", accelerator="cpu") == "32-true"

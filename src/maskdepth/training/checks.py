@@ -7,7 +7,7 @@ from typing import Any
 
 from maskdepth.errors import UserError
 
-PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "64")
+PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "64")
 CHOICES = {
     "trainer.precision": PRECISIONS,
     "trainer.monitor_mode": ("max", "min"),

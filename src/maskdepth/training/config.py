@@ -72,7 +72,8 @@ class OptimConfig:
 
 @dataclass
 class TrainerConfig:
-    """precision: "32-true", "bf16-mixed" or "16-mixed" (GPU). monitor: the validation metric
+    """precision: "auto" (bf16-mixed on GPUs and on CPUs with native bf16, else fp32; see
+    training/precision.py), "32-true", "bf16-mixed" or "16-mixed" (GPU). monitor: the validation metric
     that picks the best checkpoint, with monitor_mode "max" or "min"."""
 
     max_steps: int = 9500
@@ -80,7 +81,7 @@ class TrainerConfig:
     log_every: int = 25
     image_every: int = 1000
     checkpoint_every: int = 250
-    precision: str = "32-true"
+    precision: str = "auto"
     accumulate: int = 1
     devices: int | str = 1
     num_nodes: int = 1

@@ -15,6 +15,7 @@ from maskdepth.models.weights import save_model
 from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
 from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
+from maskdepth.training.precision import emulated_bf16_warning, resolve_precision
 
 
 def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Trainer:
@@ -30,9 +31,13 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
     ]
     if profile:
         callbacks.append(StepProfiler(run / "profile.json"))
+    precision = resolve_precision(t.precision, t.accelerator)
+    warning = emulated_bf16_warning(precision, t.accelerator)
+    if warning:
+        print(f"maskdepth train: warning: {warning}")
     return L.Trainer(
         default_root_dir=run, max_steps=t.max_steps, val_check_interval=t.val_every,
-        check_val_every_n_epoch=None, log_every_n_steps=t.log_every, precision=t.precision,
+        check_val_every_n_epoch=None, log_every_n_steps=t.log_every, precision=precision,
         accumulate_grad_batches=t.accumulate, devices=t.devices, num_nodes=t.num_nodes,
         strategy=t.strategy, accelerator=t.accelerator, gradient_clip_val=t.gradient_clip or None,
         logger=TensorBoardLogger(run, name="tensorboard", version=""), callbacks=callbacks,
