@@ -108,8 +108,24 @@ def test_predict_manifest_and_folder(weights, scene, tmp_path):
 def test_predict_refuses_inconsistent_flags(weights, tmp_path, capsys):
     assert main(["predict", "--image", "x.png", "--out", str(tmp_path)]) == 2
     assert "--background" in capsys.readouterr().err
-    assert main(["predict", "--data", str(tmp_path), "--out", str(tmp_path), "--engine", "onnx"]) == 2
+    assert main(["predict", "--image", str(weights), "--background", str(weights), "--out",
+                 str(tmp_path / "o"), "--engine", "onnx", "--device", "cuda"]) == 2
     assert "onnx" in capsys.readouterr().err
+
+
+def test_onnx_engine_runs_any_model_file_through_a_cached_export(weights, scene, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "cache"))
+    image, background = _pair_files(tmp_path, scene)
+    first = MaskDepth.load(weights, engine="onnx").predict(image, background, align=False)
+    (cached,) = (tmp_path / "cache").glob("*.onnx")
+    stamp = cached.stat().st_mtime_ns
+    again = MaskDepth.load(weights, engine="onnx").predict(image, background, align=False)
+    assert cached.stat().st_mtime_ns == stamp  # exported once
+    torch_result = MaskDepth.load(weights).predict(image, background, align=False)
+    assert np.array_equal(first.mask, again.mask)
+    assert np.abs(first.depth - torch_result.depth).max() <= 0.0015
+    assert (first.mask == torch_result.mask).mean() > 0.999
 
 
 def test_onnx_engine_matches_torch(weights, scene, tmp_path):
