@@ -163,8 +163,38 @@ def _video(settings: Settings) -> dict:
                           8, None, Journal.untracked(), frame_files=files)
             out[name] = count / (time.perf_counter() - start)
         out["baselines"] = _baseline_rates(frames, room, settings.seconds)
+        out["stages_ms"] = _video_stages(clip, frames, room, Path(folder) / "stages")
     out["video_fps"] = out["onnx"]
+    out["size"] = f"{width}x{height}"
     return out
+
+
+def _video_stages(clip: Path, frames: list[np.ndarray], room: np.ndarray, folder: Path) -> dict:
+    """Milliseconds of CPU a frame spends in each stage of predict --video, measured one stage
+    at a time (in the pipeline they overlap on the cores): what limits the frame rate."""
+    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
+    from maskdepth.inference.writers import side_by_side, write_prediction
+    from maskdepth.io.video import VideoWriter, read_frames
+
+    def per_frame(step) -> float:
+        start = time.perf_counter()
+        step()
+        return 1000 * (time.perf_counter() - start) / len(frames)
+
+    model = MaskDepth.load(engine="onnx", max_side=VIDEO_MAX_SIDE)
+    model.predict(frames[:8], room, align=False)
+    predictions: list = []
+    stages = {"decode": per_frame(lambda: sum(1 for _ in read_frames(clip))),
+              "model (ONNX Runtime, 160 px, batches of 8)": per_frame(
+                  lambda: [predictions.extend(model.predict(frames[i:i + 8], room, align=False))
+                           for i in range(0, len(frames), 8)]),
+              "mask + depth PNG": per_frame(
+                  lambda: [write_prediction(folder, f"{i:06d}", f, p, False)
+                           for i, (f, p) in enumerate(zip(frames, predictions))])}
+    with VideoWriter(folder / "view.mp4", 25) as writer:
+        stages["view drawn + mp4"] = per_frame(
+            lambda: [writer.write(side_by_side(f, p)) for f, p in zip(frames, predictions)])
+    return stages
 
 
 def _baseline_rates(frames: list[np.ndarray], room: np.ndarray, seconds: float) -> dict:
@@ -262,13 +292,41 @@ def render(results: dict, command: str) -> str:
               "| " + " | ".join("---" for _ in profile["percent"]) + " |",
               "| " + " | ".join(f"{v:.1f} %" for v in profile["percent"].values()) + " |"]
     video = results["video"]
-    lines += ["", "## Video end to end (decode, align once, predict, write)", "",
+    lines += ["", f"## Video end to end ({video['size']}: decode, align once, predict, write)", "",
               "| engine | frames/s |", "| --- | --- |",
               f"| PyTorch, mask + depth PNG per frame + view mp4 | {video['torch']:.1f} |",
               f"| ONNX Runtime, mask + depth PNG per frame + view mp4 | {video['onnx']:.1f} |",
               (f"| ONNX Runtime, view mp4 only (`--no-frame-files`) | "
               f"{video['onnx_view_only']:.1f} |"), "",
-              "Classical baselines on the same frames (mask only, no depth): " +
+              "Classical baselines on the same frames (mask only, no depth; MOG2 primed with the "
+              "background for each frame, as `evaluate` scores it): " +
               ", ".join(f"{name} {rate:,.0f} frames/s" for name, rate in video["baselines"].items()),
               ""]
+    lines += _limits(results)
     return "\n".join(lines)
+
+
+def _limits(results: dict) -> list[str]:
+    """What limits each measured rate, from the numbers of this run."""
+    stages = results["video"]["stages_ms"]
+    total = sum(stages.values())
+    profile = results["profile"]["percent"]
+    lines = ["## What limits the rates", "",
+             f"**Video.** CPU milliseconds a {results['video']['size']} frame costs, stage by stage (they overlap "
+             "on the 2 cores in the pipeline): " +
+             ", ".join(f"{name} {ms:.1f}" for name, ms in stages.items()) +
+             f"; {total:.1f} ms in all, so two cores allow at most about "
+             f"{2000 / total:.0f} frames/s with every file written. The 16-bit depth PNG is the "
+             f"largest writing cost; `--no-frame-files` leaves it out.", "",
+             (f"**Training.** The step profile: data wait {profile.get('data_wait', 0):.1f} % "
+             f"(scenes rendered in the training process: `num_workers: 0` is faster on 2 cores "
+             f"than a worker competing for them) and loss {profile.get('loss', 0):.1f} % (SSIM "
+             f"and Sobel terms at full resolution); backward {profile.get('backward', 0):.1f} % "
+             f"dominates. On a machine with more cores, `data.num_workers` > 0 takes the data "
+             f"wait off the step."), "",
+             ("**Scene engine.** Memory bandwidth: about 40 % of a batch is `grid_sample` "
+             "(textures, sprites, shadows, background shift) and most of the rest element-wise "
+             "maps over (64, 3, 160, 160) tensors (README, \"What limits the engine's speed\"); "
+             "to disk adds PNG encoding of five files a scene. Its rate here varies with the "
+             "load of the machine's neighbours more than anything else measured."), ""]
+    return lines
