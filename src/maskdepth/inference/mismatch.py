@@ -21,6 +21,11 @@ TILE = 16  # ... in tiles of this size there
 GRADIENT_SIGMA = 1.0  # ... on gradients blurred this much (pixels)
 TEXTURE_FLOOR = 1.0  # a tile has texture when its RMS gradient exceeds this (grey levels / px)
 NOISE_MARGIN = 9.0  # ... and 9x the gradient energy (3x the RMS) that sensor noise would give
+# The score is 1 - this quantile of the voting tiles' correlations: up to 70 % of the textured
+# tiles may be hidden by a large foreground. Measured on 200 composites of the training photos
+# and 200 engine scenes (capture effects on), right pairs warned about / wrong pairs not warned
+# about: median 32 % / 0 % and 4.5 % / 0.5 %; 0.7 quantile 14.5 % / 0 % and 2 % / 1 %.
+VOTE_QUANTILE = 0.7
 
 
 def mismatch_score(image: np.ndarray, background_aligned: np.ndarray) -> float:
@@ -38,12 +43,12 @@ def mismatch_score(image: np.ndarray, background_aligned: np.ndarray) -> float:
 def grey_mismatch(grey: np.ndarray, background_grey: np.ndarray) -> float:
     """`mismatch_score` of two (H, W) uint8 greys: float in [0, 1].
 
-    1 - the median over tiles (TILE px at <= MISMATCH_SIDE px) of the correlation of blurred
-    signed grey gradients, which ignores exposure changes. Only tiles where the background has
+    1 - the VOTE_QUANTILE quantile over tiles (TILE px at <= MISMATCH_SIDE px) of the
+    correlation of blurred signed grey gradients, which ignores exposure changes. Only tiles where the background has
     texture vote (the foreground adds texture to flat walls, which is no sign of a wrong
     background); texture means gradient energy above TEXTURE_FLOOR and NOISE_MARGIN times what
-    the photos' sensor noise alone would give (noise correlates with nothing). The median lets up
-    to half of the voters (hidden by the foreground) differ without raising the score. With no
+    the photos' sensor noise alone would give (noise correlates with nothing). The quantile lets
+    most of the voters (hidden by the foreground) differ without raising the score. With no
     textured background tile, tiles textured in the image (above its own noise) vote, so a
     background of pure noise scores near 1; two flat photos score 0.
     """
@@ -61,7 +66,7 @@ def grey_mismatch(grey: np.ndarray, background_grey: np.ndarray) -> float:
     if not voting.any():
         return 0.0
     correlation = cross[voting] / np.sqrt(energy[voting] * bg_energy[voting] + 1e-6)
-    return float(np.clip(1.0 - np.median(correlation), 0.0, 1.0))
+    return float(np.clip(1.0 - np.quantile(correlation, VOTE_QUANTILE), 0.0, 1.0))
 
 
 def _texture_floor(noise_sigma: float) -> float:
