@@ -29,7 +29,6 @@ class StaticBackground:
     def __init__(self, background: np.ndarray, every: int = REALIGN_EVERY):
         self.photo, self.every = background, every
         self.current: np.ndarray | None = None
-        self.mismatch: float | None = None
         self.checked_at = -every
         self.alignments = self.realigned = 0
 
@@ -44,9 +43,9 @@ class StaticBackground:
         self.alignments += 1
         self.checked_at = index
         if self.current is None:
-            self.current, self.mismatch = result.background, result.mismatch
+            self.current = result.background
             return
         now = mismatch_score(frame, self.current)
         if result.mismatch < now:
-            self.current, self.mismatch = result.background, result.mismatch
+            self.current = result.background
             self.realigned += 1

@@ -14,15 +14,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.archive import MASK_LABEL, OriginalArchive
 from maskdepth.io.atomic import atomic_write_bytes
-from maskdepth.io.journal import Journal, read_settings
-from maskdepth.io.layout import RELATIVE_DEPTH_FILE, RELATIVE_DEPTH_NOTE, write_manifest
-from maskdepth.io.outputs import LOCK_NAME, folder_lock
+from maskdepth.io.dataset_writer import write_dataset
+from maskdepth.io.layout import RELATIVE_DEPTH_FILE, RELATIVE_DEPTH_NOTE
 
 REPORT_NAME = "convert_report.txt"
 
@@ -75,42 +72,27 @@ def convert_archives(archive: OriginalArchive, folder: str | Path, settings: dic
         raise UserError(f"no row of the archives could be used ({len(archive.skipped)} left out, "
                         f"e.g. {archive.skipped[0] if archive.skipped else 'none'})")
     settings = {"command": "convert", "count": count, "batch_size": batch_size, **settings}
-    try:
-        with folder_lock(folder):
-            if read_settings(folder) is not None:
-                journal = Journal.resume(folder, settings, "convert")
-            elif any(p.name != LOCK_NAME for p in folder.iterdir()):
-                raise UserError(f"{folder} is not empty; choose a new --out (a conversion never "
-                                f"mixes its files with others)")
-            else:
-                journal = Journal.start(folder, settings)
-            with journal, ThreadPoolExecutor(max_workers=workers) as pool, \
-                    tqdm(total=count, unit="sample", disable=not progress, desc="convert") as bar:
-                for photo in sorted(set(archive.backgrounds)):
-                    atomic_write_bytes(_inside(folder, f"backgrounds/{photo.name}"),
-                                       photo.read_bytes())
-                starts = range(0, count, batch_size)
-                bar.update(sum(len(rows) for rows in journal.done.values()))
-                for k, first in enumerate(starts):
-                    if k in journal.done:
-                        continue
-                    indices = range(first, min(first + batch_size, count))
-                    rows = list(pool.map(lambda i: _write_sample(archive, folder, i), indices))
-                    journal.record(k, rows)
-                    bar.update(len(rows))
-                if archive.has_depth:
-                    note = RELATIVE_DEPTH_NOTE + f"Teacher polarity: {archive.polarity}.\n"
-                    atomic_write_bytes(folder / RELATIVE_DEPTH_FILE, note.encode())
-                report = [f"{count} sample(s) converted, {len(archive.skipped)} row(s) left out",
-                          *archive.skipped]
-                atomic_write_bytes(folder / REPORT_NAME, ("\n".join(report) + "\n").encode())
-                manifest = write_manifest(folder, [row for k in range(len(starts))
-                                                   for row in journal.done[k]])
-                journal.finish()
-    except OSError as error:
-        raise UserError(f"{folder}: could not write the dataset ({error}); free space or fix "
-                        f"permissions, then run the same command again to resume") from error
-    return manifest
+    starts = range(0, count, batch_size)
+    sizes = [min(batch_size, count - first) for first in starts]
+
+    def finish(folder: Path) -> None:
+        for photo in sorted(set(archive.backgrounds)):
+            atomic_write_bytes(_inside(folder, f"backgrounds/{photo.name}"), photo.read_bytes())
+        if archive.has_depth:
+            note = RELATIVE_DEPTH_NOTE + f"Teacher polarity: {archive.polarity}.\n"
+            atomic_write_bytes(folder / RELATIVE_DEPTH_FILE, note.encode())
+        report = [f"{count} sample(s) converted, {len(archive.skipped)} row(s) left out",
+                  *archive.skipped]
+        atomic_write_bytes(folder / REPORT_NAME, ("\n".join(report) + "\n").encode())
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def write_batch(k: int) -> list[dict[str, str]]:
+            indices = range(starts[k], starts[k] + sizes[k])
+            return list(pool.map(lambda i: _write_sample(archive, folder, i), indices))
+
+        return write_dataset(folder, settings, "convert", sizes, write_batch, finish,
+                             progress=progress)
 
 
 def archive_settings(masks: Path, depths: Path | None, backgrounds: Path, polarity: str) -> dict:

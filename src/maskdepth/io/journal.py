@@ -32,9 +32,13 @@ def read_settings(folder: str | os.PathLike) -> dict | None:
     if not journal.is_file():
         return None
     with journal.open(encoding="utf-8") as file:
-        first = file.readline()
+        return _settings(file.readline())
+
+
+def _settings(header: str) -> dict | None:
+    """The settings in a journal's first line (None when it is not one)."""
     try:
-        return json.loads(first).get("settings")
+        return json.loads(header).get("settings")
     except (json.JSONDecodeError, AttributeError):
         return None
 
@@ -73,7 +77,7 @@ class Journal:
             raise UserError(f"{folder} holds no interrupted {command} to resume (a finished one "
                             f"leaves no journal); choose a new --out")
         lines = journal.read_text(encoding="utf-8").splitlines()
-        stored = read_settings(folder)
+        stored = _settings(lines[0]) if lines else None
         if stored != settings:
             changed = sorted(k for k in set(settings) | set(stored or {})
                              if (stored or {}).get(k) != settings.get(k))

@@ -5,7 +5,7 @@ Batches are rendered by torch (all cores), then their PNG files are encoded by a
 depth/ID.png (16-bit mm; left out for photo scenes, whose depth is unknown) and, where the
 scene has a shadow, shadows/ID.png. The manifest is written last, atomically: an interrupted
 export leaves no manifest that points at missing files, and a journal of the finished batches
-(io/journal.py) from which the same command resumes. A lock keeps a second writer out.
+(io/journal.py) from which the same command resumes; the loop is io/dataset_writer.py's.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
-from maskdepth.io.journal import Journal, read_settings
-from maskdepth.io.layout import SHADOW_DIR, write_manifest
-from maskdepth.io.outputs import LOCK_NAME, folder_lock
+from maskdepth.io.dataset_writer import write_dataset
+from maskdepth.io.layout import SHADOW_DIR
 from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import batch_seed
 
@@ -61,18 +58,6 @@ def seeded(renderer, seed: int, batch_size: int):
     return lambda k: renderer.render(batch_size, batch_seed(seed, k))
 
 
-def _journal(folder: Path, settings: dict) -> Journal:
-    """The journal of an interrupted export of the same settings in `folder`, or a new one. A
-    folder that holds other files but no journal, or a journal of other settings, is refused:
-    nothing is overwritten."""
-    if read_settings(folder) is not None:
-        return Journal.resume(folder, settings, "export")
-    if any(p.name != LOCK_NAME for p in folder.iterdir()):
-        raise UserError(f"{folder} is not empty; choose a new --out (an export never mixes "
-                        f"its files with others)")
-    return Journal.start(folder, settings)
-
-
 def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
                    settings: dict | None = None, workers: int = 2, progress: bool = True,
                    desc: str = "synth") -> Path:
@@ -84,29 +69,18 @@ def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
     `settings` (a JSON-able dict) renders only the batches it lacks, and the result equals an
     uninterrupted export. The manifest is written last, atomically.
     """
-    folder = Path(folder)
     settings = {"count": count, "batch_size": batch_size, **(settings or {})}
-    starts = range(0, count, batch_size)
-    try:
-        with folder_lock(folder), _journal(folder, settings) as journal, \
-                ThreadPoolExecutor(max_workers=workers) as pool, \
-                tqdm(total=count, unit="sample", disable=not progress, desc=desc) as bar:
-            bar.update(sum(len(rows) for rows in journal.done.values()))
-            for k, first in enumerate(starts):
-                if k in journal.done:
-                    continue
-                n = min(batch_size, count - first)
-                # Always render whole batches (one shape for a compiled renderer); keep n scenes.
-                scenes = _scenes(render(k))[:n]
-                # Write the batch before rendering the next: overlapping the two makes torch's
-                # worker threads and the writers fight over the cores, which is slower in all.
-                ids = [f"{first + i:06d}" for i in range(n)]
-                journal.record(k, list(pool.map(_write_scene, [folder] * n, ids, scenes)))
-                bar.update(n)
-            manifest = write_manifest(folder, [row for k in range(len(starts))
-                                               for row in journal.done[k]])
-            journal.finish()
-    except OSError as error:
-        raise UserError(f"{folder}: could not write the dataset ({error}); free space or fix "
-                        f"permissions, then run the same command again to resume") from error
-    return manifest
+    sizes = [min(batch_size, count - first) for first in range(0, count, batch_size)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def write_batch(k: int) -> list[dict[str, str]]:
+            n, first = sizes[k], k * batch_size
+            # Always render whole batches (one shape for a compiled renderer); keep n scenes.
+            scenes = _scenes(render(k))[:n]
+            # Write the batch before rendering the next: overlapping the two makes torch's
+            # worker threads and the writers fight over the cores, which is slower in all.
+            ids = [f"{first + i:06d}" for i in range(n)]
+            return list(pool.map(_write_scene, [Path(folder)] * n, ids, scenes))
+
+        return write_dataset(folder, settings, "export", sizes, write_batch, progress=progress,
+                             desc=desc)
