@@ -95,10 +95,17 @@ def _open(source, name) -> Image.Image:
 
 
 def _decode_8bit(data: bytes, name: str, mode: str) -> np.ndarray:
-    with _open(io.BytesIO(data), name) as image:
+    return _as_8bit(_open(io.BytesIO(data), name), name, mode)
+
+
+def _as_8bit(image: Image.Image, name, mode: str) -> np.ndarray:
+    """An opened 8-bit image's pixels converted to PIL `mode` (and the image closed); 16/32-bit
+    images are refused, naming `name`."""
+    with image:
         if image.mode not in EIGHT_BIT_MODES:
-            raise UserError(f"{name}: {image.mode} image where 8-bit is required")
-        return np.array(_load(image, name).convert(mode))
+            raise UserError(f"{name}: {image.mode} image where 8-bit is required; "
+                            f"re-save it as 8-bit PNG or JPEG")
+        return np.array(_load(image, name).convert(mode))  # writable, unlike asarray
 
 
 def decode_rgb(data: bytes, name: str) -> np.ndarray:
@@ -136,13 +143,7 @@ def png_bit_depth(path: str | os.PathLike) -> int | None:
 def _read_8bit(path: str | os.PathLike, mode: str) -> np.ndarray:
     """Read any 8-bit image and convert it to PIL `mode`; refuse 16/32-bit files."""
     path = Path(path)
-    with open_image(path) as image:
-        if image.mode not in EIGHT_BIT_MODES:
-            raise UserError(
-                f"{path}: {image.mode} image where 8-bit is required; "
-                "re-save it as 8-bit PNG or JPEG"
-            )
-        return np.array(_load(image, path).convert(mode))  # writable, unlike asarray
+    return _as_8bit(open_image(path), path, mode)
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
