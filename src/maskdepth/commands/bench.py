@@ -10,7 +10,7 @@ from maskdepth.commands.synth import add_scene_arguments, build_engine
 
 EXAMPLE = """examples:
   maskdepth bench synth --size 160
-  maskdepth bench synth --size 160 --compile --json bench.json
+  maskdepth bench synth --size 160 --json bench.json
   maskdepth bench build --backgrounds photos/backgrounds --foregrounds photos/foregrounds
   maskdepth bench model --variant fast --size 160 --batch-size 8
   maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~15 min)
@@ -94,7 +94,6 @@ def _bench_synth(args: argparse.Namespace) -> dict:
     engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
     return {
         "batch_size": batch_size,
-        "compile": args.compile,
         "in_memory_scenes_per_s": round(synth_stream_rate(engine, batch_size, args.seconds), 1),
         "to_disk_scenes_per_s": round(
             synth_export_rate(engine, args.export_n, batch_size, args.export_dir), 1),

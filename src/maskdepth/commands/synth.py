@@ -24,8 +24,6 @@ def add_scene_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--textures", type=Path, help="folder of texture photos for floors and walls")
     parser.add_argument("--clean", action="store_true",
                         help="no capture effects: no noise, JPEG, exposure change, shift or shadow")
-    parser.add_argument("--compile", action="store_true",
-                        help="fuse the renderer with torch.compile (faster after a warm-up)")
 
 
 def build_engine(args: argparse.Namespace):
@@ -37,7 +35,7 @@ def build_engine(args: argparse.Namespace):
     if args.clean:
         config.capture = CaptureConfig.clean()
     return SceneEngine(config, seed=args.seed, foregrounds=args.foregrounds,
-                       backgrounds=args.backgrounds, textures=args.textures, compile=args.compile)
+                       backgrounds=args.backgrounds, textures=args.textures)
 
 
 def add_parser(subparsers) -> None:

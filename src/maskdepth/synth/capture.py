@@ -2,19 +2,22 @@
 
 Each effect picks its own subset of the batch with its own probability (CaptureConfig); scenes
 outside the subset get identity parameters, so the pure `apply_capture` treats the whole batch
-alike. Images are (B, 3, H, W) float in [0, 1].
+alike. Images are (B, 3, H, W) float in [0, 1]. `apply_capture` runs the compiled kernel of
+kernels.py; `apply_capture_torch` is the same in PyTorch, the definition it is tested against.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskdepth.io.tensors import from_numpy_image, to_numpy_rgb
+from maskdepth.synth import kernels
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
@@ -26,7 +29,9 @@ class CaptureParams:
     gain, gamma: (B, 1, 1, 1); white_balance: (B, 3, 1, 1) — image = clip(gain * wb * x ** gamma).
     warp: (B, 2, 3) affine matrix (normalised coordinates) resampling the background;
     misaligned: (B, 1, 1, 1) float, 1 where the warp applies (elsewhere the background stays exact).
-    image_noise, background_noise: (B, 3, H, W) noise already scaled by each scene's sigma.
+    noise: (N, 3, H, W) standard normal noise bank (shared, not copied); noise_ids: (B, 2) int64,
+    the image's and the background's entry; sigma: (B, 1, 1, 1) noise std (0 = none); sign:
+    (B, 1, 1, 1) +-1 on the background's noise.
     jpeg_quality: (B,) int, 0 = not compressed.
     """
 
@@ -35,9 +40,31 @@ class CaptureParams:
     gamma: torch.Tensor
     warp: torch.Tensor
     misaligned: torch.Tensor
-    image_noise: torch.Tensor
-    background_noise: torch.Tensor
+    noise: torch.Tensor
+    noise_ids: torch.Tensor
+    sigma: torch.Tensor
+    sign: torch.Tensor
     jpeg_quality: torch.Tensor
+
+    @property
+    def image_noise(self) -> torch.Tensor:
+        """(B, 3, H, W) the image's noise, scaled."""
+        return self.noise[self.noise_ids[:, 0]] * self.sigma
+
+    @property
+    def background_noise(self) -> torch.Tensor:
+        """(B, 3, H, W) the background's noise, scaled."""
+        return self.noise[self.noise_ids[:, 1]] * (self.sigma * self.sign)
+
+    def table(self) -> np.ndarray:
+        """(B, kernels.CAPTURE_COLUMNS) float32, the kernel's per-scene numbers."""
+        b = self.gain.shape[0]
+        exposed = (self.gain != 1) | (self.gamma != 1) | (self.white_balance != 1).any(1, keepdim=True)
+        columns = [exposed, self.gain, self.white_balance, self.gamma, self.misaligned,
+                   self.warp, self.sigma, self.sign]
+        table = torch.cat([c.reshape(b, -1).float() for c in columns], dim=1)
+        assert table.shape[1] == kernels.CAPTURE_COLUMNS
+        return np.ascontiguousarray(table.numpy())
 
 
 def _chosen(b: int, p: float, g: torch.Generator) -> torch.Tensor:
@@ -68,12 +95,12 @@ def sample_capture(b: int, height: int, width: int, noise_bank: torch.Tensor,
     gamma = torch.lerp(torch.ones(b, 1, 1, 1), uniform((b, 1, 1, 1), cfg.gamma, g), exposure)
     sigma = uniform((b, 1, 1, 1), cfg.noise_sigma, g) * _chosen(b, cfg.noise_p, g)
     sign = torch.where(torch.rand(b, 1, 1, 1, generator=g) < 0.5, -1.0, 1.0)
-    image_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * sigma
-    background_noise = noise_bank[torch.randint(len(noise_bank), (b,), generator=g)] * (sigma * sign)
+    noise_ids = torch.stack([torch.randint(len(noise_bank), (b,), generator=g),
+                             torch.randint(len(noise_bank), (b,), generator=g)], dim=1)
     quality = torch.randint(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1, (b,), generator=g)
     quality = quality * _chosen(b, cfg.jpeg_p, g).view(b).long()
     return CaptureParams(gain, balance, gamma, _warps(b, height, width, cfg, g),
-                         _chosen(b, cfg.misalign_p, g), image_noise, background_noise, quality)
+                         _chosen(b, cfg.misalign_p, g), noise_bank, noise_ids, sigma, sign, quality)
 
 
 def to_8bit(images: torch.Tensor) -> torch.Tensor:
@@ -84,6 +111,19 @@ def to_8bit(images: torch.Tensor) -> torch.Tensor:
 
 def apply_capture(image: torch.Tensor, background: torch.Tensor,
                   p: CaptureParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exposure change (image), camera misalignment (background), sensor noise (both), then
+    8-bit levels, in the compiled kernel: the same as `apply_capture_torch` to float rounding."""
+    image, background = (np.ascontiguousarray(x.float().numpy()) for x in (image, background))
+    out_image, out_background = np.empty_like(image), np.empty_like(background)
+    noise = np.ascontiguousarray(p.noise.float().numpy())
+    kernels.in_threads(kernels.capture_scenes, len(image), torch.get_num_threads(), image,
+                       background, p.table(), noise, np.ascontiguousarray(p.noise_ids.numpy()),
+                       out_image, out_background)
+    return torch.from_numpy(out_image), torch.from_numpy(out_background)
+
+
+def apply_capture_torch(image: torch.Tensor, background: torch.Tensor,
+                        p: CaptureParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Exposure change (image), camera misalignment (background), sensor noise (both), then
     8-bit levels. JPEG comes after, in `apply_jpeg` (libjpeg, outside torch). Each effect is
     computed only for the scenes it was drawn for (the others' parameters are the identity)."""
@@ -104,15 +144,20 @@ def apply_capture(image: torch.Tensor, background: torch.Tensor,
     return image, background
 
 
+_JPEG_THREADS = ThreadPoolExecutor(2, thread_name_prefix="maskdepth-jpeg")
+
+
 def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """JPEG-compress images (B, 3, H, W) whose quality (B,) is non-zero, through libjpeg."""
+    """JPEG-compress images (B, 3, H, W) float32 in [0, 1] whose quality (B,) is non-zero,
+    through libjpeg, on two threads (OpenCV releases the interpreter lock). The chosen images
+    are replaced in place: pass a batch nothing else holds (as apply_capture returns)."""
     chosen = quality.nonzero().flatten().tolist()
-    if not chosen:
-        return images
-    images = images.clone()
-    for i in chosen:
-        pixels = to_numpy_rgb(images[i])
+    array = images.numpy()
+
+    def round_trip(i: int) -> None:
+        pixels = np.rint(np.clip(array[i].transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8)
         _, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality[i])])
-        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        images[i] = from_numpy_image(decoded)
+        array[i] = cv2.imdecode(data, cv2.IMREAD_UNCHANGED).transpose(2, 0, 1) / np.float32(255)
+
+    list(_JPEG_THREADS.map(round_trip, chosen))
     return images

@@ -36,13 +36,11 @@ class SceneEngine:
             billboards in the rooms and over the photos.
         backgrounds: optional folder of real photos of empty scenes (needs `foregrounds`).
         textures: optional folder of texture photos for floors and walls.
-        compile: fuse the renderer with torch.compile (several times faster; the first batch of
-            each size waits for the compiler, seconds to a minute).
     """
 
     def __init__(self, config: SceneConfig | None = None, seed: int = 0,
                  foregrounds: str | Path | None = None, backgrounds: str | Path | None = None,
-                 textures: str | Path | None = None, compile: bool = False):
+                 textures: str | Path | None = None):
         self.config = cfg = config or SceneConfig()
         if backgrounds is not None and foregrounds is None:
             raise UserError("--backgrounds needs --foregrounds: cut-outs to paste over the photos")
@@ -68,13 +66,12 @@ class SceneEngine:
             photo_config = PhotoConfig(height=cfg.height, width=cfg.width, capture=cfg.capture)
             self.photos = PhotoCompositor(backgrounds, foregrounds, photo_config, seed=seed)
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
-        self._render_rooms = torch.compile(render_rooms, dynamic=False) if compile else render_rooms
 
     def render(self, batch_size: int, seed: int) -> Batch:
         """Render one batch; see the module docstring for its contents."""
         cfg, g = self.config, torch.Generator().manual_seed(seed)
         scenes = sample_rooms(batch_size, cfg, self.textures, self.sprites, self.pickers, g)
-        batch = self._render_rooms(scenes)
+        batch = render_rooms(scenes, cfg.height, cfg.width)
         if self.photos is not None:
             batch = self._replace_with_photos(batch, g)
         capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)
@@ -84,8 +81,7 @@ class SceneEngine:
         return batch
 
     def _replace_with_photos(self, batch: dict, g: torch.Generator) -> dict:
-        """Swap a share (config.photo_p) of the scenes for cut-outs composed over real photos.
-        (Rooms are rendered for the whole batch so that the compiled renderer sees one shape.)"""
+        """Swap a share (config.photo_p) of the scenes for cut-outs composed over real photos."""
         b = batch["image"].shape[0]
         chosen = (torch.rand(b, generator=g) < self.config.photo_p).nonzero().flatten()
         if len(chosen) == 0:

@@ -21,11 +21,13 @@ from maskdepth.synth.sprites import SpriteBank
 class Placement:
     """B objects, one per scene; fields (B, 1, 1) unless noted, heading frame, metres.
 
-    pixels: (B, 6, S, S) the sprite of each object (channels as in sprites.SPRITE_CHANNELS).
+    bank: (N, 6, S, S) all sprites (channels as in sprites.SPRITE_CHANNELS), shared, not copied;
+    sprite: (B,) int64 index of each object's sprite in it.
     present: (B, 1, 1) float, 1 where the scene has this object. flip: +1 or -1 (mirrored).
     """
 
-    pixels: torch.Tensor
+    bank: torch.Tensor
+    sprite: torch.Tensor
     x: torch.Tensor
     z: torch.Tensor
     width: torch.Tensor
@@ -34,13 +36,18 @@ class Placement:
     flip: torch.Tensor
     present: torch.Tensor
 
+    @property
+    def pixels(self) -> torch.Tensor:
+        """(B, 6, S, S) the sprite of each object."""
+        return self.bank[self.sprite]
+
 
 def _placement(bank: SpriteBank, sprite: torch.Tensor, x, z, present, g) -> Placement:
     b = sprite.shape[0]
     jitter = uniform((b, 1, 1), (0.88, 1.12), g)
     size = bank.size_m[sprite].view(b, 2, 1)
     flip = torch.where(torch.rand(b, 1, 1, generator=g) < 0.5, -1.0, 1.0)
-    return Placement(bank.pixels[sprite], x, z, size[:, :1] * jitter, size[:, 1:] * jitter,
+    return Placement(bank.pixels, sprite, x, z, size[:, :1] * jitter, size[:, 1:] * jitter,
                      bank.thickness_m[sprite].view(b, 1, 1), flip, present.view(b, 1, 1).float())
 
 

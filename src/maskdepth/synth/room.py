@@ -33,6 +33,7 @@ class Rays:
     dz: torch.Tensor
     camera_height: torch.Tensor  # (B, 1, 1) metres
     focal: torch.Tensor  # (B, 1, 1) pixels
+    pitch: torch.Tensor  # (B, 1, 1) radians of downward tilt
 
 
 def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
@@ -46,7 +47,7 @@ def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Gene
     dx, dy_cam = u / focal, v / focal
     dy = -dy_cam * torch.cos(pitch) - torch.sin(pitch)
     dz = -dy_cam * torch.sin(pitch) + torch.cos(pitch)
-    return Rays(dx, dy, dz, cam_height, focal)
+    return Rays(dx, dy, dz, cam_height, focal, pitch)
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""One batch of procedural rooms: random parameters (`sample_rooms`) and the pure renderer
-(`render_rooms`), kept apart so the renderer can be compiled into fused kernels."""
+"""One batch of procedural rooms: random parameters (`sample_rooms`) and two renderers of them.
+
+`render_rooms` runs the compiled per-pixel kernels of kernels.py (what the engine uses);
+`render_rooms_torch` is the same scene in batched PyTorch (room.py, objects.py), the readable
+definition the kernels are tested against.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from maskdepth.synth import objects
+from maskdepth.synth import kernels, objects
 from maskdepth.synth import room as rooms
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.shapes import uniform
@@ -23,11 +28,20 @@ class RoomScenes:
     room: rooms.Room
     light: rooms.Lighting
     window: rooms.Window
-    atlas: torch.Tensor  # (B, 3, T, 3T) texture tiles [floor | walls | ceiling]
+    textures: TextureBanks  # shared, not copied
+    tiles: torch.Tensor  # (B, 3) int64 texture ids in the floor, wall and ceiling banks
+    brightness: torch.Tensor  # (B, 3) factor on the floor, wall and ceiling textures
     tile_m: torch.Tensor  # (B, 3) metres per tile on floor, walls, ceiling
     clutter: list[objects.Placement]  # static furniture, in image and background
     foreground: list[objects.Placement]
     shadow_strength: list[torch.Tensor]  # per foreground object, (B, 1, 1), 0 = no shadow
+
+    @property
+    def atlas(self) -> torch.Tensor:
+        """(B, 3, T, 3T) the scenes' texture tiles side by side: [floor | walls | ceiling]."""
+        banks = (self.textures.floor, self.textures.wall, self.textures.ceiling)
+        tiles = torch.stack([bank[self.tiles[:, k]] for k, bank in enumerate(banks)], dim=3)
+        return (tiles * self.brightness.view(-1, 1, 1, 3, 1)).flatten(3, 4)
 
 
 @dataclass
@@ -50,13 +64,13 @@ def shadow_strengths(b: int, cfg: SceneConfig, g: torch.Generator) -> torch.Tens
     return uniform((b, 1, 1), cfg.capture.shadow_strength, g) * has
 
 
-def _atlas(textures: TextureBanks, b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    tiles = [bank[torch.randint(len(bank), (b,), generator=g)]
-             for bank in (textures.floor, textures.wall, textures.ceiling)]
-    brightness = 0.8 + 0.3 * torch.rand(b, 1, 1, 3, 1, generator=g)
-    atlas = (torch.stack(tiles, dim=3) * brightness).flatten(3, 4)  # (B, 3, T, 3 * T)
+def _tiles(textures: TextureBanks, b: int, g: torch.Generator):
+    """Texture ids (B, 3), brightness (B, 3) and metres per tile (B, 3) of floor, walls, ceiling."""
+    tiles = torch.stack([torch.randint(len(bank), (b,), generator=g)
+                         for bank in (textures.floor, textures.wall, textures.ceiling)], dim=1)
+    brightness = 0.8 + 0.3 * torch.rand(b, 3, generator=g)
     tile_m = torch.tensor([0.5, 0.8, 0.6]) * (1 + 2 * torch.rand(b, 3, generator=g))
-    return atlas, tile_m
+    return tiles, brightness, tile_m
 
 
 def _foreground_sprites(pickers: Pickers, b: int, cfg: SceneConfig, g) -> torch.Tensor:
@@ -76,7 +90,7 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     room = rooms.sample_room(b, rays, cfg, g)
     light = rooms.sample_lighting(b, room, g)
     window = rooms.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
-    atlas, tile_m = _atlas(textures, b, g)
+    tiles, brightness, tile_m = _tiles(textures, b, g)
     clutter = [objects.place_clutter(sprites, pick(pickers.furniture, b, g), room,
                                      torch.rand(b, generator=g) < 0.6, g)
                for _ in range(cfg.max_clutter)]
@@ -86,11 +100,68 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
                                            room, count > k, cfg.min_distance, g)
                   for k in range(cfg.max_foreground)]
     shadows = [shadow_strengths(b, cfg, g) for _ in foreground]
-    return RoomScenes(rays, room, light, window, atlas, tile_m, clutter, foreground, shadows)
+    return RoomScenes(rays, room, light, window, textures, tiles, brightness, tile_m, clutter,
+                      foreground, shadows)
 
 
-def render_rooms(s: RoomScenes) -> dict[str, torch.Tensor]:
-    """Render the scenes: a pure function of the parameters (see engine.py for the outputs)."""
+def _scene_table(s: RoomScenes) -> np.ndarray:
+    """(B, kernels.SCENE_COLUMNS) float32: the per-scene numbers, in the kernels' column order."""
+    rays, room, light, window = s.rays, s.room, s.light, s.window
+    dir_x, dir_y, dir_z = light.shadow_dir
+    dir_z = torch.where(dir_z.abs() < 0.05, torch.full_like(dir_z, 0.05), dir_z)
+    columns = [rays.focal, torch.sin(rays.pitch), torch.cos(rays.pitch), rays.camera_height,
+               room.left, room.right, room.front, room.back, room.ceiling,
+               torch.cos(room.yaw), torch.sin(room.yaw),
+               light.x, light.y, light.z, light.power, light.ambient, dir_x, dir_y, dir_z,
+               window.centre_x, window.centre_y, window.half_width, window.half_height,
+               *window.sky.unbind(1), *s.brightness.unbind(1), *(1 / s.tile_m).unbind(1)]
+    table = torch.stack([c.reshape(-1).float() for c in columns], dim=1)
+    assert table.shape[1] == kernels.SCENE_COLUMNS
+    return np.ascontiguousarray(table.numpy())
+
+
+def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
+    """(B, K, kernels.OBJECT_COLUMNS) float32 and sprite ids (B, K): clutter, then foreground."""
+    rows, ids = [], []
+    no_shadow = [torch.zeros_like(s.room.left)] * len(s.clutter)
+    for place, strength in zip(s.clutter + s.foreground, no_shadow + s.shadow_strength):
+        light = objects.light_at(s.light, s.room, place)
+        fields = [place.x, place.z, place.width, place.height, place.thickness, place.flip,
+                  place.present, light, strength]
+        rows.append(torch.stack([f.reshape(-1).float() for f in fields], dim=1))
+        ids.append(place.sprite)
+    table = torch.stack(rows, dim=1)
+    assert table.shape[2] == kernels.OBJECT_COLUMNS
+    return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
+
+
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(x.float().numpy())
+
+
+def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
+    """Render the scenes with the compiled kernels: the same images, masks and depths as
+    `render_rooms_torch` (to float rounding), several times faster. Outputs as in engine.py."""
+    b = s.tiles.shape[0]
+    image, background = np.empty((b, 3, height, width), np.float32), np.empty((b, 3, height, width), np.float32)
+    mask = np.empty((b, height, width), np.bool_)
+    depth, background_depth, shadow = (np.empty((b, height, width), np.float32) for _ in range(3))
+    table, ids = _object_table(s)
+    sprites = s.clutter[0].bank if s.clutter else s.foreground[0].bank
+    stacked, offsets = s.textures.stacked()
+    tiles = np.ascontiguousarray((s.tiles + offsets).numpy())
+    kernels.in_threads(kernels.render_scenes, b, torch.get_num_threads(), _scene_table(s), tiles,
+                       table, ids, len(s.clutter), stacked, _numpy(sprites), image, background,
+                       mask, depth, background_depth, shadow)
+    as_map = lambda x: torch.from_numpy(x).unsqueeze(1)
+    return {"image": torch.from_numpy(image), "background": torch.from_numpy(background),
+            "mask": as_map(mask).float(), "depth": as_map(depth),
+            "background_depth": as_map(background_depth), "shadow": as_map(shadow)}
+
+
+def render_rooms_torch(s: RoomScenes) -> dict[str, torch.Tensor]:
+    """Render the scenes in batched PyTorch: a pure function of the parameters, the reference
+    definition of `render_rooms` (see engine.py for the outputs)."""
     hit = rooms.cast_room(s.rays, s.room)
     colour = rooms.texture_room(hit, s.atlas, s.tile_m) * rooms.shade_room(hit, s.room, s.light)
     colour = rooms.paint_windows(colour, hit, s.window)

@@ -113,17 +113,17 @@ class SceneStream(BatchStream):
         seed: stream seed; also fixes the engine's texture and sprite banks.
         batches: stop after this many batches per rank (None = endless).
         start: batches already consumed by each rank (to resume a run where it stopped).
-        config, foregrounds, backgrounds, textures, compile: passed to SceneEngine.
+        config, foregrounds, backgrounds, textures: passed to SceneEngine.
     """
 
     def __init__(self, batch_size: int, seed: int = 0, batches: int | None = None, start: int = 0,
                  config: SceneConfig | None = None, foregrounds=None, backgrounds=None,
-                 textures=None, compile: bool = False):
+                 textures=None):
         super().__init__(start, batches)
         self.batch_size, self.seed = batch_size, seed
         self.config = config or SceneConfig()
         self.engine_args = {"foregrounds": foregrounds, "backgrounds": backgrounds,
-                            "textures": textures, "compile": compile}
+                            "textures": textures}
 
     def build(self) -> SceneEngine:
         return SceneEngine(self.config, seed=self.seed, **self.engine_args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from maskdepth.synth.shapes import periodic_noise, random_colour, uniform
@@ -21,6 +22,17 @@ class TextureBanks:
     floor: torch.Tensor
     wall: torch.Tensor
     ceiling: torch.Tensor
+
+    def stacked(self) -> tuple[np.ndarray, torch.Tensor]:
+        """All banks in one float32 array (floor, wall, ceiling rows) and the (3,) int64 offsets
+        of the three banks in it, made once (and again only if a bank is replaced)."""
+        banks = (self.floor, self.wall, self.ceiling)
+        key = tuple(id(bank) for bank in banks)
+        if getattr(self, "_stacked_key", None) != key:
+            array = np.ascontiguousarray(torch.cat(banks).float().numpy())
+            offsets = torch.tensor([0, len(self.floor), len(self.floor) + len(self.wall)])
+            self._stacked, self._stacked_key = (array, offsets), key
+        return self._stacked
 
 
 def _colour(n: int, g: torch.Generator, lo=(0.05,) * 3, hi=(0.95,) * 3) -> torch.Tensor:

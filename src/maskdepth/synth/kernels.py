@@ -1,0 +1,378 @@
+"""The scene engine's fused per-pixel renderer and capture, compiled by Numba.
+
+The batched PyTorch renderer (`scene.render_rooms`, with room.py and objects.py) is the readable
+definition of a scene; it makes every pixel of every layer and blends them with full-frame
+`grid_sample` calls, which leaves it bound by memory bandwidth (about 5 ms of CPU a scene at
+160 px). The kernels below compute the same formulas one pixel at a time, skip objects whose
+billboard a pixel's ray misses, and run the scenes of a batch in parallel threads; tests check
+them against the PyTorch definitions. Parameters come in as per-scene float32 tables whose
+columns are named by the constants here (`pack.py` fills them).
+
+Arrays are numpy float32 unless noted; images (B, 3, H, W) in [0, 1]; depth (B, H, W) metres.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+# Columns of the per-scene table of `render_scenes`.
+(FOCAL, PITCH_SIN, PITCH_COS, CAMERA_HEIGHT, LEFT, RIGHT, FRONT, BACK, CEILING, YAW_COS, YAW_SIN,
+ LIGHT_X, LIGHT_Y, LIGHT_Z, LIGHT_POWER, AMBIENT, SHADOW_DX, SHADOW_DY, SHADOW_DZ,
+ WINDOW_X, WINDOW_Y, WINDOW_HALF_W, WINDOW_HALF_H, SKY_R, SKY_G, SKY_B,
+ BRIGHT_FLOOR, BRIGHT_WALL, BRIGHT_CEILING, INV_TILE_FLOOR, INV_TILE_WALL, INV_TILE_CEILING,
+ ) = range(32)
+SCENE_COLUMNS = 32
+
+# Columns of the per-object table (B, K, OBJECT_COLUMNS) of `render_scenes`.
+OBJ_X, OBJ_Z, OBJ_WIDTH, OBJ_HEIGHT, OBJ_THICKNESS, OBJ_FLIP, OBJ_PRESENT, OBJ_LIGHT, OBJ_SHADOW = range(9)
+OBJECT_COLUMNS = 9
+
+# Columns of the per-scene table of `capture_scenes`.
+(EXPOSED, GAIN, BALANCE_R, BALANCE_G, BALANCE_B, GAMMA, MISALIGNED,
+ WARP_00, WARP_01, WARP_02, WARP_10, WARP_11, WARP_12, NOISE_SIGMA, NOISE_SIGN) = range(15)
+CAPTURE_COLUMNS = 15
+
+# Surface ids, as room.FLOOR ... room.BACK.
+_FLOOR, _CEILING, _LEFT, _RIGHT, _FRONT, _BACK = range(6)
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def in_threads(kernel, count: int, threads: int, *args) -> None:
+    """Run kernel(first, stop, *args) over scenes 0 .. count - 1 split into `threads` parts.
+
+    The kernels release the interpreter lock, so Python threads run them in parallel. Numba's
+    own parallel loops are not used: its OpenMP layer aborts in a forked child (a DataLoader
+    worker) and its other layers are not safe to call from several threads.
+    """
+    global _POOL
+    threads = max(1, min(threads, count))
+    if threads == 1:
+        kernel(0, count, *args)
+        return
+    if _POOL is None or _POOL[0] != os.getpid():  # a forked child cannot use its parent's threads
+        _POOL = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="maskdepth-render"))
+    bounds = [count * k // threads for k in range(threads + 1)]
+    list(_POOL[1].map(lambda k: kernel(bounds[k], bounds[k + 1], *args), range(threads)))
+
+
+_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
+            "fastmath": {"nsz", "contract", "afn", "reassoc"}}  # not arcp: k / 255 must round exactly
+
+
+@njit(inline="always", **_OPTIONS)
+def _texel(bank, tile, c, x, y):
+    """Bilinear sample of channel c of bank[tile] at pixel coordinates (x, y) inside [0, T-1]."""
+    size = bank.shape[2]
+    x0 = min(int(x), size - 1)
+    y0 = min(int(y), size - 1)
+    x1, y1 = min(x0 + 1, size - 1), min(y0 + 1, size - 1)
+    fx, fy = x - x0, y - y0
+    top = bank[tile, c, y0, x0] * (1 - fx) + bank[tile, c, y0, x1] * fx
+    bottom = bank[tile, c, y1, x0] * (1 - fx) + bank[tile, c, y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+@njit(inline="always", **_OPTIONS)
+def _sprite_weights(size, gx, gy):
+    """Corner indices and weights of a zero-padded bilinear sample (grid_sample, align_corners
+    False) at normalised (gx, gy); weights are 0 for corners outside the sprite. Returns
+    (x0, y0, w00, w01, w10, w11, any) with any False when every corner is outside."""
+    x = ((gx + 1) * size - 1) / 2
+    y = ((gy + 1) * size - 1) / 2
+    if not (x > -1 and x < size and y > -1 and y < size):  # also catches NaN
+        return 0, 0, 0.0, 0.0, 0.0, 0.0, False
+    x0, y0 = math.floor(x), math.floor(y)
+    fx, fy = x - x0, y - y0
+    in_x0, in_x1 = x0 >= 0, x0 + 1 < size
+    in_y0, in_y1 = y0 >= 0, y0 + 1 < size
+    w00 = (1 - fx) * (1 - fy) if in_x0 and in_y0 else 0.0
+    w01 = fx * (1 - fy) if in_x1 and in_y0 else 0.0
+    w10 = (1 - fx) * fy if in_x0 and in_y1 else 0.0
+    w11 = fx * fy if in_x1 and in_y1 else 0.0
+    return x0, y0, w00, w01, w10, w11, True
+
+
+@njit(inline="always", **_OPTIONS)
+def _sprite_channel(sprites, n, c, x0, y0, w00, w01, w10, w11):
+    size = sprites.shape[2]
+    xa, ya = max(x0, 0), max(y0, 0)
+    xb, yb = min(x0 + 1, size - 1), min(y0 + 1, size - 1)
+    return (sprites[n, c, ya, xa] * w00 + sprites[n, c, ya, xb] * w01
+            + sprites[n, c, yb, xa] * w10 + sprites[n, c, yb, xb] * w11)
+
+
+@njit(inline="always", **_OPTIONS)
+def _room_colour(s, b, surface, x, y, z, textures, tiles):
+    """Textured, lit colour (r, g, b) of a room hit point (room frame x, y, z) of scene b."""
+    if surface == _FLOOR:
+        slot, u, v = 0, x, z
+    elif surface == _CEILING:
+        slot, u, v = 2, x, z
+    else:
+        slot, v = 1, y
+        u = z if surface <= _RIGHT else x
+    size = textures.shape[2]
+    half = 0.5 / size
+    u, v = u * s[b, INV_TILE_FLOOR + slot], v * s[b, INV_TILE_FLOOR + slot]
+    fu = min(max(u - math.floor(u), half), 1 - half) * size - 0.5
+    fv = min(max(v - math.floor(v), half), 1 - half) * size - 0.5
+    # Light: ambient + power * (distance to the surface's plane) / distance^3.
+    lx, ly, lz = s[b, LIGHT_X] - x, s[b, LIGHT_Y] - y, s[b, LIGHT_Z] - z
+    if surface == _FLOOR:
+        normal = s[b, LIGHT_Y]
+    elif surface == _CEILING:
+        normal = s[b, CEILING] - s[b, LIGHT_Y]
+    elif surface == _LEFT:
+        normal = s[b, LIGHT_X] + s[b, LEFT]
+    elif surface == _RIGHT:
+        normal = s[b, RIGHT] - s[b, LIGHT_X]
+    elif surface == _FRONT:
+        normal = s[b, LIGHT_Z] + s[b, FRONT]
+    else:
+        normal = s[b, BACK] - s[b, LIGHT_Z]
+    inv_dist = 1 / math.sqrt(lx * lx + ly * ly + lz * lz)
+    shade = (s[b, AMBIENT] + s[b, LIGHT_POWER] * normal * inv_dist * inv_dist * inv_dist) * s[b, BRIGHT_FLOOR + slot]
+    tile = tiles[b, slot]
+    if (surface == _BACK and abs(x - s[b, WINDOW_X]) < s[b, WINDOW_HALF_W]
+            and abs(y - s[b, WINDOW_Y]) < s[b, WINDOW_HALF_H]):
+        glow = 1.05 - 0.25 * (y - s[b, WINDOW_Y]) / max(s[b, WINDOW_HALF_H], 1e-3)
+        return s[b, SKY_R] * glow, s[b, SKY_G] * glow, s[b, SKY_B] * glow
+    return (_texel(textures, tile, 0, fu, fv) * shade, _texel(textures, tile, 1, fu, fv) * shade,
+            _texel(textures, tile, 2, fu, fv) * shade)
+
+
+@njit(inline="always", **_OPTIONS)
+def _blend(c, alpha, target):
+    return c + alpha * (target - c)
+
+
+@njit(**_OPTIONS)
+def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
+                  image, background, mask, depth, background_depth, shadow):
+    """Render scene b. What depends only on the row (the billboards' depth and sprite row, the
+    shadow paths) is computed once per row. No array views are made per pixel: Numba counts
+    references to views with atomic operations, which the threads would contend for."""
+    height, width = image.shape[2], image.shape[3]
+    size = sprites.shape[2]
+    count = obj.shape[1]
+    cam_h, inv_focal = s[b, CAMERA_HEIGHT], 1 / s[b, FOCAL]
+    yc, ys = s[b, YAW_COS], s[b, YAW_SIN]
+    sdx, sdy, sdz = s[b, SHADOW_DX], s[b, SHADOW_DY], s[b, SHADOW_DZ]
+    row_t, row_gy = np.zeros(count), np.zeros(count)  # per object: billboard depth, sprite y
+    row_path, row_sgy, row_cz2 = np.zeros(count), np.zeros(count), np.zeros(count)  # shadows
+    for i in range(height):
+        dy_cam = (i + 0.5 - height / 2) * inv_focal
+        dy = -dy_cam * s[b, PITCH_COS] - s[b, PITCH_SIN]
+        dz = -dy_cam * s[b, PITCH_SIN] + s[b, PITCH_COS]
+        t_y = max((s[b, CEILING] - cam_h) / dy, -cam_h / dy)
+        t_floor = -cam_h / dy
+        fz = t_floor * dz
+        for k in range(count):
+            row_t[k] = obj[b, k, OBJ_Z] / dz
+            row_gy[k] = 1 - 2 * (cam_h + row_t[k] * dy) / obj[b, k, OBJ_HEIGHT]
+            if obj[b, k, OBJ_PRESENT] == 0 or not row_t[k] > 0:
+                row_t[k] = -1.0  # nothing of this object on this row
+            row_path[k] = (obj[b, k, OBJ_Z] - fz) / sdz
+            row_sgy[k] = 1 - 2 * (row_path[k] * sdy) / obj[b, k, OBJ_HEIGHT]
+            cz = (fz - obj[b, k, OBJ_Z]) / (0.5 * obj[b, k, OBJ_THICKNESS] + 0.15)
+            row_cz2[k] = cz * cz
+        for j in range(width):
+            dx = (j + 0.5 - width / 2) * inv_focal
+            # The room box: the nearest of the planes the ray moves towards (room.cast_room).
+            # A ray parallel to a wall (direction +-0) gets +inf from the reciprocal, as there.
+            rdx, rdz = dx * yc + dz * ys, -dx * ys + dz * yc
+            inv_x, inv_z = 1 / rdx, 1 / rdz
+            t_x = max(s[b, RIGHT] * inv_x, -s[b, LEFT] * inv_x)
+            t_z = max(s[b, BACK] * inv_z, -s[b, FRONT] * inv_z)
+            t_wall = min(t_x, t_z)
+            if t_y <= t_wall:
+                surface = _CEILING if dy >= 0 else _FLOOR
+            elif t_x <= t_z:
+                surface = _RIGHT if rdx > 0 else _LEFT
+            else:
+                surface = _BACK if rdz > 0 else _FRONT
+            room_depth = min(t_wall, t_y)
+            red, green, blue = _room_colour(s, b, surface, room_depth * rdx, cam_h + room_depth * dy,
+                                            room_depth * rdz, textures, tiles)
+            z_now = room_depth
+            visible_any = False
+            for k in range(count):
+                if k == n_clutter:
+                    background[b, 0, i, j] = min(max(red, 0.0), 1.0)
+                    background[b, 1, i, j] = min(max(green, 0.0), 1.0)
+                    background[b, 2, i, j] = min(max(blue, 0.0), 1.0)
+                    background_depth[b, i, j] = z_now
+                t = row_t[k]
+                if t < 0:
+                    continue
+                gx = 2 * obj[b, k, OBJ_FLIP] * (t * dx - obj[b, k, OBJ_X]) / obj[b, k, OBJ_WIDTH]
+                x0, y0, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_gy[k])
+                if not hit:
+                    continue
+                n = ids[b, k]
+                alpha = _sprite_channel(sprites, n, 3, x0, y0, w00, w01, w10, w11)
+                if alpha == 0:
+                    continue
+                relief = _sprite_channel(sprites, n, 4, x0, y0, w00, w01, w10, w11)
+                obj_depth = t - relief * obj[b, k, OBJ_THICKNESS]
+                if not obj_depth < z_now:
+                    continue
+                light = obj[b, k, OBJ_LIGHT]
+                red = _blend(red, alpha, _sprite_channel(sprites, n, 0, x0, y0, w00, w01, w10, w11) * light)
+                green = _blend(green, alpha, _sprite_channel(sprites, n, 1, x0, y0, w00, w01, w10, w11) * light)
+                blue = _blend(blue, alpha, _sprite_channel(sprites, n, 2, x0, y0, w00, w01, w10, w11) * light)
+                if alpha > 0.5:
+                    z_now = obj_depth
+                    if k >= n_clutter:
+                        visible_any = True
+            if n_clutter >= count:
+                background[b, 0, i, j] = min(max(red, 0.0), 1.0)
+                background[b, 1, i, j] = min(max(green, 0.0), 1.0)
+                background[b, 2, i, j] = min(max(blue, 0.0), 1.0)
+                background_depth[b, i, j] = z_now
+            # Foreground shadows on the visible floor (objects.cast_shadow).
+            dark = 0.0
+            if surface == _FLOOR and z_now == room_depth and dy < 0:
+                fx = t_floor * dx
+                lit = 1.0
+                for k in range(n_clutter, count):
+                    strength = obj[b, k, OBJ_SHADOW]
+                    if obj[b, k, OBJ_PRESENT] == 0 or strength == 0:
+                        continue
+                    half_width = 0.5 * obj[b, k, OBJ_WIDTH]
+                    cx = (fx - obj[b, k, OBJ_X]) / half_width
+                    contact = max(1 - (cx * cx + row_cz2[k]) / 1.5, 0.0)
+                    blocked = 0.0
+                    path = row_path[k]
+                    if path > 0:
+                        gx = obj[b, k, OBJ_FLIP] * (fx + path * sdx - obj[b, k, OBJ_X]) / half_width
+                        x0, y0, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_sgy[k])
+                        if hit:
+                            blocked = _sprite_channel(sprites, ids[b, k], 5, x0, y0, w00, w01, w10, w11)
+                    lit *= 1 - strength * max(blocked, 0.8 * contact * contact)
+                dark = 1 - lit
+            image[b, 0, i, j] = min(max(red * (1 - dark), 0.0), 1.0)
+            image[b, 1, i, j] = min(max(green * (1 - dark), 0.0), 1.0)
+            image[b, 2, i, j] = min(max(blue * (1 - dark), 0.0), 1.0)
+            mask[b, i, j] = visible_any
+            depth[b, i, j] = z_now
+            shadow[b, i, j] = dark
+
+
+@njit(**_OPTIONS)
+def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
+                  image, background, mask, depth, background_depth, shadow):
+    """Render scenes first .. stop - 1 of B into the given outputs (see `in_threads`).
+
+    scene: (B, SCENE_COLUMNS); tiles: (B, 3) int64 ids into textures (N, 3, T, T) of the floor,
+    wall and ceiling tiles; objects: (B, K, OBJECT_COLUMNS), the first n_clutter of them static
+    (in the background too), the rest foreground, drawn in that order; sprite_ids: (B, K) int64
+    into sprites (N, 6, S, S). Outputs: image, background (B, 3, H, W); mask (B, H, W) bool;
+    depth, background_depth, shadow (B, H, W).
+    """
+    for b in range(first, stop):
+        _render_scene(b, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
+                      image, background, mask, depth, background_depth, shadow)
+
+
+@njit(inline="always", **_OPTIONS)
+def _reflect(x, size):
+    """grid_sample's reflection padding (align_corners False) of a pixel coordinate."""
+    span = float(size)
+    x = abs(x + 0.5)
+    flips = math.floor(x / span)
+    extra = x - flips * span
+    x = extra - 0.5 if flips % 2 == 0 else span - extra - 0.5
+    return min(max(x, 0.0), size - 1.0)
+
+
+@njit(inline="always", **_OPTIONS)
+def _to_8bit(x):
+    """Clamp to [0, 1] and round to the 8-bit levels of a saved photo (still a float)."""
+    return np.float32(np.floor(np.float32(min(max(x, 0.0), 1.0)) * np.float32(255) + np.float32(0.5))) / np.float32(255)
+
+
+_GAMMA_STEPS = 4096  # x ** gamma is read from a table: off by < 2e-4, a twentieth of an 8-bit level
+
+
+@njit(**_OPTIONS)
+def _gamma_table(gamma):
+    """x ** gamma at x = k / _GAMMA_STEPS, k = 0 .. _GAMMA_STEPS (+1 spare), x clamped to >= 1e-6."""
+    table = np.empty(_GAMMA_STEPS + 2, np.float32)
+    for k in range(_GAMMA_STEPS + 2):
+        table[k] = max(min(k / _GAMMA_STEPS, 1.0), 1e-6) ** gamma
+    return table
+
+
+@njit(inline="always", **_OPTIONS)
+def _exposed(x, gain, table):
+    """gain * x ** gamma for x in [0, 1] (clamped), clamped to [0, 1]; linear in the table."""
+    x = min(max(x, 0.0), 1.0) * _GAMMA_STEPS
+    k = int(x)
+    return min(max(gain * (table[k] + (x - k) * (table[k + 1] - table[k])), 0.0), 1.0)
+
+
+@njit(**_OPTIONS)
+def _capture_image(b, image, p, noise, noise_id, out):
+    """Exposure change and noise on image b (branches hoisted out of the pixel loops)."""
+    sigma = p[b, NOISE_SIGMA]
+    table = _gamma_table(p[b, GAMMA]) if p[b, EXPOSED] != 0 else np.empty(0, np.float32)
+    for c in range(3):
+        gain = p[b, GAIN] * p[b, BALANCE_R + c]
+        if p[b, EXPOSED] != 0:
+            for i in range(image.shape[2]):
+                for j in range(image.shape[3]):
+                    x = _exposed(image[b, c, i, j], gain, table)
+                    out[b, c, i, j] = _to_8bit(x + noise[noise_id, c, i, j] * sigma)
+        else:
+            for i in range(image.shape[2]):
+                for j in range(image.shape[3]):
+                    out[b, c, i, j] = _to_8bit(image[b, c, i, j] + noise[noise_id, c, i, j] * sigma)
+
+
+@njit(**_OPTIONS)
+def _capture_background(b, background, p, noise, noise_id, out):
+    """Camera misalignment and noise on background b."""
+    height, width = background.shape[2], background.shape[3]
+    sigma = p[b, NOISE_SIGMA] * p[b, NOISE_SIGN]
+    if p[b, MISALIGNED] == 0:
+        for c in range(3):
+            for i in range(height):
+                for j in range(width):
+                    out[b, c, i, j] = _to_8bit(background[b, c, i, j] + noise[noise_id, c, i, j] * sigma)
+        return
+    for i in range(height):
+        for j in range(width):  # bilinear, reflection padding, as grid_sample(affine_grid(warp))
+            gx = (2 * j + 1) / width - 1
+            gy = (2 * i + 1) / height - 1
+            wx = p[b, WARP_00] * gx + p[b, WARP_01] * gy + p[b, WARP_02]
+            wy = p[b, WARP_10] * gx + p[b, WARP_11] * gy + p[b, WARP_12]
+            sx = _reflect(((wx + 1) * width - 1) / 2, width)
+            sy = _reflect(((wy + 1) * height - 1) / 2, height)
+            x0, y0 = int(sx), int(sy)
+            x1, y1 = min(x0 + 1, width - 1), min(y0 + 1, height - 1)
+            fx, fy = sx - x0, sy - y0
+            for c in range(3):
+                top = background[b, c, y0, x0] * (1 - fx) + background[b, c, y0, x1] * fx
+                bottom = background[b, c, y1, x0] * (1 - fx) + background[b, c, y1, x1] * fx
+                y = top * (1 - fy) + bottom * fy
+                out[b, c, i, j] = _to_8bit(y + noise[noise_id, c, i, j] * sigma)
+
+
+@njit(**_OPTIONS)
+def capture_scenes(first, stop, image, background, params, noise, noise_ids, out_image, out_background):
+    """Apply capture conditions to scenes first .. stop - 1 of B (see capture.apply_capture).
+
+    image, background: (B, 3, H, W) in [0, 1]; params: (B, CAPTURE_COLUMNS); noise: (N, 3, H, W)
+    standard normal; noise_ids: (B, 2) int64 (image's, background's). Writes out_image and
+    out_background (B, 3, H, W), rounded to 8-bit levels.
+    """
+    for b in range(first, stop):
+        _capture_image(b, image, params, noise, noise_ids[b, 0], out_image)
+        _capture_background(b, background, params, noise, noise_ids[b, 1], out_background)
