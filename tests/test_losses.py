@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from maskdepth.training.losses import (
     LossWeights,
@@ -13,6 +14,7 @@ from maskdepth.training.losses import (
     bce_loss,
     depth_loss,
     dice_loss,
+    erode_known,
     gradient_l1,
     mask_loss,
     masked_l1,
@@ -214,3 +216,13 @@ def test_relative_samples_are_scored_relatively_and_metric_ones_in_metres():
     # The metric sample alone is in depth_l1 (|2 - 0.5|); the relative one is in depth_relative.
     torch.testing.assert_close(parts["depth_l1"], torch.tensor(1.5))
     assert "depth_relative" in parts
+
+
+@pytest.mark.parametrize("size", [3, 7])
+def test_erode_known_shortcut_for_fully_known_maps_equals_the_pooled_erosion(size):
+    valid = torch.ones(2, 1, 12, 9, dtype=torch.bool)
+    r = size // 2
+    pooled = -F.max_pool2d(-F.pad(valid.float(), [r, r, r, r], value=0.0), size, stride=1) > 0.5
+    assert torch.equal(erode_known(valid, size), pooled)
+    valid[0, 0, 5, 4] = False  # one unknown pixel takes the general path
+    assert not erode_known(valid, size)[0, 0, 5, 4] and erode_known(valid, size).sum() < pooled.sum()
