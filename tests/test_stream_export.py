@@ -37,6 +37,20 @@ def test_a_batch_is_the_same_whoever_renders_it_and_resume_starts_where_asked():
     assert torch.equal(resumed[0]["mask"], serial[2]["mask"])
 
 
+def test_prefetching_yields_the_same_batches_in_the_same_order():
+    config = small_config(noise_p=1.0, misalign_p=0.5)
+    plain = list(SceneStream(2, seed=9, batches=5, config=config))
+    ahead = SceneStream(2, seed=9, batches=5, start=1, config=config, prefetch=True)
+    fetched = list(DataLoader(ahead, batch_size=None, num_workers=0))
+    assert [int(b["index"]) for b in fetched] == [1, 2, 3, 4]
+    for batch in fetched:
+        for key in ("image", "background", "mask", "depth"):
+            assert torch.equal(batch[key], plain[int(batch["index"])][key]), key
+    early = iter(SceneStream(2, seed=9, batches=None, config=config, prefetch=True))
+    assert torch.equal(next(early)["image"], plain[0]["image"])
+    early.close()  # an endless stream stopped early leaves no thread behind
+
+
 def test_ranks_and_workers_split_the_stream(monkeypatch):
     import maskdepth.synth.stream as stream_module
 

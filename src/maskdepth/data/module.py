@@ -23,10 +23,18 @@ class MaskDepthData(L.LightningDataModule):
         trainer = self.trainer
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
+    def _prefetch(self) -> bool:
+        """data.prefetch, or when unset: on where the model trains on an accelerator (its cores
+        are free to render), off on a CPU (rendering there only takes cores from the step)."""
+        if self.config.data.prefetch is not None:
+            return self.config.data.prefetch
+        return self.trainer is not None and self.trainer.strategy.root_device.type != "cpu"
+
     def train_dataloader(self) -> DataLoader:
         data, accumulate = self.config.data, self.config.trainer.accumulate
         consumed = (self.trainer.global_step if self.trainer is not None else 0) * accumulate
-        stream = TrainStream(data, self.config.seed, accumulate=accumulate, start=consumed)
+        stream = TrainStream(data, self.config.seed, accumulate=accumulate, start=consumed,
+                             prefetch=self._prefetch())
         stream.rank, stream.world = self._rank_world()
         workers = data.num_workers
         return DataLoader(stream, batch_size=None, num_workers=workers,

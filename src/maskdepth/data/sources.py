@@ -114,11 +114,12 @@ class TrainStream(BatchStream):
 
     accumulate: batches per optimizer step on each rank (for the size schedule).
     start: batches this rank already consumed (resume). rank/world: set by the trainer.
+    prefetch: render the next batch on a thread (see BatchStream).
     """
 
     def __init__(self, data: DataConfig, seed: int, accumulate: int = 1, start: int = 0,
-                 stop: int | None = None):
-        super().__init__(start, stop)
+                 stop: int | None = None, prefetch: bool = False):
+        super().__init__(start, stop, prefetch)
         if len(data.sizes) != len(data.size_steps):
             raise UserError("data.sizes and data.size_steps must have the same length")
         self.data, self.seed, self.accumulate = data, seed, accumulate

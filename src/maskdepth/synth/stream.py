@@ -11,6 +11,7 @@ exactly from the number of batches it had consumed (`start`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -75,12 +76,15 @@ class BatchStream(IterableDataset):
     pickled) and how to `make` batch `index` (the `local`-th batch this rank consumes).
 
     start: batches each rank already consumed (to resume); stop: bound on them (None = endless);
-    rank, world: set by a trainer, else taken from torch.distributed.
+    rank, world: set by a trainer, else taken from torch.distributed. prefetch: in the main
+    process (no DataLoader workers), render the next batch on a background thread while the
+    current one is used (the renderers release the interpreter lock); the batches and their
+    order are the same either way.
     """
 
-    def __init__(self, start: int = 0, stop: int | None = None):
+    def __init__(self, start: int = 0, stop: int | None = None, prefetch: bool = False):
         super().__init__()
-        self.start, self.stop = start, stop
+        self.start, self.stop, self.prefetch = start, stop, prefetch
         self.rank: int | None = None
         self.world: int | None = None
         self._built = None
@@ -91,13 +95,28 @@ class BatchStream(IterableDataset):
     def make(self, built, local: int, index: int) -> Batch:
         raise NotImplementedError
 
+    def _make(self, local: int, index: int) -> Batch:
+        batch = self.make(self._built, local, index)
+        batch["index"] = torch.tensor(index)
+        return batch
+
     def __iter__(self) -> Iterator[Batch]:
         if self._built is None:
             self._built = self.build()
-        for local, index in reader_indices(self.start, self.stop, self.rank, self.world):
-            batch = self.make(self._built, local, index)
-            batch["index"] = torch.tensor(index)
-            yield batch
+        indices = reader_indices(self.start, self.stop, self.rank, self.world)
+        if not self.prefetch or get_worker_info() is not None:
+            for local, index in indices:
+                yield self._make(local, index)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="maskdepth-prefetch") as pool:
+            pending = None
+            for local, index in indices:
+                following = pool.submit(self._make, local, index)
+                if pending is not None:
+                    yield pending.result()
+                pending = following
+            if pending is not None:
+                yield pending.result()
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -114,12 +133,13 @@ class SceneStream(BatchStream):
         batches: stop after this many batches per rank (None = endless).
         start: batches already consumed by each rank (to resume a run where it stopped).
         config, foregrounds, backgrounds, textures: passed to SceneEngine.
+        prefetch: render the next batch on a background thread (see BatchStream).
     """
 
     def __init__(self, batch_size: int, seed: int = 0, batches: int | None = None, start: int = 0,
                  config: SceneConfig | None = None, foregrounds=None, backgrounds=None,
-                 textures=None):
-        super().__init__(start, batches)
+                 textures=None, prefetch: bool = False):
+        super().__init__(start, batches, prefetch)
         self.batch_size, self.seed = batch_size, seed
         self.config = config or SceneConfig()
         self.engine_args = {"foregrounds": foregrounds, "backgrounds": backgrounds,
