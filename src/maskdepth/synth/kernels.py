@@ -61,11 +61,11 @@ def in_threads(kernel, count: int, threads: int, *args) -> None:
     list(_POOL[1].map(lambda k: kernel(bounds[k], bounds[k + 1], *args), range(threads)))
 
 
-_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
+OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
             "fastmath": {"nsz", "contract", "afn", "reassoc"}}  # not arcp: k / 255 must round exactly
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _texel(bank, tile, c, x, y):
     """Bilinear sample of channel c of bank[tile] at pixel coordinates (x, y) inside [0, T-1]."""
     size = bank.shape[2]
@@ -78,7 +78,7 @@ def _texel(bank, tile, c, x, y):
     return top * (1 - fy) + bottom * fy
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _sprite_weights(size, gx, gy):
     """Corner indices and weights of a zero-padded bilinear sample (grid_sample, align_corners
     False) at normalised (gx, gy); weights are 0 for corners outside the sprite. Returns
@@ -98,7 +98,7 @@ def _sprite_weights(size, gx, gy):
     return x0, y0, w00, w01, w10, w11, True
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _sprite_channel(sprites, n, c, x0, y0, w00, w01, w10, w11):
     size = sprites.shape[2]
     xa, ya = max(x0, 0), max(y0, 0)
@@ -107,7 +107,7 @@ def _sprite_channel(sprites, n, c, x0, y0, w00, w01, w10, w11):
             + sprites[n, c, yb, xa] * w10 + sprites[n, c, yb, xb] * w11)
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _room_colour(s, b, surface, x, y, z, textures, tiles):
     """Textured, lit colour (r, g, b) of a room hit point (room frame x, y, z) of scene b."""
     if surface == _FLOOR:
@@ -147,12 +147,12 @@ def _room_colour(s, b, surface, x, y, z, textures, tiles):
             _texel(textures, tile, 2, fu, fv) * shade)
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _blend(c, alpha, target):
     return c + alpha * (target - c)
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
                   image, background, mask, depth, background_depth, shadow):
     """Render scene b. What depends only on the row (the billboards' depth and sprite row, the
@@ -265,7 +265,7 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
             shadow[b, i, j] = dark
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
                   image, background, mask, depth, background_depth, shadow):
     """Render scenes first .. stop - 1 of B into the given outputs (see `in_threads`).
@@ -281,7 +281,7 @@ def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, tex
                       image, background, mask, depth, background_depth, shadow)
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _reflect(x, size):
     """grid_sample's reflection padding (align_corners False) of a pixel coordinate."""
     span = float(size)
@@ -292,7 +292,7 @@ def _reflect(x, size):
     return min(max(x, 0.0), size - 1.0)
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _to_8bit(x):
     """Clamp to [0, 1] and round to the 8-bit levels of a saved photo (still a float)."""
     return np.float32(np.floor(np.float32(min(max(x, 0.0), 1.0)) * np.float32(255) + np.float32(0.5))) / np.float32(255)
@@ -301,7 +301,7 @@ def _to_8bit(x):
 _GAMMA_STEPS = 4096  # x ** gamma is read from a table: off by < 2e-4, a twentieth of an 8-bit level
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def _gamma_table(gamma):
     """x ** gamma at x = k / _GAMMA_STEPS, k = 0 .. _GAMMA_STEPS (+1 spare), x clamped to >= 1e-6."""
     table = np.empty(_GAMMA_STEPS + 2, np.float32)
@@ -310,7 +310,7 @@ def _gamma_table(gamma):
     return table
 
 
-@njit(inline="always", **_OPTIONS)
+@njit(inline="always", **OPTIONS)
 def _exposed(x, gain, table):
     """gain * x ** gamma for x in [0, 1] (clamped), clamped to [0, 1]; linear in the table."""
     x = min(max(x, 0.0), 1.0) * _GAMMA_STEPS
@@ -318,7 +318,7 @@ def _exposed(x, gain, table):
     return min(max(gain * (table[k] + (x - k) * (table[k + 1] - table[k])), 0.0), 1.0)
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def _capture_image(b, image, p, noise, noise_id, out):
     """Exposure change and noise on image b (branches hoisted out of the pixel loops)."""
     sigma = p[b, NOISE_SIGMA]
@@ -336,7 +336,7 @@ def _capture_image(b, image, p, noise, noise_id, out):
                     out[b, c, i, j] = _to_8bit(image[b, c, i, j] + noise[noise_id, c, i, j] * sigma)
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def _capture_background(b, background, p, noise, noise_id, out):
     """Camera misalignment and noise on background b."""
     height, width = background.shape[2], background.shape[3]
@@ -365,7 +365,7 @@ def _capture_background(b, background, p, noise, noise_id, out):
                 out[b, c, i, j] = _to_8bit(y + noise[noise_id, c, i, j] * sigma)
 
 
-@njit(**_OPTIONS)
+@njit(**OPTIONS)
 def capture_scenes(first, stop, image, background, params, noise, noise_ids, out_image, out_background):
     """Apply capture conditions to scenes first .. stop - 1 of B (see capture.apply_capture).
 

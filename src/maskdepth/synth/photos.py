@@ -27,8 +27,10 @@ import torch.nn.functional as F
 from maskdepth.data.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.io.tensors import from_numpy_image
+from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.config import CaptureConfig
+from maskdepth.synth.kernels import in_threads
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts
@@ -81,20 +83,29 @@ def load_photos(folder: str | Path, height: int, width: int) -> torch.Tensor:
     return torch.stack(photos)
 
 
+def crop_matrices(zoom: torch.Tensor, flip: torch.Tensor, h: int, w: int,
+                  g: torch.Generator) -> np.ndarray:
+    """(B, 4) float64 (a, c, d, e) of random crops keeping `zoom` (B,) of each side, mirrored
+    where flip (B,): output pixel (j, i) samples the photo at (a j + c, d i + e) pixels, i.e. at
+    normalised zoom * (+-x, y) + a random centre that keeps the crop inside the photo."""
+    b = zoom.shape[0]
+    zoom64 = zoom.double()
+    centre = (1 - zoom64).view(b, 1) * (2 * torch.rand(b, 2, generator=g).double() - 1)
+    a = zoom64 * torch.where(flip, -1.0, 1.0).double()
+    c = a * 0.5 + w / 2 * (1 - a + centre[:, 0]) - 0.5
+    e = zoom64 * 0.5 + h / 2 * (1 - zoom64 + centre[:, 1]) - 0.5
+    return torch.stack([a, c, zoom64, e], dim=1).numpy()
+
+
 def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
                 g: torch.Generator) -> torch.Tensor:
-    """Random crops of photos[pick] keeping `zoom` (B,) of each side, mirrored where flip (B,),
-    resampled bilinearly to the photos' size (edges repeated): (B, 3, H, W)."""
+    """Random crops of photos[pick] (see `crop_matrices`), resampled bilinearly by OpenCV to the
+    photos' size (edges repeated): (B, 3, H, W)."""
     b, (h, w) = pick.shape[0], photos.shape[2:]
-    centre = ((1 - zoom).view(b, 1) * (2 * torch.rand(b, 2, generator=g) - 1)).tolist()
-    sign = torch.where(flip, -1.0, 1.0).tolist()
     source = photos.permute(0, 2, 3, 1).numpy()
     out = np.empty((b, h, w, 3), np.float32)
-    for i, (n, z, s, (cx, cy)) in enumerate(zip(pick.tolist(), zoom.tolist(), sign, centre)):
-        # Output pixel (j, i) samples the photo at normalised zoom * (s x, y) + centre.
-        matrix = np.array([[z * s, 0, z * s * 0.5 + w / 2 * (1 - z * s + cx) - 0.5],
-                           [0, z, z * 0.5 + h / 2 * (1 - z + cy) - 0.5]])
-        cv2.warpAffine(source[n], matrix, (w, h), dst=out[i], flags=WARP,
+    for i, (n, (a, c, d, e)) in enumerate(zip(pick.tolist(), crop_matrices(zoom, flip, h, w, g))):
+        cv2.warpAffine(source[n], np.array([[a, 0, c], [0, d, e]]), (w, h), dst=out[i], flags=WARP,
                        borderMode=cv2.BORDER_REPLICATE)
     return torch.from_numpy(out).permute(0, 3, 1, 2)
 
@@ -128,6 +139,13 @@ class Placements:
     saturation: torch.Tensor  # colour jitter of the cut-out
     gain: torch.Tensor  # (B, K, 3) colour jitter: brightness x per-channel factor
 
+    def table(self) -> np.ndarray:
+        """(B, K, photo_kernels.PASTE_COLUMNS) float64, the kernels' view of the placements."""
+        columns = [self.present, *(getattr(self, f) for f in PASTE_FIELDS), *self.gain.unbind(2)]
+        table = torch.stack([c.double() for c in columns], dim=2)
+        assert table.shape[2] == photo_kernels.PASTE_COLUMNS
+        return np.ascontiguousarray(table.numpy())
+
     def pastes(self, i: int) -> list[tuple[int, Paste]]:
         """(cut-out index, Paste) of the present cut-outs of sample i, back to front."""
         rows = [getattr(self, f)[i].tolist() for f in PASTE_FIELDS]
@@ -158,6 +176,7 @@ class PhotoCompositor:
         self.cutouts = load_cutouts(foregrounds, cfg.cutout_res, g)
         pixels = self.cutouts.pixels.permute(0, 2, 3, 1).contiguous().numpy()  # (N, S, S, 6)
         self._rgba, self._soft_alpha = pixels[..., :4].copy(), pixels[..., 5].copy()
+        self._photos = np.ascontiguousarray(self.photos.numpy())
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
 
     def render(self, batch_size: int, seed: int, background_ids=None, cutout_ids=None,
@@ -172,17 +191,42 @@ class PhotoCompositor:
         batch["background"] = apply_jpeg(background, capture.jpeg_quality)
         return batch
 
-    def compose(self, b: int, g: torch.Generator, background_ids=None, cutout_ids=None,
-                flips=None) -> Batch:
-        """b clean composites. background_ids, cutout_ids (B,) and flips (B,) bool may fix the
-        photo, the first cut-out and the mirroring of each sample (`maskdepth build` enumerates
-        them); otherwise they are random."""
-        cfg, (h, w) = self.config, self.photos.shape[2:]
+    def _draw(self, b: int, g: torch.Generator, background_ids, cutout_ids, flips):
+        """The random choices of b composites: photo ids, crop zooms, flips, placements."""
         if background_ids is None:
             background_ids = torch.randint(len(self.photos), (b,), generator=g)
         if flips is None:
             flips = torch.rand(b, generator=g) < 0.5
-        background = crop_photos(self.photos, background_ids, uniform(b, cfg.zoom, g), flips, g)
+        return background_ids, uniform(b, self.config.zoom, g), flips
+
+    def compose(self, b: int, g: torch.Generator, background_ids=None, cutout_ids=None,
+                flips=None) -> Batch:
+        """b clean composites. background_ids, cutout_ids (B,) and flips (B,) bool may fix the
+        photo, the first cut-out and the mirroring of each sample (`maskdepth build` enumerates
+        them); otherwise they are random. Runs the compiled kernels of photo_kernels.py: the same
+        composites as `compose_opencv` to resampling rounding."""
+        h, w = self.photos.shape[2:]
+        pick, zoom, flips = self._draw(b, g, background_ids, cutout_ids, flips)
+        crops = crop_matrices(zoom, flips, h, w, g)
+        place = self.place(b, g, cutout_ids, flips)
+        image, background = np.empty((b, 3, h, w), np.float32), np.empty((b, 3, h, w), np.float32)
+        mask, shadow = np.empty((b, h, w), np.float32), np.empty((b, h, w), np.float32)
+        in_threads(photo_kernels.compose_photos, b, torch.get_num_threads(), self._photos,
+                   np.ascontiguousarray(pick.numpy()), crops, self._rgba, self._soft_alpha,
+                   place.table(), np.ascontiguousarray(place.sprite.numpy()), image, background,
+                   mask, shadow)
+        zeros = torch.zeros(b, 1, h, w)
+        return {"image": torch.from_numpy(image), "background": torch.from_numpy(background),
+                "mask": torch.from_numpy(mask)[:, None], "depth": zeros, "background_depth": zeros,
+                "shadow": torch.from_numpy(shadow)[:, None]}
+
+    def compose_opencv(self, b: int, g: torch.Generator, background_ids=None, cutout_ids=None,
+                       flips=None) -> Batch:
+        """`compose` with OpenCV warps and numpy blends, one sample at a time (paste.py): the
+        readable definition the kernels are tested against."""
+        h, w = self.photos.shape[2:]
+        pick, zoom, flips = self._draw(b, g, background_ids, cutout_ids, flips)
+        background = crop_photos(self.photos, pick, zoom, flips, g)
         place = self.place(b, g, cutout_ids, flips)
         image = np.empty((b, h, w, 3), np.float32)
         mask, shadow = np.empty((b, h, w), np.float32), np.empty((b, h, w), np.float32)
