@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,6 +26,40 @@ def synth_stream_rate(engine: SceneEngine | PhotoCompositor, batch_size: int, se
         engine.render(batch_size, batch_seed(0, k))
         done, k = done + batch_size, k + 1
     return done / (time.perf_counter() - start)
+
+
+def engine_stages(engine: SceneEngine, batch_size: int, repeats: int = 5) -> dict[str, float]:
+    """Wall milliseconds per scene of each stage of `SceneEngine.render` (best of `repeats`
+    batches), and of encoding its five PNG files on one thread."""
+    from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+    from maskdepth.synth.export import _scenes, _write_scene
+    from maskdepth.synth.scene import render_rooms, sample_rooms
+
+    cfg = engine.config
+    g = torch.Generator().manual_seed(1)
+    scenes = sample_rooms(batch_size, cfg, engine.textures, engine.sprites, engine.pickers, g)
+    clean = render_rooms(scenes, cfg.height, cfg.width)
+    capture = sample_capture(batch_size, cfg.height, cfg.width, engine.noise_bank, cfg.capture, g)
+    image, _ = apply_capture(clean["image"], clean["background"], capture)
+    one = _scenes(engine.render(batch_size, 0))[0]
+
+    def best(step, per: int = batch_size) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        return 1000 * min(times) / per
+
+    with tempfile.TemporaryDirectory(prefix=".maskdepth-bench-") as folder:
+        return {
+            "sample": best(lambda: sample_rooms(batch_size, cfg, engine.textures, engine.sprites,
+                                                engine.pickers, torch.Generator().manual_seed(1))),
+            "render": best(lambda: render_rooms(scenes, cfg.height, cfg.width)),
+            "capture": best(lambda: apply_capture(clean["image"], clean["background"], capture)),
+            "JPEG": best(lambda: apply_jpeg(image, capture.jpeg_quality)),
+            "PNG files (one thread)": best(lambda: _write_scene(Path(folder), "000000", one), per=1),
+        }
 
 
 def synth_export_rate(engine: SceneEngine | PhotoCompositor, count: int, batch_size: int, where: str = ".") -> float:
