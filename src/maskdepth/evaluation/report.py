@@ -332,7 +332,7 @@ def _limits(results: dict) -> list[str]:
              ("**Scene engine.** Wall milliseconds per scene of each stage on 2 cores (best of "
              "several batches): " + ", ".join(f"{name} {ms:.2f}" for name, ms in engine.items()) +
              f". In memory that allows about {1000 / in_memory:.0f} scenes/s; 1,000 needs 1 ms. "
-             "The render and capture kernels (synth/kernels.py) run one scene per thread; what "
+             "The render and capture kernels (synth/room_kernels.py, capture_kernels.py) run one scene per thread; what "
              "is left is per-pixel arithmetic (texture and sprite look-ups, 1 / distance, "
              "exposure) and memory traffic: a batch of 64 scenes at 160 px is 20 MB of float32 "
              "images per pass, on a machine whose copy bandwidth measured a few GB/s. "

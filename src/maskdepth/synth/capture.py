@@ -3,7 +3,7 @@
 Each effect picks its own subset of the batch with its own probability (CaptureConfig); scenes
 outside the subset get identity parameters, so the pure `apply_capture` treats the whole batch
 alike. Images are (B, 3, H, W) float in [0, 1]. `apply_capture` runs the compiled kernel of
-kernels.py; `apply_capture_torch` is the same in PyTorch, the definition it is tested against.
+capture_kernels.py; `apply_capture_torch` is the same in PyTorch, the definition it is tested against.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskdepth.synth import kernels
+from maskdepth.synth import capture_kernels
+from maskdepth.synth.compiled import in_threads
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
@@ -57,13 +58,13 @@ class CaptureParams:
         return self.noise[self.noise_ids[:, 1]] * (self.sigma * self.sign)
 
     def table(self) -> np.ndarray:
-        """(B, kernels.CAPTURE_COLUMNS) float32, the kernel's per-scene numbers."""
+        """(B, capture_kernels.CAPTURE_COLUMNS) float32, the kernel's per-scene numbers."""
         b = self.gain.shape[0]
         exposed = (self.gain != 1) | (self.gamma != 1) | (self.white_balance != 1).any(1, keepdim=True)
         columns = [exposed, self.gain, self.white_balance, self.gamma, self.misaligned,
                    self.warp, self.sigma, self.sign]
         table = torch.cat([c.reshape(b, -1).float() for c in columns], dim=1)
-        assert table.shape[1] == kernels.CAPTURE_COLUMNS
+        assert table.shape[1] == capture_kernels.CAPTURE_COLUMNS
         return np.ascontiguousarray(table.numpy())
 
 
@@ -116,9 +117,9 @@ def apply_capture(image: torch.Tensor, background: torch.Tensor,
     image, background = (np.ascontiguousarray(x.float().numpy()) for x in (image, background))
     out_image, out_background = np.empty_like(image), np.empty_like(background)
     noise = np.ascontiguousarray(p.noise.float().numpy())
-    kernels.in_threads(kernels.capture_scenes, len(image), torch.get_num_threads(), image,
-                       background, p.table(), noise, np.ascontiguousarray(p.noise_ids.numpy()),
-                       out_image, out_background)
+    in_threads(capture_kernels.capture_scenes, len(image), torch.get_num_threads(), image,
+               background, p.table(), noise, np.ascontiguousarray(p.noise_ids.numpy()),
+               out_image, out_background)
     return torch.from_numpy(out_image), torch.from_numpy(out_background)
 
 

@@ -2,7 +2,7 @@
 
 `paste.py` (OpenCV warps and numpy blends, one sample at a time in Python) is the readable
 definition; these kernels compute the same in one pass per sample, touching only each cut-out's
-and shadow's box, and run the samples of a batch on threads (`kernels.in_threads`). Tests check
+and shadow's box, and run the samples of a batch on threads (`compiled.in_threads`). Tests check
 them against paste.py. Pixel and texel coordinates are continuous with centres at +0.5, as there.
 
 Arrays are numpy float32 unless noted: photos (N, 3, H, W) in [0, 1]; cut-outs (M, S, S, 4)
@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.kernels import OPTIONS
+from maskdepth.synth.compiled import OPTIONS
 
 # Columns of the (B, K, PASTE_COLUMNS) float64 placement table, as in paste.Paste.
 (PRESENT, LEFT, WIDTH, HEIGHT, FOOT, FLIP, SHADOW, SQUASH, SHEAR, SATURATION,

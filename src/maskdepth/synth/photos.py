@@ -29,8 +29,8 @@ from maskdepth.errors import UserError
 from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+from maskdepth.synth.compiled import in_threads
 from maskdepth.synth.config import CaptureConfig
-from maskdepth.synth.kernels import in_threads
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts

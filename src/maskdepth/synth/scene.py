@@ -1,6 +1,6 @@
 """One batch of procedural rooms: random parameters (`sample_rooms`) and two renderers of them.
 
-`render_rooms` runs the compiled per-pixel kernels of kernels.py (what the engine uses);
+`render_rooms` runs the compiled per-pixel kernel of room_kernels.py (what the engine uses);
 `render_rooms_torch` is the same scene in batched PyTorch (room.py, objects.py), the readable
 definition the kernels are tested against.
 """
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth import kernels, objects
+from maskdepth.synth import objects, room_kernels
 from maskdepth.synth import room as rooms
+from maskdepth.synth.compiled import in_threads
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import SpriteBank
@@ -105,7 +106,7 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
 
 
 def _scene_table(s: RoomScenes) -> np.ndarray:
-    """(B, kernels.SCENE_COLUMNS) float32: the per-scene numbers, in the kernels' column order."""
+    """(B, room_kernels.SCENE_COLUMNS) float32: the per-scene numbers, in the kernels' column order."""
     rays, room, light, window = s.rays, s.room, s.light, s.window
     dir_x, dir_y, dir_z = light.shadow_dir
     dir_z = torch.where(dir_z.abs() < 0.05, torch.full_like(dir_z, 0.05), dir_z)
@@ -116,12 +117,12 @@ def _scene_table(s: RoomScenes) -> np.ndarray:
                window.centre_x, window.centre_y, window.half_width, window.half_height,
                *window.sky.unbind(1), *s.brightness.unbind(1), *(1 / s.tile_m).unbind(1)]
     table = torch.stack([c.reshape(-1).float() for c in columns], dim=1)
-    assert table.shape[1] == kernels.SCENE_COLUMNS
+    assert table.shape[1] == room_kernels.SCENE_COLUMNS
     return np.ascontiguousarray(table.numpy())
 
 
 def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
-    """(B, K, kernels.OBJECT_COLUMNS) float32 and sprite ids (B, K): clutter, then foreground."""
+    """(B, K, room_kernels.OBJECT_COLUMNS) float32 and sprite ids (B, K): clutter, then foreground."""
     rows, ids = [], []
     no_shadow = [torch.zeros_like(s.room.left)] * len(s.clutter)
     for place, strength in zip(s.clutter + s.foreground, no_shadow + s.shadow_strength):
@@ -131,7 +132,7 @@ def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
         rows.append(torch.stack([f.reshape(-1).float() for f in fields], dim=1))
         ids.append(place.sprite)
     table = torch.stack(rows, dim=1)
-    assert table.shape[2] == kernels.OBJECT_COLUMNS
+    assert table.shape[2] == room_kernels.OBJECT_COLUMNS
     return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
 
 
@@ -150,9 +151,9 @@ def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tens
     sprites = s.clutter[0].bank if s.clutter else s.foreground[0].bank
     stacked, offsets = s.textures.stacked()
     tiles = np.ascontiguousarray((s.tiles + offsets).numpy())
-    kernels.in_threads(kernels.render_scenes, b, torch.get_num_threads(), _scene_table(s), tiles,
-                       table, ids, len(s.clutter), stacked, _numpy(sprites), image, background,
-                       mask, depth, background_depth, shadow)
+    in_threads(room_kernels.render_scenes, b, torch.get_num_threads(), _scene_table(s), tiles,
+               table, ids, len(s.clutter), stacked, _numpy(sprites), image, background, mask,
+               depth, background_depth, shadow)
     as_map = lambda x: torch.from_numpy(x).unsqueeze(1)
     return {"image": torch.from_numpy(image), "background": torch.from_numpy(background),
             "mask": as_map(mask).float(), "depth": as_map(depth),

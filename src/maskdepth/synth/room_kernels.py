@@ -1,12 +1,13 @@
-"""The scene engine's fused per-pixel renderer and capture, compiled by Numba.
+"""The scene engine's per-pixel renderer, compiled by Numba.
 
-The batched PyTorch renderer (`scene.render_rooms`, with room.py and objects.py) is the readable
-definition of a scene; it makes every pixel of every layer and blends them with full-frame
-`grid_sample` calls, which leaves it bound by memory bandwidth (about 5 ms of CPU a scene at
-160 px). The kernels below compute the same formulas one pixel at a time, skip objects whose
-billboard a pixel's ray misses, and run the scenes of a batch in parallel threads; tests check
-them against the PyTorch definitions. Parameters come in as per-scene float32 tables whose
-columns are named by the constants here (`pack.py` fills them).
+The batched PyTorch renderer (`scene.render_rooms_torch`, with room.py and objects.py) is the
+readable definition of a scene; it makes every pixel of every layer and blends them with
+full-frame `grid_sample` calls, which leaves it bound by memory bandwidth (about 5 ms of CPU a
+scene at 160 px). This kernel computes the same formulas one pixel at a time, skips objects
+whose billboard a pixel's ray misses and computes what depends only on the row once per row;
+the scenes of a batch run on threads (compiled.in_threads). Tests check it against the PyTorch
+definition. Parameters come in as per-scene float32 tables whose columns are named by the
+constants here (scene.py fills them).
 
 Arrays are numpy float32 unless noted; images (B, 3, H, W) in [0, 1]; depth (B, H, W) metres.
 """
@@ -14,11 +15,11 @@ Arrays are numpy float32 unless noted; images (B, 3, H, W) in [0, 1]; depth (B, 
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+
+from maskdepth.synth.compiled import OPTIONS
 
 # Columns of the per-scene table of `render_scenes`.
 (FOCAL, PITCH_SIN, PITCH_COS, CAMERA_HEIGHT, LEFT, RIGHT, FRONT, BACK, CEILING, YAW_COS, YAW_SIN,
@@ -32,38 +33,8 @@ SCENE_COLUMNS = 32
 OBJ_X, OBJ_Z, OBJ_WIDTH, OBJ_HEIGHT, OBJ_THICKNESS, OBJ_FLIP, OBJ_PRESENT, OBJ_LIGHT, OBJ_SHADOW = range(9)
 OBJECT_COLUMNS = 9
 
-# Columns of the per-scene table of `capture_scenes`.
-(EXPOSED, GAIN, BALANCE_R, BALANCE_G, BALANCE_B, GAMMA, MISALIGNED,
- WARP_00, WARP_01, WARP_02, WARP_10, WARP_11, WARP_12, NOISE_SIGMA, NOISE_SIGN) = range(15)
-CAPTURE_COLUMNS = 15
-
 # Surface ids, as room.FLOOR ... room.BACK.
 _FLOOR, _CEILING, _LEFT, _RIGHT, _FRONT, _BACK = range(6)
-
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def in_threads(kernel, count: int, threads: int, *args) -> None:
-    """Run kernel(first, stop, *args) over scenes 0 .. count - 1 split into `threads` parts.
-
-    The kernels release the interpreter lock, so Python threads run them in parallel. Numba's
-    own parallel loops are not used: its OpenMP layer aborts in a forked child (a DataLoader
-    worker) and its other layers are not safe to call from several threads.
-    """
-    global _POOL
-    threads = max(1, min(threads, count))
-    if threads == 1:
-        kernel(0, count, *args)
-        return
-    if _POOL is None or _POOL[0] != os.getpid():  # a forked child cannot use its parent's threads
-        _POOL = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="maskdepth-render"))
-    bounds = [count * k // threads for k in range(threads + 1)]
-    list(_POOL[1].map(lambda k: kernel(bounds[k], bounds[k + 1], *args), range(threads)))
-
-
-OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
-            "fastmath": {"nsz", "contract", "afn", "reassoc"}}  # not arcp: k / 255 must round exactly
-
 
 @njit(inline="always", **OPTIONS)
 def _texel(bank, tile, c, x, y):
@@ -268,7 +239,7 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
 @njit(**OPTIONS)
 def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
                   image, background, mask, depth, background_depth, shadow):
-    """Render scenes first .. stop - 1 of B into the given outputs (see `in_threads`).
+    """Render scenes first .. stop - 1 of B into the given outputs (see compiled.in_threads).
 
     scene: (B, SCENE_COLUMNS); tiles: (B, 3) int64 ids into textures (N, 3, T, T) of the floor,
     wall and ceiling tiles; objects: (B, K, OBJECT_COLUMNS), the first n_clutter of them static
@@ -279,100 +250,3 @@ def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, tex
     for b in range(first, stop):
         _render_scene(b, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
                       image, background, mask, depth, background_depth, shadow)
-
-
-@njit(inline="always", **OPTIONS)
-def _reflect(x, size):
-    """grid_sample's reflection padding (align_corners False) of a pixel coordinate."""
-    span = float(size)
-    x = abs(x + 0.5)
-    flips = math.floor(x / span)
-    extra = x - flips * span
-    x = extra - 0.5 if flips % 2 == 0 else span - extra - 0.5
-    return min(max(x, 0.0), size - 1.0)
-
-
-@njit(inline="always", **OPTIONS)
-def _to_8bit(x):
-    """Clamp to [0, 1] and round to the 8-bit levels of a saved photo (still a float)."""
-    return np.float32(np.floor(np.float32(min(max(x, 0.0), 1.0)) * np.float32(255) + np.float32(0.5))) / np.float32(255)
-
-
-_GAMMA_STEPS = 4096  # x ** gamma is read from a table: off by < 2e-4, a twentieth of an 8-bit level
-
-
-@njit(**OPTIONS)
-def _gamma_table(gamma):
-    """x ** gamma at x = k / _GAMMA_STEPS, k = 0 .. _GAMMA_STEPS (+1 spare), x clamped to >= 1e-6."""
-    table = np.empty(_GAMMA_STEPS + 2, np.float32)
-    for k in range(_GAMMA_STEPS + 2):
-        table[k] = max(min(k / _GAMMA_STEPS, 1.0), 1e-6) ** gamma
-    return table
-
-
-@njit(inline="always", **OPTIONS)
-def _exposed(x, gain, table):
-    """gain * x ** gamma for x in [0, 1] (clamped), clamped to [0, 1]; linear in the table."""
-    x = min(max(x, 0.0), 1.0) * _GAMMA_STEPS
-    k = int(x)
-    return min(max(gain * (table[k] + (x - k) * (table[k + 1] - table[k])), 0.0), 1.0)
-
-
-@njit(**OPTIONS)
-def _capture_image(b, image, p, noise, noise_id, out):
-    """Exposure change and noise on image b (branches hoisted out of the pixel loops)."""
-    sigma = p[b, NOISE_SIGMA]
-    table = _gamma_table(p[b, GAMMA]) if p[b, EXPOSED] != 0 else np.empty(0, np.float32)
-    for c in range(3):
-        gain = p[b, GAIN] * p[b, BALANCE_R + c]
-        if p[b, EXPOSED] != 0:
-            for i in range(image.shape[2]):
-                for j in range(image.shape[3]):
-                    x = _exposed(image[b, c, i, j], gain, table)
-                    out[b, c, i, j] = _to_8bit(x + noise[noise_id, c, i, j] * sigma)
-        else:
-            for i in range(image.shape[2]):
-                for j in range(image.shape[3]):
-                    out[b, c, i, j] = _to_8bit(image[b, c, i, j] + noise[noise_id, c, i, j] * sigma)
-
-
-@njit(**OPTIONS)
-def _capture_background(b, background, p, noise, noise_id, out):
-    """Camera misalignment and noise on background b."""
-    height, width = background.shape[2], background.shape[3]
-    sigma = p[b, NOISE_SIGMA] * p[b, NOISE_SIGN]
-    if p[b, MISALIGNED] == 0:
-        for c in range(3):
-            for i in range(height):
-                for j in range(width):
-                    out[b, c, i, j] = _to_8bit(background[b, c, i, j] + noise[noise_id, c, i, j] * sigma)
-        return
-    for i in range(height):
-        for j in range(width):  # bilinear, reflection padding, as grid_sample(affine_grid(warp))
-            gx = (2 * j + 1) / width - 1
-            gy = (2 * i + 1) / height - 1
-            wx = p[b, WARP_00] * gx + p[b, WARP_01] * gy + p[b, WARP_02]
-            wy = p[b, WARP_10] * gx + p[b, WARP_11] * gy + p[b, WARP_12]
-            sx = _reflect(((wx + 1) * width - 1) / 2, width)
-            sy = _reflect(((wy + 1) * height - 1) / 2, height)
-            x0, y0 = int(sx), int(sy)
-            x1, y1 = min(x0 + 1, width - 1), min(y0 + 1, height - 1)
-            fx, fy = sx - x0, sy - y0
-            for c in range(3):
-                top = background[b, c, y0, x0] * (1 - fx) + background[b, c, y0, x1] * fx
-                bottom = background[b, c, y1, x0] * (1 - fx) + background[b, c, y1, x1] * fx
-                y = top * (1 - fy) + bottom * fy
-                out[b, c, i, j] = _to_8bit(y + noise[noise_id, c, i, j] * sigma)
-
-
-@njit(**OPTIONS)
-def capture_scenes(first, stop, image, background, params, noise, noise_ids, out_image, out_background):
-    """Apply capture conditions to scenes first .. stop - 1 of B (see capture.apply_capture).
-
-    image, background: (B, 3, H, W) in [0, 1]; params: (B, CAPTURE_COLUMNS); noise: (N, 3, H, W)
-    standard normal; noise_ids: (B, 2) int64 (image's, background's). Writes out_image and
-    out_background (B, 3, H, W), rounded to 8-bit levels.
-    """
-    for b in range(first, stop):
-        _capture_image(b, image, params, noise, noise_ids[b, 0], out_image)
-        _capture_background(b, background, params, noise, noise_ids[b, 1], out_background)
