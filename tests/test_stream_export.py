@@ -37,6 +37,18 @@ def test_a_batch_is_the_same_whoever_renders_it_and_resume_starts_where_asked():
     assert torch.equal(resumed[0]["mask"], serial[2]["mask"])
 
 
+def test_forked_workers_render_after_the_parent_has_used_the_kernel_threads():
+    """The shared threads (kernels, JPEG) do not survive a fork: a DataLoader worker must make its
+    own instead of waiting forever on its parent's."""
+    config = small_config(jpeg_p=1.0, misalign_p=0.5)
+    parent = SceneStream(2, seed=4, batches=4, config=config)
+    serial = {int(b["index"]): b for b in parent}  # the parent renders (threads, JPEG) first
+    loader = DataLoader(SceneStream(2, seed=4, batches=4, config=config), batch_size=None,
+                        num_workers=2, timeout=60)
+    for batch in loader:
+        assert torch.equal(batch["image"], serial[int(batch["index"])]["image"])
+
+
 def test_prefetching_yields_the_same_batches_in_the_same_order():
     config = small_config(noise_p=1.0, misalign_p=0.5)
     plain = list(SceneStream(2, seed=9, batches=5, config=config))

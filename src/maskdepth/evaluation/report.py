@@ -11,6 +11,7 @@ classical baselines' speed on the same frames.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -329,10 +330,11 @@ def _limits(results: dict) -> list[str]:
              f"dominates. On a machine with more cores, `data.num_workers` > 0 or "
              f"`data.prefetch: true` (the next batch rendered on a thread) takes the data wait "
              f"off the step; on these 2 cores either only moves it into the forward pass."), "",
-             ("**Scene engine.** Wall milliseconds per scene of each stage on 2 cores (best of "
-             "several batches): " + ", ".join(f"{name} {ms:.2f}" for name, ms in engine.items()) +
+             (f"**Scene engine.** Wall milliseconds per scene of each stage on {os.cpu_count()} "
+             "cores (best of several batches): " + ", ".join(f"{name} {ms:.2f}" for name, ms in engine.items()) +
              f". In memory that allows about {1000 / in_memory:.0f} scenes/s; 1,000 needs 1 ms. "
-             "The render and capture kernels (synth/room_kernels.py, capture_kernels.py) run one scene per thread; what "
+             "The render and capture kernels (synth/room_kernels.py, capture_kernels.py) split "
+             "each batch across the cores; what "
              "is left is per-pixel arithmetic (texture and sprite look-ups, 1 / distance, "
              "exposure) and memory traffic: a batch of 64 scenes at 160 px is 20 MB of float32 "
              "images per pass, on a machine whose copy bandwidth measured a few GB/s. "

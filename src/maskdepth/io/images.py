@@ -27,9 +27,10 @@ from maskdepth.io.atomic import atomic_write_bytes
 # per-row filter search), measured on rendered scenes against level 1 with Huffman-only coding:
 # RGB 1.2 vs 2.2 ms and the same size at 160x160; masks 0.06 vs 0.4 ms and 5x smaller; 16-bit
 # depth at 640x480 6.0 vs 12.6 ms and about the same size.
-PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1,
-              cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
-              cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+# (The filter choice came with OpenCV 4.12; older versions search filters per row.)
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+if hasattr(cv2, "IMWRITE_PNG_FILTER"):
+    PNG_PARAMS += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
 JPEG_QUALITY = 95
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (about 120 MB as 8-bit RGB)
 JPEG_SUFFIXES = (".jpg", ".jpeg")

@@ -9,7 +9,6 @@ capture_kernels.py; `apply_capture_torch` is the same in PyTorch, the definition
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.synth import capture_kernels
-from maskdepth.synth.compiled import in_threads
+from maskdepth.synth.compiled import in_threads, thread_pool
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
@@ -117,6 +116,10 @@ def apply_capture(image: torch.Tensor, background: torch.Tensor,
     image, background = (np.ascontiguousarray(x.float().numpy()) for x in (image, background))
     out_image, out_background = np.empty_like(image), np.empty_like(background)
     noise = np.ascontiguousarray(p.noise.float().numpy())
+    # The kernel does not check bounds: sizes must agree here.
+    if image.shape != background.shape or noise.shape[1:] != image.shape[1:] or len(p.noise_ids) != len(image):
+        raise ValueError(f"apply_capture: image {image.shape}, background {background.shape}, "
+                         f"noise bank {noise.shape} and {len(p.noise_ids)} scenes' parameters disagree")
     in_threads(capture_kernels.capture_scenes, len(image), torch.get_num_threads(), image,
                background, p.table(), noise, np.ascontiguousarray(p.noise_ids.numpy()),
                out_image, out_background)
@@ -145,12 +148,9 @@ def apply_capture_torch(image: torch.Tensor, background: torch.Tensor,
     return image, background
 
 
-_JPEG_THREADS = ThreadPoolExecutor(2, thread_name_prefix="maskdepth-jpeg")
-
-
 def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     """JPEG-compress images (B, 3, H, W) float32 in [0, 1] whose quality (B,) is non-zero,
-    through libjpeg, on two threads (OpenCV releases the interpreter lock). The chosen images
+    through libjpeg, on the shared threads (OpenCV releases the interpreter lock). The chosen images
     are replaced in place: pass a batch nothing else holds (as apply_capture returns)."""
     chosen = quality.nonzero().flatten().tolist()
     array = images.numpy()
@@ -160,5 +160,5 @@ def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         _, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality[i])])
         array[i] = cv2.imdecode(data, cv2.IMREAD_UNCHANGED).transpose(2, 0, 1) / np.float32(255)
 
-    list(_JPEG_THREADS.map(round_trip, chosen))
+    list(thread_pool().map(round_trip, chosen))
     return images

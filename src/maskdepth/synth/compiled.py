@@ -8,6 +8,7 @@ across Python threads to run them in parallel.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 # Cached to disk (the first call in a fresh checkout compiles for some seconds); NumPy's error
@@ -16,6 +17,18 @@ OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
            "fastmath": {"nsz", "contract", "afn", "reassoc"}}
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def thread_pool() -> ThreadPoolExecutor:
+    """The process's shared pool of os.cpu_count() threads for kernels and OpenCV calls that
+    release the interpreter lock; made again in a forked child (a DataLoader worker), whose copy
+    of the parent's pool has no threads behind it."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="maskdepth-kernel"))
+        return _POOL[1]
 
 
 def in_threads(kernel, count: int, threads: int, *args) -> None:
@@ -24,12 +37,9 @@ def in_threads(kernel, count: int, threads: int, *args) -> None:
     Numba's own parallel loops are not used: its OpenMP layer aborts in a forked child (a
     DataLoader worker) and its other layers are not safe to call from several threads.
     """
-    global _POOL
     threads = max(1, min(threads, count))
     if threads == 1:
         kernel(0, count, *args)
         return
-    if _POOL is None or _POOL[0] != os.getpid():  # a forked child cannot use its parent's threads
-        _POOL = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="maskdepth-render"))
     bounds = [count * k // threads for k in range(threads + 1)]
-    list(_POOL[1].map(lambda k: kernel(bounds[k], bounds[k + 1], *args), range(threads)))
+    list(thread_pool().map(lambda k: kernel(bounds[k], bounds[k + 1], *args), range(threads)))

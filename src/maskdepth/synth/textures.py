@@ -27,11 +27,11 @@ class TextureBanks:
         """All banks in one float32 array (floor, wall, ceiling rows) and the (3,) int64 offsets
         of the three banks in it, made once (and again only if a bank is replaced)."""
         banks = (self.floor, self.wall, self.ceiling)
-        key = tuple(id(bank) for bank in banks)
-        if getattr(self, "_stacked_key", None) != key:
+        made_from = getattr(self, "_stacked_from", ())
+        if len(made_from) != 3 or any(a is not b for a, b in zip(made_from, banks)):
             array = np.ascontiguousarray(torch.cat(banks).float().numpy())
             offsets = torch.tensor([0, len(self.floor), len(self.floor) + len(self.wall)])
-            self._stacked, self._stacked_key = (array, offsets), key
+            self._stacked, self._stacked_from = (array, offsets), banks
         return self._stacked
 
 
