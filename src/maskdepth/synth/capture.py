@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from maskdepth.synth import capture_kernels
-from maskdepth.synth.compiled import in_threads, thread_pool
+from maskdepth.synth.compiled import in_threads, kernel_array, thread_pool
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
@@ -113,9 +113,9 @@ def apply_capture(image: torch.Tensor, background: torch.Tensor,
                   p: CaptureParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Exposure change (image), camera misalignment (background), sensor noise (both), then
     8-bit levels, in the compiled kernel: the same as `apply_capture_torch` to float rounding."""
-    image, background = (np.ascontiguousarray(x.float().numpy()) for x in (image, background))
+    image, background = kernel_array(image), kernel_array(background)
     out_image, out_background = np.empty_like(image), np.empty_like(background)
-    noise = np.ascontiguousarray(p.noise.float().numpy())
+    noise = kernel_array(p.noise)
     # The kernel does not check bounds: sizes must agree here.
     if image.shape != background.shape or noise.shape[1:] != image.shape[1:] or len(p.noise_ids) != len(image):
         raise ValueError(f"apply_capture: image {image.shape}, background {background.shape}, "

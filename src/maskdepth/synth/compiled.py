@@ -1,4 +1,5 @@
-"""What the compiled kernels of the synth package share: Numba options and the thread runner.
+"""What the compiled kernels of the synth package share: Numba options, the thread runner, the
+numpy form of their array arguments and zero-padded bilinear sampling.
 
 The kernels (room_kernels.py, capture_kernels.py, photo_kernels.py) each handle scenes
 first .. stop - 1 of a batch and release the interpreter lock; `in_threads` splits a batch
@@ -7,14 +8,43 @@ across Python threads to run them in parallel.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+from numba import njit
 
 # Cached to disk (the first call in a fresh checkout compiles for some seconds); NumPy's error
 # model, so 1 / 0 is inf as in torch; fast maths except `arcp`: k / 255 must round exactly.
 OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True,
            "fastmath": {"nsz", "contract", "afn", "reassoc"}}
+
+def kernel_array(tensor: torch.Tensor) -> np.ndarray:
+    """A float32 tensor (CPU) as the C-contiguous numpy array a kernel takes (no copy when it
+    already is one)."""
+    return np.ascontiguousarray(tensor.float().numpy())
+
+
+@njit(inline="always", **OPTIONS)
+def zero_padded_taps(x, y, size):
+    """Bilinear taps at pixel coordinates (x, y) of a size x size image with zeros outside
+    (grid_sample's padding "zeros", OpenCV's BORDER_CONSTANT 0): the corner indices clamped
+    into the image (xa, ya, xb, yb) and the four weights (w00, w01, w10, w11), each 0 where its
+    corner lies outside."""
+    x0, y0 = math.floor(x), math.floor(y)
+    fx, fy = x - x0, y - y0
+    in_x0, in_x1 = 0 <= x0 < size, 0 <= x0 + 1 < size
+    in_y0, in_y1 = 0 <= y0 < size, 0 <= y0 + 1 < size
+    w00 = (1 - fx) * (1 - fy) if in_x0 and in_y0 else 0.0
+    w01 = fx * (1 - fy) if in_x1 and in_y0 else 0.0
+    w10 = (1 - fx) * fy if in_x0 and in_y1 else 0.0
+    w11 = fx * fy if in_x1 and in_y1 else 0.0
+    return (min(max(x0, 0), size - 1), min(max(y0, 0), size - 1), min(max(x0 + 1, 0), size - 1),
+            min(max(y0 + 1, 0), size - 1), w00, w01, w10, w11)
+
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 _POOL_LOCK = threading.Lock()

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS
+from maskdepth.synth.compiled import OPTIONS, zero_padded_taps
 
 # Columns of the (B, K, PASTE_COLUMNS) float64 placement table, as in paste.Paste.
 (PRESENT, LEFT, WIDTH, HEIGHT, FOOT, FLIP, SHADOW, SQUASH, SHEAR, SATURATION,
@@ -40,22 +40,6 @@ def _matrix(p, res, x_of_j, x_of_i, x_0, y_of_i, y_0):
     c = du * (x_0 - p[LEFT]) + (res if p[FLIP] < 0 else 0) - 0.5
     e = sv * (y_0 - (p[FOOT] - p[HEIGHT])) - 0.5
     return du * x_of_j, du * x_of_i, c, sv * y_of_i, e
-
-
-@njit(inline="always", **OPTIONS)
-def _taps(u, v, size):
-    """Bilinear taps of texel (u, v) with zeros outside (OpenCV BORDER_CONSTANT 0): corner
-    (x0, y0) and the four weights, each 0 where its corner is outside."""
-    x0, y0 = math.floor(u), math.floor(v)
-    fx, fy = u - x0, v - y0
-    in_x0, in_x1 = 0 <= x0 < size, 0 <= x0 + 1 < size
-    in_y0, in_y1 = 0 <= y0 < size, 0 <= y0 + 1 < size
-    w00 = (1 - fx) * (1 - fy) if in_x0 and in_y0 else 0.0
-    w01 = fx * (1 - fy) if in_x1 and in_y0 else 0.0
-    w10 = (1 - fx) * fy if in_x0 and in_y1 else 0.0
-    w11 = fx * fy if in_x1 and in_y1 else 0.0
-    return min(max(x0, 0), size - 1), min(max(y0, 0), size - 1), min(max(x0 + 1, 0), size - 1), \
-        min(max(y0 + 1, 0), size - 1), w00, w01, w10, w11
 
 
 @njit(**OPTIONS)
@@ -104,7 +88,7 @@ def _cast_shadow(p, soft, lit):
             cast = 0.0
             if ys < p[FOOT]:
                 jl, il = j - left, i - top
-                xa, ya, xb, yb, w00, w01, w10, w11 = _taps(a * jl + b * il + c, d * il + e, size)
+                xa, ya, xb, yb, w00, w01, w10, w11 = zero_padded_taps(a * jl + b * il + c, d * il + e, size)
                 cast = (soft[ya, xa] * w00 + soft[ya, xb] * w01 + soft[yb, xa] * w10
                         + soft[yb, xb] * w11)
             dx = (j + 0.5 - centre) / (0.5 * p[WIDTH])
@@ -123,7 +107,7 @@ def _paste(b, p, rgba, image, cover):
     saturation = p[SATURATION]
     for i in range(top, bottom):
         for j in range(left, right):
-            xa, ya, xb, yb, w00, w01, w10, w11 = _taps(a * (j - left) + c, d * (i - top) + e, size)
+            xa, ya, xb, yb, w00, w01, w10, w11 = zero_padded_taps(a * (j - left) + c, d * (i - top) + e, size)
             alpha = rgba[ya, xa, 3] * w00 + rgba[ya, xb, 3] * w01 + rgba[yb, xa, 3] * w10 + rgba[yb, xb, 3] * w11
             if alpha == 0:
                 continue

@@ -29,7 +29,7 @@ from maskdepth.errors import UserError
 from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
-from maskdepth.synth.compiled import in_threads
+from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
@@ -176,7 +176,7 @@ class PhotoCompositor:
         self.cutouts = load_cutouts(foregrounds, cfg.cutout_res, g)
         pixels = self.cutouts.pixels.permute(0, 2, 3, 1).contiguous().numpy()  # (N, S, S, 6)
         self._rgba, self._soft_alpha = pixels[..., :4].copy(), pixels[..., 5].copy()
-        self._photos = np.ascontiguousarray(self.photos.numpy())
+        self._photos = kernel_array(self.photos)
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
 
     def render(self, batch_size: int, seed: int, background_ids=None, cutout_ids=None,

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS
+from maskdepth.synth.compiled import OPTIONS, zero_padded_taps
 
 # Columns of the per-scene table of `render_scenes`.
 (FOCAL, PITCH_SIN, PITCH_COS, CAMERA_HEIGHT, LEFT, RIGHT, FRONT, BACK, CEILING, YAW_COS, YAW_SIN,
@@ -51,29 +51,19 @@ def _texel(bank, tile, c, x, y):
 
 @njit(inline="always", **OPTIONS)
 def _sprite_weights(size, gx, gy):
-    """Corner indices and weights of a zero-padded bilinear sample (grid_sample, align_corners
-    False) at normalised (gx, gy); weights are 0 for corners outside the sprite. Returns
-    (x0, y0, w00, w01, w10, w11, any) with any False when every corner is outside."""
+    """Taps of a zero-padded bilinear sample (grid_sample, align_corners False) at normalised
+    (gx, gy): (xa, ya, xb, yb, w00, w01, w10, w11, any), any False (and the rest unused) when
+    every corner is outside the sprite."""
     x = ((gx + 1) * size - 1) / 2
     y = ((gy + 1) * size - 1) / 2
     if not (x > -1 and x < size and y > -1 and y < size):  # also catches NaN
-        return 0, 0, 0.0, 0.0, 0.0, 0.0, False
-    x0, y0 = math.floor(x), math.floor(y)
-    fx, fy = x - x0, y - y0
-    in_x0, in_x1 = x0 >= 0, x0 + 1 < size
-    in_y0, in_y1 = y0 >= 0, y0 + 1 < size
-    w00 = (1 - fx) * (1 - fy) if in_x0 and in_y0 else 0.0
-    w01 = fx * (1 - fy) if in_x1 and in_y0 else 0.0
-    w10 = (1 - fx) * fy if in_x0 and in_y1 else 0.0
-    w11 = fx * fy if in_x1 and in_y1 else 0.0
-    return x0, y0, w00, w01, w10, w11, True
+        return 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, False
+    xa, ya, xb, yb, w00, w01, w10, w11 = zero_padded_taps(x, y, size)
+    return xa, ya, xb, yb, w00, w01, w10, w11, True
 
 
 @njit(inline="always", **OPTIONS)
-def _sprite_channel(sprites, n, c, x0, y0, w00, w01, w10, w11):
-    size = sprites.shape[2]
-    xa, ya = max(x0, 0), max(y0, 0)
-    xb, yb = min(x0 + 1, size - 1), min(y0 + 1, size - 1)
+def _sprite_channel(sprites, n, c, xa, ya, xb, yb, w00, w01, w10, w11):
     return (sprites[n, c, ya, xa] * w00 + sprites[n, c, ya, xb] * w01
             + sprites[n, c, yb, xa] * w10 + sprites[n, c, yb, xb] * w11)
 
@@ -183,21 +173,21 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
                 if t < 0:
                     continue
                 gx = 2 * obj[b, k, OBJ_FLIP] * (t * dx - obj[b, k, OBJ_X]) / obj[b, k, OBJ_WIDTH]
-                x0, y0, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_gy[k])
+                xa, ya, xb, yb, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_gy[k])
                 if not hit:
                     continue
                 n = ids[b, k]
-                alpha = _sprite_channel(sprites, n, 3, x0, y0, w00, w01, w10, w11)
+                alpha = _sprite_channel(sprites, n, 3, xa, ya, xb, yb, w00, w01, w10, w11)
                 if alpha == 0:
                     continue
-                relief = _sprite_channel(sprites, n, 4, x0, y0, w00, w01, w10, w11)
+                relief = _sprite_channel(sprites, n, 4, xa, ya, xb, yb, w00, w01, w10, w11)
                 obj_depth = t - relief * obj[b, k, OBJ_THICKNESS]
                 if not obj_depth < z_now:
                     continue
                 light = obj[b, k, OBJ_LIGHT]
-                red = _blend(red, alpha, _sprite_channel(sprites, n, 0, x0, y0, w00, w01, w10, w11) * light)
-                green = _blend(green, alpha, _sprite_channel(sprites, n, 1, x0, y0, w00, w01, w10, w11) * light)
-                blue = _blend(blue, alpha, _sprite_channel(sprites, n, 2, x0, y0, w00, w01, w10, w11) * light)
+                red = _blend(red, alpha, _sprite_channel(sprites, n, 0, xa, ya, xb, yb, w00, w01, w10, w11) * light)
+                green = _blend(green, alpha, _sprite_channel(sprites, n, 1, xa, ya, xb, yb, w00, w01, w10, w11) * light)
+                blue = _blend(blue, alpha, _sprite_channel(sprites, n, 2, xa, ya, xb, yb, w00, w01, w10, w11) * light)
                 if alpha > 0.5:
                     z_now = obj_depth
                     if k >= n_clutter:
@@ -223,9 +213,9 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
                     path = row_path[k]
                     if path > 0:
                         gx = obj[b, k, OBJ_FLIP] * (fx + path * sdx - obj[b, k, OBJ_X]) / half_width
-                        x0, y0, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_sgy[k])
+                        xa, ya, xb, yb, w00, w01, w10, w11, hit = _sprite_weights(size, gx, row_sgy[k])
                         if hit:
-                            blocked = _sprite_channel(sprites, ids[b, k], 5, x0, y0, w00, w01, w10, w11)
+                            blocked = _sprite_channel(sprites, ids[b, k], 5, xa, ya, xb, yb, w00, w01, w10, w11)
                     lit *= 1 - strength * max(blocked, 0.8 * contact * contact)
                 dark = 1 - lit
             image[b, 0, i, j] = min(max(red * (1 - dark), 0.0), 1.0)

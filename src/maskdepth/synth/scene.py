@@ -14,7 +14,7 @@ import torch
 
 from maskdepth.synth import objects, room_kernels
 from maskdepth.synth import room as rooms
-from maskdepth.synth.compiled import in_threads
+from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import SpriteBank
@@ -136,10 +136,6 @@ def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
 
 
-def _numpy(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.float().numpy())
-
-
 def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
     """Render the scenes with the compiled kernels: the same images, masks and depths as
     `render_rooms_torch` (to float rounding), several times faster. Outputs as in engine.py."""
@@ -155,7 +151,7 @@ def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tens
     stacked, offsets = s.textures.stacked()
     tiles = np.ascontiguousarray((s.tiles + offsets).numpy())
     in_threads(room_kernels.render_scenes, b, torch.get_num_threads(), _scene_table(s), tiles,
-               table, ids, len(s.clutter), stacked, _numpy(sprites), image, background, mask,
+               table, ids, len(s.clutter), stacked, kernel_array(sprites), image, background, mask,
                depth, background_depth, shadow)
     as_map = lambda x: torch.from_numpy(x).unsqueeze(1)
     return {"image": torch.from_numpy(image), "background": torch.from_numpy(background),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from maskdepth.synth.compiled import kernel_array
 from maskdepth.synth.shapes import periodic_noise, random_colour, uniform
 
 
@@ -29,7 +30,7 @@ class TextureBanks:
         banks = (self.floor, self.wall, self.ceiling)
         made_from = getattr(self, "_stacked_from", ())
         if len(made_from) != 3 or any(a is not b for a, b in zip(made_from, banks)):
-            array = np.ascontiguousarray(torch.cat(banks).float().numpy())
+            array = kernel_array(torch.cat(banks))
             offsets = torch.tensor([0, len(self.floor), len(self.floor) + len(self.wall)])
             self._stacked, self._stacked_from = (array, offsets), banks
         return self._stacked
