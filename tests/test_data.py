@@ -8,10 +8,11 @@ from itertools import pairwise
 import pytest
 import torch
 
+from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import resize_sample
 from maskdepth.data.sources import TrainStream, size_at
 from maskdepth.data.transforms import random_flip
-from maskdepth.training.config import DataConfig, OptimConfig, SourceConfig
+from maskdepth.training.config import OptimConfig
 from maskdepth.training.module import lr_lambda
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from maskdepth.cli import main
+from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_write_bytes
@@ -22,7 +23,6 @@ from maskdepth.synth import CaptureConfig
 from maskdepth.synth.build import build_renderer
 from maskdepth.synth.export import export_dataset
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
-from maskdepth.training.config import DataConfig, SourceConfig
 
 GREY = 128
 

@@ -36,3 +36,26 @@ def add_size_argument(parser: argparse.ArgumentParser, what: str = "output size"
     parser.add_argument("--size", nargs="+", type=_positive, action=_SizeAction,
                         default=(default, default), metavar="PX",
                         help=f"{what}: one number (square) or HEIGHT WIDTH (default {default})")
+
+
+class _ModelAction(argparse.Action):
+    """Stores `--checkpoint small|large|PATH` as the Path of a model file: a shipped model's name
+    becomes its weights file (an unshipped one is refused when the command runs)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from maskdepth.errors import UserError
+        from maskdepth.models.zoo import resolve_weights
+
+        try:
+            setattr(namespace, self.dest, resolve_weights(values))
+        except UserError as error:
+            parser.error(f"{option_string} {values}: {error}")
+
+
+def add_checkpoint_argument(parser: argparse.ArgumentParser, files: str, required: bool = False,
+                            default_text: str = "the shipped small model") -> None:
+    """The one `--checkpoint` option: a shipped model's name (small, large) or a model file
+    (`files` names the suffixes the command takes). args.checkpoint is a Path or None."""
+    parser.add_argument("--checkpoint", action=_ModelAction, required=required, metavar="MODEL",
+                        help=f"small, large (shipped models) or a model file ({files})"
+                             + ("" if required else f"; default: {default_text}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import add_size_argument
+from maskdepth.commands import add_checkpoint_argument, add_size_argument
 
 EXAMPLE = """examples:
   maskdepth demo --out maskdepth-demo
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--n", type=int, default=8, help="scenes to render (default 8)")
     parser.add_argument("--seed", type=int, default=2024, help="scene seed")
     add_size_argument(parser, "scene size")
-    parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
+    add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     parser.add_argument("--image", type=Path, help="also predict for this photo (with --background)")
     parser.add_argument("--background", type=Path, help="photo of the same scene without the foreground")
     parser.set_defaults(func=run)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskdepth.commands import add_size_argument
+from maskdepth.commands import add_checkpoint_argument, add_size_argument
 
 EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/model.safetensors --data ../shared/realdev/clean
@@ -26,10 +26,8 @@ def add_parser(subparsers) -> None:
         description="Print a table of every mask and depth metric per data set. Without --data, "
                     "evaluates on engine scenes (all capture conditions on).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path,
-                        help="model weights (.safetensors), training checkpoint (.ckpt) or ONNX "
-                             "file (.onnx); "
-                             "omit with --baselines to evaluate only the baselines")
+    add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx",
+                            default_text="none; omit it with --baselines to evaluate only the baselines")
     parser.add_argument("--data", type=Path, nargs="+", default=[], help="dataset folders (layout)")
     parser.add_argument("--engine-count", type=int, default=0,
                         help="also evaluate on N engine scenes (without --data: training's "
@@ -47,12 +45,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskdepth.data.config import DataConfig
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
     from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.loader import load_model_file
     from maskdepth.io.atomic import atomic_write_bytes
-    from maskdepth.training.config import DataConfig
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from maskdepth.commands import add_size_argument
+from maskdepth.commands import add_checkpoint_argument, add_size_argument
 
 EXAMPLE = """examples:
   maskdepth export --checkpoint runs/default/model.safetensors --out model.onnx
@@ -24,8 +24,7 @@ def add_parser(subparsers) -> None:
                     "inputs at a different size and print the max abs difference per output. "
                     f"Exits 1 if a difference exceeds {TOLERANCE:g}.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help="model weights (.safetensors) or training checkpoint (.ckpt)")
+    add_checkpoint_argument(parser, ".safetensors or .ckpt", required=True)
     parser.add_argument("--out", type=Path, required=True, help="the file to write, e.g. model.onnx")
     parser.add_argument("--format", default="onnx", choices=["onnx"], help="output format (onnx)")
     add_size_argument(parser, "trace size (the file accepts any size)")

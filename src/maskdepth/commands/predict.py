@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import positive_int
+from maskdepth.commands import add_checkpoint_argument, positive_int
 
 EXAMPLE = """examples:
   maskdepth predict --image person.jpg --background room.jpg --out out/
@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     writing.add_argument("--resume", action="store_true",
                          help="finish an interrupted predict into the same --out (same inputs "
                               "and options): only what it lacks is predicted")
-    parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
+    add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     parser.add_argument("--engine", choices=["torch", "onnx"], default="torch",
                         help="onnx: run the model with ONNX Runtime (about 1.7x faster on CPUs; "
                              "a .safetensors/.ckpt is exported once and cached)")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from maskdepth.commands import positive_int
+from maskdepth.commands import add_checkpoint_argument, positive_int
 
 EXAMPLE = """examples:
   maskdepth serve                                 # http://127.0.0.1:7860
@@ -26,7 +25,7 @@ def add_parser(subparsers) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 opens it to your network)")
     parser.add_argument("--port", type=positive_int, default=7860, help="port (default 7860)")
-    parser.add_argument("--checkpoint", type=Path, help="model file (default: the shipped model)")
+    add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--max-upload-mb", type=positive_int, default=15,
                         help="largest file accepted, in MB (default 15)")

@@ -1,14 +1,17 @@
-"""`maskdepth summary`: per-stage table of a model variant (shapes, parameters, GFLOPs)."""
+"""`maskdepth summary`: per-stage table of a model (shapes, parameters, GFLOPs) and, for a
+weights file, its stored config and lineage."""
 
 from __future__ import annotations
 
 import argparse
 
-from maskdepth.commands import add_size_argument
+from maskdepth.commands import add_checkpoint_argument, add_size_argument
 
 EXAMPLE = """examples:
   maskdepth summary --variant original --size 160
   maskdepth summary --variant fast --size 240 320 --shadow-head
+  maskdepth summary --checkpoint small                       # the shipped model: config, lineage, table
+  maskdepth summary --checkpoint runs/more/model.safetensors --lineage-only
 """
 
 
@@ -16,21 +19,37 @@ def add_parser(subparsers) -> None:
     from maskdepth.models.config import VARIANT_NAMES
 
     parser = subparsers.add_parser(
-        "summary", help="per-stage table of a model: output shapes, parameters, GFLOPs",
-        description="Print each stage's output shape and parameter count, and the totals.",
+        "summary", help="a model's per-stage table (shapes, parameters, GFLOPs) and lineage",
+        description="Print each stage's output shape and parameter count, and the totals; for a "
+                    "weights file (--checkpoint) also its stored config and lineage: every "
+                    "training run that shaped it.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES)
+    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
+                        help="an architecture to describe (ignored with --checkpoint)")
+    add_checkpoint_argument(parser, ".safetensors or .ckpt", default_text="none: --variant")
     add_size_argument(parser, "input size")
     parser.add_argument("--shadow-head", action="store_true", help="include the shadow head")
+    parser.add_argument("--lineage-only", action="store_true",
+                        help="with --checkpoint: print only the config and lineage")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.models import build_model
+    from maskdepth.models.lineage import format_lineage
     from maskdepth.models.summary import format_summary
+    from maskdepth.models.weights import load_weights
 
     height, width = args.size
-    model = build_model(variant=args.variant, shadow_head=args.shadow_head)
-    print(f"{args.variant}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
+    if args.checkpoint is not None:
+        model, lineage = load_weights(args.checkpoint)
+        config = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
+        print(f"{args.checkpoint}\nconfig: {config}\n{format_lineage(lineage)}")
+        if args.lineage_only:
+            return 0
+        name = model.config.variant
+    else:
+        model, name = build_model(variant=args.variant, shadow_head=args.shadow_head), args.variant
+    print(f"{name}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
     print(format_summary(model, height, width))
     return 0

@@ -11,6 +11,7 @@ EXAMPLE = """examples:
   maskdepth train --config configs/original.yaml --run runs/original
   maskdepth train --set optim.name=adamw optim.lr=0.001 trainer.max_steps=500
   maskdepth train --run runs/default --resume           # continue after an interruption
+  maskdepth train --config configs/default.yaml --init small --run runs/more   # warm start
   maskdepth train --devices 4 --strategy ddp --set trainer.precision=bf16-mixed
   maskdepth train --profile --set trainer.max_steps=40   # step-time breakdown
   maskdepth train --data s15/ --run runs/s15             # the original zip archives, read in place
@@ -33,6 +34,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/default"),
                         help="run folder: config, checkpoints, TensorBoard logs (default runs/default)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
+    parser.add_argument("--init", metavar="WEIGHTS",
+                        help="start from trained weights (.safetensors, .ckpt, or a shipped "
+                             "model's name: small) with a fresh optimizer and schedule; the "
+                             "model config comes from the file and its lineage is kept")
     parser.add_argument("--devices", help="devices per node (overrides trainer.devices), e.g. 2 or auto")
     parser.add_argument("--num-nodes", type=int, help="nodes (overrides trainer.num_nodes)")
     parser.add_argument("--strategy", help="e.g. ddp (overrides trainer.strategy)")
@@ -60,9 +65,12 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from maskdepth.errors import UserError
-    from maskdepth.models.weights import safe_torch_load
-    from maskdepth.training.config import load_config
+    from maskdepth.models.weights import load_weights, safe_torch_load
+    from maskdepth.models.zoo import resolve_weights
+    from maskdepth.training.config import load_config, warm_start_config
     from maskdepth.training.fit import fit
 
     last = args.run / "checkpoints" / "last.ckpt"
@@ -78,7 +86,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.resume and last.exists():
         raise UserError(f"{args.run} already has checkpoints; add --resume to continue it "
                         f"or choose another --run folder")
+    init = None
+    if args.init:
+        if args.resume:
+            raise UserError("--init starts a new run from weights and --resume continues a run; "
+                            "use one of them")
+        init = resolve_weights(args.init)
+        model, _ = load_weights(init)  # refuse a broken file before any work
+        warmed = warm_start_config(config, model.config, _overrides(args), args.init)
+        if warmed.model != dataclasses.replace(config.model, pretrained=False):
+            print(f"maskdepth train: --init {args.init}: the model is the file's "
+                  f"({warmed.model.variant}), not the config's")
+        config = warmed
     if args.resume:
         safe_torch_load(last)  # refuse a broken or code-carrying checkpoint before any work
-    fit(config, args.run, resume=last if args.resume else None, profile=args.profile)
+    fit(config, args.run, resume=last if args.resume else None, profile=args.profile, init=init)
     return 0

@@ -47,9 +47,12 @@ SampleTensors = Batch  # the same keys, without the batch dimension
 def split_depth(batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(metric, relative): the batch's depth (B, 1, H, W) with relative samples' depth set to 0
     (unknown) in `metric`, and the relative samples' depth (others 0) in `relative`, which is
-    None when the batch has no relative sample."""
+    None when the batch has no relative sample (checked on the CPU only; on an accelerator the
+    check would wait for the device, so a batch with the key always gets the relative path)."""
     depth = batch["depth"]
-    if "relative" not in batch or not bool((batch["relative"] > 0).any()):
+    if "relative" not in batch:
+        return depth, None
+    if batch["relative"].device.type == "cpu" and not bool((batch["relative"] > 0).any()):
         return depth, None
     relative = batch["relative"].view(-1, 1, 1, 1) > 0
     zero = torch.zeros_like(depth)

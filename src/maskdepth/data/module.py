@@ -5,18 +5,18 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.data import DataLoader
 
+from maskdepth.data.config import DataConfig
 from maskdepth.data.manifest import ManifestDataset
 from maskdepth.data.sources import TrainStream, validation_batches
-from maskdepth.training.config import TrainConfig
 
 
 class MaskDepthData(L.LightningDataModule):
     """Training batches from TrainStream (resuming at the restored step) and validation on the
     fixed engine scenes plus any `data.val_manifests`, split across ranks."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, data: DataConfig, seed: int, accumulate: int = 1):
         super().__init__()
-        self.config = config
+        self.data, self.seed, self.accumulate = data, seed, accumulate
         self._val_batches = None
 
     def _rank_world(self) -> tuple[int, int]:
@@ -26,14 +26,14 @@ class MaskDepthData(L.LightningDataModule):
     def _prefetch(self) -> bool:
         """data.prefetch, or when unset: on where the model trains on an accelerator (its cores
         are free to render), off on a CPU (rendering there only takes cores from the step)."""
-        if self.config.data.prefetch is not None:
-            return self.config.data.prefetch
+        if self.data.prefetch is not None:
+            return self.data.prefetch
         return self.trainer is not None and self.trainer.strategy.root_device.type != "cpu"
 
     def train_dataloader(self) -> DataLoader:
-        data, accumulate = self.config.data, self.config.trainer.accumulate
+        data, accumulate = self.data, self.accumulate
         consumed = (self.trainer.global_step if self.trainer is not None else 0) * accumulate
-        stream = TrainStream(data, self.config.seed, accumulate=accumulate, start=consumed,
+        stream = TrainStream(data, self.seed, accumulate=accumulate, start=consumed,
                              prefetch=self._prefetch())
         stream.rank, stream.world = self._rank_world()
         workers = data.num_workers
@@ -41,7 +41,7 @@ class MaskDepthData(L.LightningDataModule):
                           persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
 
     def val_dataloader(self) -> list[DataLoader]:
-        data = self.config.data
+        data = self.data
         rank, world = self._rank_world()
         if self._val_batches is None:
             self._val_batches = validation_batches(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from maskdepth.data.batch import MAP_KEYS, Batch
+from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import open_dataset, resize_sample
 from maskdepth.data.transforms import random_flip
 from maskdepth.errors import UserError
@@ -16,7 +17,6 @@ from maskdepth.io.archive import is_archive_folder
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes
-from maskdepth.training.config import DataConfig, SourceConfig
 
 
 class RenderedSource:
@@ -109,8 +109,37 @@ def size_at(step: int, data: DataConfig) -> int:
     return size
 
 
+def source_counts(weights: torch.Tensor, batch_size: int, g: torch.Generator) -> list[int]:
+    """Samples each source gives to one batch: its share of the batch (weights normalised),
+    rounded down, with the samples left over dealt by weight at random, so every batch holds
+    every source at its configured share and the shares are exact on average."""
+    share = weights / weights.sum() * batch_size
+    counts = share.floor().long()
+    left = batch_size - int(counts.sum())  # < number of sources, each remainder in [0, 1)
+    if left:
+        # More than `left` remainders are positive (each < 1, summing to `left`): no repeats.
+        extra = torch.multinomial(share - counts, left, replacement=False, generator=g)
+        counts += torch.bincount(extra, minlength=len(weights))
+    return counts.tolist()
+
+
+def concat_batches(parts: list[Batch]) -> Batch:
+    """One batch of the samples of several, on the first part's device (a source without
+    `relative` gives metric depth; the key is kept only when some part has it)."""
+    if len(parts) == 1:
+        return parts[0]
+    device = parts[0]["image"].device
+    out = {key: torch.cat([part[key].to(device) for part in parts]) for key in MAP_KEYS}
+    if any("relative" in part for part in parts):
+        out["relative"] = torch.cat([part["relative"].to(device) if "relative" in part
+                                     else torch.zeros(len(part["image"]), device=device)
+                                     for part in parts])
+    return out
+
+
 class TrainStream(BatchStream):
-    """Batches mixed from the configured sources by weight, sized by the step schedule.
+    """Batches that mix the configured sources sample by sample (each source gives its weight's
+    share of every batch; see source_counts), sized by the step schedule.
 
     accumulate: batches per optimizer step on each rank (for the size schedule).
     start: batches this rank already consumed (resume). rank/world: set by the trainer.
@@ -130,9 +159,10 @@ class TrainStream(BatchStream):
 
     def make(self, sources: list, local: int, index: int) -> Batch:
         g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))
-        which = int(torch.multinomial(self.weights, 1, generator=g))
+        counts = source_counts(self.weights, self.data.batch_size, g)
         size = size_at(local // self.accumulate, self.data)
-        batch = sources[which].batch(index, size, self.data.batch_size)
+        parts = [source.batch(index, size, count) for source, count in zip(sources, counts) if count]
+        batch = concat_batches(parts)
         return random_flip(batch, g) if self.data.flip else batch
 
 

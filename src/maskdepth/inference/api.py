@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -21,8 +20,8 @@ from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_model_file
 from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io.tensors import from_numpy_image
+from maskdepth.models.zoo import resolve_weights
 
-DEFAULT_WEIGHTS = "weights/default.safetensors"  # inside the installed package
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
 # ... for video: the model's training size. On a 480x480 video composed from the training
 # photos it scored mask IoU 0.865 against 0.852 at 320, at about 3x the speed.
@@ -30,12 +29,8 @@ VIDEO_MAX_SIDE = 160
 
 
 def default_weights() -> Path:
-    """Path of the model shipped with the package."""
-    path = Path(str(resources.files("maskdepth") / DEFAULT_WEIGHTS))
-    if not path.exists():
-        raise UserError(f"the default model {path} is missing from this installation; "
-                        "reinstall maskdepth or pass a model file")
-    return path
+    """Path of the model shipped as the default (small)."""
+    return resolve_weights(None)
 
 
 @dataclass
@@ -116,10 +111,11 @@ class MaskDepth:
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int = MAX_SIDE,
              engine: str = "torch") -> MaskDepth:
-        """Load weights (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx,
-        run with ONNX Runtime); None = the model shipped in the package. engine "onnx" runs
+        """Load a shipped model by name ("small", the default, or "large"), weights
+        (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx, run with ONNX
+        Runtime). engine "onnx" runs
         any of them with ONNX Runtime (exported once and cached; faster on CPUs)."""
-        path = Path(path) if path is not None else default_weights()
+        path = resolve_weights(path)
         if engine == "onnx":
             if device != "cpu":
                 raise UserError("--engine onnx runs on the CPU here; use --device cpu")

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.models.weights import load_model, rebuild, safe_torch_load
+from maskdepth.models.weights import load_checkpoint, load_model
+from maskdepth.models.zoo import resolve_weights
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
 
@@ -25,8 +26,9 @@ MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
 def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
                     torch_only: bool = False):
     """Load a model file by its suffix (.safetensors, .ckpt or .onnx); torch_only refuses ONNX
-    (for commands that need the PyTorch model, such as export)."""
-    path = Path(path)
+    (for commands that need the PyTorch model, such as export). A shipped model's name (small,
+    large) stands for its weights file."""
+    path = resolve_weights(path)
     try:
         device = torch.device(device)
     except RuntimeError:
@@ -48,19 +50,6 @@ def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
     return load_model(path, device)
 
 
-def load_checkpoint(path: Path):
-    """The model of a training checkpoint from `maskdepth train` (its config is stored inside)."""
-    checkpoint = safe_torch_load(path)
-    try:
-        config = checkpoint["maskdepth"]["config"]["model"]
-        state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
-                 if k.startswith("model.")}
-    except (KeyError, TypeError, AttributeError):
-        raise UserError(f"{path}: not a maskdepth training checkpoint (no model config and "
-                        f"state_dict inside); give one written by `maskdepth train`") from None
-    return rebuild(config, state, path)
-
-
 def onnx_cache_dir() -> Path:
     """Where ONNX exports of model files are kept: $MASKDEPTH_CACHE, else
     $XDG_CACHE_HOME/maskdepth, else ~/.cache/maskdepth."""
@@ -77,7 +66,7 @@ def load_onnx_of(path: str | os.PathLike):
     from maskdepth.inference.onnx import export_onnx, load_onnx
     from maskdepth.io.atomic import file_digest
 
-    path = Path(path)
+    path = resolve_weights(path)
     if path.suffix.lower() == ".onnx":
         return load_model_file(path)
     if not path.is_file():

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_path
 from maskdepth.models import MaskDepthNet, ModelConfig, build_model
+from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
 
 CONFIG_KEY = "maskdepth.model_config"
 FORMAT_KEY = "maskdepth.format"
@@ -24,13 +25,16 @@ FORMAT = "1"
 
 
 def save_model(model: MaskDepthNet, path: str | os.PathLike, half: bool = False,
-               extra: dict[str, str] | None = None) -> Path:
-    """Write weights (fp16 if `half`) and config atomically; `extra` adds metadata strings."""
+               lineage: list[dict] | None = None, extra: dict[str, str] | None = None) -> Path:
+    """Write weights (fp16 if `half`), config and lineage (see lineage.py) atomically; `extra`
+    adds metadata strings."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}
     metadata = {CONFIG_KEY: json.dumps(model.config.to_dict()), FORMAT_KEY: FORMAT, **(extra or {})}
+    if lineage:
+        metadata[LINEAGE_KEY] = json.dumps(lineage)
     with atomic_path(path) as temp:
         save_file(state, str(temp), metadata=metadata)
     return path
@@ -84,6 +88,48 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
     except (SafetensorError, OSError) as error:
         raise UserError(f"{path}: its weights cannot be read ({error}); the file is damaged") from None
     return rebuild(config, state, path).to(device)
+
+
+def load_checkpoint(path: str | os.PathLike) -> MaskDepthNet:
+    """The model of a training checkpoint from `maskdepth train` (its config is stored inside)."""
+    return _checkpoint_parts(path, safe_torch_load(path))[0]
+
+
+def _checkpoint_parts(path, checkpoint: dict) -> tuple[MaskDepthNet, list[dict]]:
+    try:
+        stored = checkpoint["maskdepth"]
+        config = stored["config"]["model"]
+        state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
+                 if k.startswith("model.")}
+    except (KeyError, TypeError, AttributeError):
+        raise UserError(f"{path}: not a maskdepth training checkpoint (no model config and "
+                        f"state_dict inside); give one written by `maskdepth train`") from None
+    lineage = stored.get("lineage") or []
+    if not isinstance(lineage, list):
+        raise UserError(f"{path}: its lineage must be a list of run entries; the file is damaged")
+    return rebuild(config, state, path), lineage
+
+
+def load_weights(path: str | os.PathLike) -> tuple[MaskDepthNet, list[dict]]:
+    """The model (float32, eval mode, CPU) and lineage of a .safetensors or .ckpt file: what
+    `maskdepth train --init` starts from and `maskdepth summary --checkpoint` describes."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such weights file; give a .safetensors or .ckpt file")
+    if path.suffix.lower() == ".ckpt":
+        return _checkpoint_parts(path, safe_torch_load(path))
+    if path.suffix.lower() != ".safetensors":
+        raise UserError(f"{path}: give a .safetensors or .ckpt file (ONNX files hold no "
+                        f"trainable weights)")
+    return load_model(path), read_lineage(path)
+
+
+def read_lineage(path: str | os.PathLike) -> list[dict]:
+    """The lineage entries stored in a .safetensors file ([] when none were recorded)."""
+    try:
+        return parse_lineage(read_metadata(path).get(LINEAGE_KEY), str(path))
+    except ValueError as error:
+        raise UserError(f"{error}; the file is damaged") from None
 
 
 def safe_torch_load(path: str | os.PathLike) -> dict:

@@ -13,51 +13,12 @@ from typing import Any
 
 import yaml
 
+from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.errors import UserError
 from maskdepth.models.config import ModelConfig
+from maskdepth.models.zoo import model_config
 from maskdepth.training.checks import check_ranges, coerce
 from maskdepth.training.losses import LossWeights
-
-
-@dataclass
-class SourceConfig:
-    """One training data source. kind: "engine" (scenes rendered on the fly), "photos" (RGBA
-    cut-outs from `foregrounds` composed over the photos in `backgrounds`, depth unknown),
-    "manifest" (a dataset folder at `path`) or "archive" (a folder of the original zip
-    archives at `path`, read in place; their teacher depth is relative, and `polarity` says
-    whether it draws near things bright or dark: "auto" detects it). weight: its share of the
-    batches. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
-    are folders as for `maskdepth synth`."""
-
-    kind: str = "engine"
-    path: str | None = None
-    weight: float = 1.0
-    clean: bool = False
-    foregrounds: str | None = None
-    backgrounds: str | None = None
-    textures: str | None = None
-    polarity: str = "auto"
-
-
-@dataclass
-class DataConfig:
-    """sizes: square training sizes, each used from its `size_steps` step on (progressive
-    resizing; the original recipe trained at 80 then 160). val_*: validation data: the engine
-    with its own seed, or `val_manifests`."""
-
-    sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])
-    batch_size: int = 16
-    sizes: list[int] = field(default_factory=lambda: [80, 160])
-    size_steps: list[int] = field(default_factory=lambda: [0, 3000])
-    flip: bool = True
-    num_workers: int = 0
-    # With num_workers 0, render the next batch on a thread during the step: None = only when
-    # training on an accelerator (on a 2-core CPU it made steps ~7 % slower: the cores are busy).
-    prefetch: bool | None = None
-    val_seed: int = 1_000_003
-    val_count: int = 256
-    val_size: int = 160
-    val_manifests: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,8 +58,8 @@ class TrainerConfig:
 
 
 def default_model() -> ModelConfig:
-    """The shipped model's architecture (configs/default.yaml)."""
-    return ModelConfig(variant="fast", difference=True, refine=8)
+    """The shipped small model's architecture (configs/default.yaml)."""
+    return model_config("small")
 
 
 @dataclass
@@ -177,6 +138,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     config = _build(TrainConfig, tree, "")
     check_ranges(config)
     return config
+
+
+def warm_start_config(config: TrainConfig, model: ModelConfig, overrides: list[str],
+                      path: str | Path) -> TrainConfig:
+    """`config` with the model of the weights file `path` (`train --init`): the architecture
+    comes from the file. A `--set model.KEY=...` that differs from the file's value is refused;
+    a config file's other model section is replaced (and said so by the caller)."""
+    asked = {item.split("=", 1)[0][len("model."):] for item in overrides
+             if item.startswith("model.") and "=" in item}
+    conflicts = [f"model.{key}={getattr(config.model, key)!r} (the file has "
+                 f"{getattr(model, key)!r})" for key in sorted(asked)
+                 if hasattr(model, key) and key != "pretrained"
+                 and getattr(config.model, key) != getattr(model, key)]
+    if conflicts:
+        raise UserError(f"--init {path}: the model comes from the weights file; drop "
+                        f"{', '.join(conflicts)}, or train from scratch without --init")
+    model = dataclasses.replace(model, pretrained=False)  # the file holds the weights
+    return dataclasses.replace(config, model=model)
 
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:

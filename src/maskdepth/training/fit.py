@@ -10,12 +10,18 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from maskdepth.data.module import MaskDepthData
+from maskdepth.io.atomic import file_digest
 from maskdepth.models import build_model
-from maskdepth.models.weights import save_model
+from maskdepth.models.weights import load_weights, save_model
 from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
 from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
 from maskdepth.training.precision import emulated_bf16_warning, resolve_precision
+
+
+def on_gpu(accelerator: str) -> bool:
+    """Whether the run trains on a CUDA GPU."""
+    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
 
 
 def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Trainer:
@@ -42,23 +48,35 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
         strategy=t.strategy, accelerator=t.accelerator, gradient_clip_val=t.gradient_clip or None,
         logger=TensorBoardLogger(run, name="tensorboard", version=""), callbacks=callbacks,
         plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, num_sanity_val_steps=0,
-        enable_model_summary=False, deterministic=False, benchmark=False)
+        enable_model_summary=False, deterministic=False,
+        benchmark=on_gpu(t.accelerator))  # cudnn.benchmark: fixed sizes, fastest kernels
 
 
 def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,
-        profile: bool = False) -> MaskDepthModule:
+        profile: bool = False, init: Path | None = None) -> MaskDepthModule:
     """Train (or continue) a run; writes RUN/config.yaml, checkpoints, TensorBoard logs and, at
-    the end, RUN/model.safetensors (the weights of the last step)."""
+    the end, RUN/model.safetensors (the weights of the last step, with their lineage).
+
+    init: start from these trained weights (.safetensors or .ckpt) with a fresh optimizer and
+    schedule; config.model must be the file's (see warm_start_config)."""
     run = Path(run)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    model = build_model(config.model)
+    parent_lineage, init_digest = [], None
+    if init is not None:
+        model, parent_lineage = load_weights(init)
+        model.train()
+        init_digest = file_digest(init)
+    else:
+        model = build_model(config.model)
     if config.trainer.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    module = MaskDepthModule(model, config)
+    module = MaskDepthModule(model, config, run_name=run.name, parent_lineage=parent_lineage,
+                             init_digest=init_digest)
     trainer = make_trainer(config, run, profile)
     if trainer.is_global_zero:
         save_config(config, run / "config.yaml")
-    trainer.fit(module, datamodule=MaskDepthData(config), ckpt_path=resume)
+    trainer.fit(module, datamodule=MaskDepthData(config.data, config.seed, config.trainer.accumulate),
+                ckpt_path=resume)
     if trainer.is_global_zero:
-        save_model(module.model, run / "model.safetensors")
+        save_model(module.model, run / "model.safetensors", lineage=module.lineage())
     return module

@@ -6,6 +6,7 @@ Inference and export never import this file; they use the nn.Module from models/
 from __future__ import annotations
 
 import math
+import time
 
 import lightning as L
 import torch
@@ -14,16 +15,25 @@ from torch import nn
 from maskdepth.data.batch import Batch, split_depth
 from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
+from maskdepth.training.lineage import run_entry
 from maskdepth.training.losses import MaskDepthLoss
 
 
 class MaskDepthModule(L.LightningModule):
     """Trains a MaskDepthNet. Logs `train/*` every step it is asked to and `val/*` / `test/*`
-    metrics (mask_iou, depth_rmse, ...) at the end of each evaluation."""
+    metrics (mask_iou, depth_rmse, ...) at the end of each evaluation.
 
-    def __init__(self, model: nn.Module, config: TrainConfig):
+    parent_lineage / init_digest: the lineage and SHA-256 of the weights the run started from
+    (`train --init`); `lineage()` appends this run. Both travel in every checkpoint, so a
+    resumed run keeps them."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, run_name: str = "",
+                 parent_lineage: list[dict] | None = None, init_digest: str | None = None):
         super().__init__()
         self.model, self.config = model, config
+        self.run_name, self.init_digest = run_name, init_digest
+        self.parent_lineage = list(parent_lineage or [])
+        self.train_seconds, self._since = 0.0, None
         self.criterion = MaskDepthLoss(config.loss)
         self.metrics = nn.ModuleDict({
             stage: nn.ModuleDict({"mask": MaskMetrics(), "depth": DepthMetrics(),
@@ -88,14 +98,36 @@ class MaskDepthModule(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def on_train_start(self) -> None:
+        self._since = time.monotonic()
+
+    def _seconds(self) -> float:
+        """Training time so far, over every resumption of this run."""
+        return self.train_seconds + (time.monotonic() - self._since if self._since else 0.0)
+
+    def lineage(self) -> list[dict]:
+        """The weights' lineage as of now: the parent's runs, then this one."""
+        trainer = self._trainer
+        world = trainer.world_size if trainer is not None else 1
+        precision = str(trainer.precision) if trainer is not None else "32-true"
+        entry = run_entry(self.config, self.run_name, self.global_step, world, precision,
+                          self._seconds(), self.init_digest)
+        return self.parent_lineage + [entry]
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["maskdepth"] = {"config": self.config.to_dict(),
-                                   "torch_rng": torch.get_rng_state()}
+        checkpoint["maskdepth"] = {
+            "config": self.config.to_dict(), "torch_rng": torch.get_rng_state(),
+            "lineage": self.lineage(), "parent_lineage": self.parent_lineage,
+            "init": self.init_digest, "run": self.run_name, "train_seconds": self._seconds()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("maskdepth", {})
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
+        self.parent_lineage = list(state.get("parent_lineage") or [])
+        self.init_digest = state.get("init", self.init_digest)
+        self.run_name = state.get("run", self.run_name)
+        self.train_seconds = float(state.get("train_seconds", 0.0))
 
 
 def make_optimizer(parameters, optim: OptimConfig) -> torch.optim.Optimizer:

@@ -1,0 +1,87 @@
+"""Lineage: the training runs that shaped a weights file, oldest first.
+
+Every weights file (safetensors metadata key `maskdepth.lineage`, JSON) and every training
+checkpoint (`checkpoint["maskdepth"]["lineage"]`) carries a list of run entries. A run that
+starts from trained weights (`maskdepth train --init W`) copies W's lineage and appends itself,
+so compute spent on a model is never forgotten. One entry:
+
+    {"run": "gpu-2026-11-26", "config_sha256": "3f2a...", "init": "sha256 of the start file or null",
+     "steps": 2400, "samples": 38400, "sizes": [160], "precision": "32-true",
+     "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26"}
+
+Entries recorded by hand (the model card's history of a file written before lineage was kept)
+carry "note" instead of the missing fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+
+import torch
+
+LINEAGE_KEY = "maskdepth.lineage"
+
+
+def config_digest(config: dict) -> str:
+    """SHA-256 (hex, 16 characters) of a config dict: the same recipe gives the same digest."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def hardware_name() -> str:
+    """What trains here, e.g. '1x NVIDIA H100 80GB HBM3' or '2x CPU (AMD EPYC 7B13)'."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as file:
+            names = [line.split(":", 1)[1].strip() for line in file if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}x CPU ({cpu})"
+
+
+def parse_lineage(text: str | None, where: str) -> list[dict]:
+    """The entries stored as JSON text (None or empty = no lineage). Anything that is not a list
+    of objects raises ValueError naming `where`."""
+    if not text:
+        return []
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: its lineage is not valid JSON ({error})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{where}: its lineage must be a list of run entries")
+    return entries
+
+
+def totals(entries: list[dict]) -> dict:
+    """Steps, samples and training hours summed over the recorded runs."""
+    return {key: sum(e.get(key) or 0 for e in entries) for key in ("steps", "samples", "train_hours")}
+
+
+def format_lineage(entries: list[dict]) -> str:
+    """One line per run, oldest first, and the totals; a note when nothing was recorded."""
+    if not entries:
+        return "lineage: none recorded (a file written before lineage was kept, or not by train)"
+    lines = [f"lineage: {len(entries)} run(s), oldest first"]
+    for k, e in enumerate(entries, 1):
+        if "note" in e:
+            lines.append(f"  {k}. {e.get('date', '?')}  {e['note']}")
+            continue
+        sizes = "/".join(str(s) for s in e.get("sizes", [])) or "?"
+        hours = e.get("train_hours")
+        lines.append(
+            f"  {k}. {e.get('date', '?')}  run {e.get('run', '?')}: {e.get('steps', 0):,} steps, "
+            f"{e.get('samples', 0):,} samples at {sizes} px, {e.get('precision', '?')}, "
+            f"{e.get('hardware', '?')}" + (f", {hours:.2f} h" if hours is not None else "")
+            + f"; config {e.get('config_sha256', '?')}"
+            + (f"; started from {e['init'][:16]}" if e.get("init") else "; from scratch"))
+    total = totals(entries)
+    lines.append(f"  total: {total['steps']:,} steps, {total['samples']:,} samples, "
+                 f"{total['train_hours']:.2f} h of training")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""This run's lineage entry (see models/lineage.py for the format), from its config and progress."""
+
+from __future__ import annotations
+
+import datetime
+
+from maskdepth.models.lineage import config_digest, hardware_name
+from maskdepth.training.config import TrainConfig
+
+
+def sizes_used(config: TrainConfig, steps: int) -> list[int]:
+    """The training sizes the progressive-resizing schedule had reached by `steps`."""
+    data = config.data
+    return [size for size, start in zip(data.sizes, data.size_steps) if start == 0 or start < steps]
+
+
+def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: str,
+              seconds: float, init: str | None) -> dict:
+    """One lineage entry for a run at optimizer step `steps` on `world` processes (samples =
+    steps x batch size x accumulation x world). init: SHA-256 of the weights it started from."""
+    return {
+        "run": run,
+        "config_sha256": config_digest(config.to_dict()),
+        "init": init,
+        "steps": int(steps),
+        "samples": int(steps) * config.data.batch_size * config.trainer.accumulate * world,
+        "sizes": sizes_used(config, steps),
+        "precision": precision,
+        "hardware": hardware_name(),
+        "train_hours": round(seconds / 3600, 3),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+    }
