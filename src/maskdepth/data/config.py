@@ -43,6 +43,10 @@ class DataConfig:
     # With num_workers 0, render the next batch on a thread during the step: None = only when
     # training on an accelerator (on a 2-core CPU it made steps ~7 % slower: the cores are busy).
     prefetch: bool | None = None
+    # Where engine scenes are rendered: "cpu" (compiled kernels, also in DataLoader workers),
+    # "cuda" (the PyTorch renderer on the GPU that trains; needs num_workers 0) or "auto" (cuda
+    # when present). Photo, manifest and archive sources always work on the CPU.
+    render_device: str = "cpu"
     val_seed: int = 1_000_003
     val_count: int = 256
     val_size: int = 160

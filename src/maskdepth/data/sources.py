@@ -23,8 +23,8 @@ class RenderedSource:
     """Batches rendered on the fly by a renderer (anything with `render(batch_size, seed)`),
     one per training size, built when first needed."""
 
-    def __init__(self, source: SourceConfig, seed: int):
-        self.source, self.seed = source, seed
+    def __init__(self, source: SourceConfig, seed: int, device: str = "cpu"):
+        self.source, self.seed, self.device = source, seed, device
         self.renderers: dict[int, object] = {}
 
     def make_renderer(self, size: int, capture: CaptureConfig | None):
@@ -45,18 +45,19 @@ class EngineSource(RenderedSource):
         config = SceneConfig(height=size, width=size)
         config.capture = capture or config.capture
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
-                           backgrounds=self.source.backgrounds, textures=self.source.textures)
+                           backgrounds=self.source.backgrounds, textures=self.source.textures,
+                           device=self.device)
 
 
 class PhotoSource(RenderedSource):
     """Real cut-outs composed over real background photos (depth unknown, 0): the `photos`
     kind, with `backgrounds` and `foregrounds` folders."""
 
-    def __init__(self, source: SourceConfig, seed: int):
+    def __init__(self, source: SourceConfig, seed: int, device: str = "cpu"):
         if not source.backgrounds or not source.foregrounds:
             raise UserError("a data source of kind 'photos' needs backgrounds: (a folder of photos "
                             "of empty scenes) and foregrounds: (a folder of RGBA cut-outs)")
-        super().__init__(source, seed)
+        super().__init__(source, seed)  # composed on the CPU whatever the device
 
     def make_renderer(self, size: int, capture: CaptureConfig | None) -> PhotoCompositor:
         config = PhotoConfig(height=size, width=size)
@@ -69,7 +70,7 @@ class ManifestSource:
     place (kind "archive"), resized to the batch size. Batches carry `relative` (1 for samples
     of relative depth)."""
 
-    def __init__(self, source: SourceConfig, seed: int):
+    def __init__(self, source: SourceConfig, seed: int, device: str = "cpu"):
         if not source.path:
             raise UserError(f"a data source of kind {source.kind!r} needs a path to a "
                             + ("folder of the original archives" if source.kind == "archive"
@@ -93,11 +94,11 @@ SOURCES = {"engine": EngineSource, "photos": PhotoSource, "manifest": ManifestSo
            "archive": ManifestSource}
 
 
-def make_source(source: SourceConfig, seed: int):
-    try:
-        return SOURCES[source.kind](source, seed)
-    except KeyError:
-        raise UserError(f"unknown data source kind {source.kind!r}; use one of {', '.join(SOURCES)}") from None
+def make_source(source: SourceConfig, seed: int, device: str = "cpu"):
+    """The source a config describes; engine sources render on `device` (data.render_device)."""
+    if source.kind not in SOURCES:
+        raise UserError(f"unknown data source kind {source.kind!r}; use one of {', '.join(SOURCES)}")
+    return SOURCES[source.kind](source, seed, device)
 
 
 def size_at(step: int, data: DataConfig) -> int:
@@ -124,11 +125,12 @@ def source_counts(weights: torch.Tensor, batch_size: int, g: torch.Generator) ->
 
 
 def concat_batches(parts: list[Batch]) -> Batch:
-    """One batch of the samples of several, on the first part's device (a source without
+    """One batch of the samples of several, on the accelerator if a part is there (a source without
     `relative` gives metric depth; the key is kept only when some part has it)."""
     if len(parts) == 1:
         return parts[0]
-    device = parts[0]["image"].device
+    devices = [part["image"].device for part in parts]
+    device = next((d for d in devices if d.type != "cpu"), devices[0])
     out = {key: torch.cat([part[key].to(device) for part in parts]) for key in MAP_KEYS}
     if any("relative" in part for part in parts):
         out["relative"] = torch.cat([part["relative"].to(device) if "relative" in part
@@ -155,7 +157,8 @@ class TrainStream(BatchStream):
         self.weights = torch.tensor([s.weight for s in data.sources], dtype=torch.float)
 
     def build(self) -> list:
-        return [make_source(s, self.seed + 7919 * i) for i, s in enumerate(self.data.sources)]
+        return [make_source(s, self.seed + 7919 * i, self.data.render_device)
+                for i, s in enumerate(self.data.sources)]
 
     def make(self, sources: list, local: int, index: int) -> Batch:
         g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))

@@ -16,10 +16,11 @@ import torch
 
 from maskdepth.data.batch import Batch
 from maskdepth.errors import UserError
-from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+from maskdepth.synth.capture import sample_capture
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig, texture_crops
-from maskdepth.synth.scene import Pickers, render_rooms, sample_rooms
+from maskdepth.synth.renderers import make_renderer
+from maskdepth.synth.scene import Pickers, sample_rooms
 from maskdepth.synth.sprites import SpriteBank, furniture, load_cutouts, people
 from maskdepth.synth.textures import make_texture_banks
 
@@ -36,11 +37,14 @@ class SceneEngine:
             billboards in the rooms and over the photos.
         backgrounds: optional folder of real photos of empty scenes (needs `foregrounds`).
         textures: optional folder of texture photos for floors and walls.
+        device: where batches are rendered (see renderers.make_renderer): "cpu" = the compiled
+            kernels; "cuda" = the PyTorch definitions on the GPU, batches returned there;
+            "auto" = cuda when present. The scenes are the same either way (drawn on the CPU).
     """
 
     def __init__(self, config: SceneConfig | None = None, seed: int = 0,
                  foregrounds: str | Path | None = None, backgrounds: str | Path | None = None,
-                 textures: str | Path | None = None):
+                 textures: str | Path | None = None, device: str | torch.device = "cpu"):
         self.config = cfg = config or SceneConfig()
         if backgrounds is not None and foregrounds is None:
             raise UserError("--backgrounds needs --foregrounds: cut-outs to paste over the photos")
@@ -66,18 +70,21 @@ class SceneEngine:
             photo_config = PhotoConfig(height=cfg.height, width=cfg.width, capture=cfg.capture)
             self.photos = PhotoCompositor(backgrounds, foregrounds, photo_config, seed=seed)
         self.noise_bank = torch.randn(32, 3, cfg.height, cfg.width, generator=g)
+        self.renderer = make_renderer(device)
+        self.renderer.share(self.textures.floor, self.textures.wall, self.textures.ceiling,
+                            self.sprites.pixels, self.noise_bank)
 
     def render(self, batch_size: int, seed: int) -> Batch:
         """Render one batch; see the module docstring for its contents."""
         cfg, g = self.config, torch.Generator().manual_seed(seed)
         scenes = sample_rooms(batch_size, cfg, self.textures, self.sprites, self.pickers, g)
-        batch = render_rooms(scenes, cfg.height, cfg.width)
+        batch = self.renderer.rooms(scenes, cfg.height, cfg.width)
         if self.photos is not None:
             batch = self._replace_with_photos(batch, g)
         capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)
-        image, background = apply_capture(batch["image"], batch["background"], capture)
-        batch["image"] = apply_jpeg(image, capture.jpeg_quality)
-        batch["background"] = apply_jpeg(background, capture.jpeg_quality)
+        image, background = self.renderer.capture(batch["image"], batch["background"], capture)
+        batch["image"] = self.renderer.jpeg(image, capture.jpeg_quality)
+        batch["background"] = self.renderer.jpeg(background, capture.jpeg_quality)
         return batch
 
     def _replace_with_photos(self, batch: dict, g: torch.Generator) -> dict:
@@ -89,5 +96,5 @@ class SceneEngine:
         photo = self.photos.compose(len(chosen), g)
         batch = {k: v.clone() for k, v in batch.items()}
         for key in KEYS:
-            batch[key][chosen] = photo[key]
+            batch[key][chosen.to(batch[key].device)] = photo[key].to(batch[key].device)
         return batch

@@ -134,7 +134,7 @@ def texture_room(hit: RoomHit, atlas: torch.Tensor, tile_m: torch.Tensor) -> tor
     atlas: (B, 3, T, 3T), tiles for [floor | walls | ceiling]. tile_m: (B, 3) metres per tile
     on the floor, walls and ceiling.
     """
-    slot_of_surface = torch.tensor([0, 2, 1, 1, 1, 1])
+    slot_of_surface = torch.tensor([0, 2, 1, 1, 1, 1], device=hit.surface.device)
     scale = hit.per_surface((1 / tile_m)[:, slot_of_surface])
     slot = slot_of_surface[hit.surface]
     flat = (hit.surface <= CEILING).float()

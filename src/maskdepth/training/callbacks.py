@@ -139,3 +139,50 @@ def format_profile(report: dict) -> str:
                      f"{1000 * report['seconds'][phase] / max(1, report['steps']):8.1f} ms/step")
     lines.append(f"  peak memory {report['peak_memory_mib']:.0f} MiB ({report['memory_of']})")
     return "\n".join(lines)
+
+
+class Throughput(L.Callback):
+    """Training images per second (all ranks), measured after the first `skip` steps (start-up,
+    cudnn autotuning), with validation time left out; written to `path` as JSON at the end."""
+
+    def __init__(self, path: str | Path, skip: int = 20):
+        self.path, self.skip = Path(path), skip
+        self.samples, self.seconds, self.steps = 0, 0.0, 0
+        self._since: float | None = None
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if self._since is None and trainer.global_step >= self.skip:
+            self._since = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if self._since is not None:
+            self.samples += batch["image"].shape[0] * trainer.world_size
+            self.steps += 1
+
+    def _pause(self) -> None:
+        if self._since is not None:
+            self.seconds += time.perf_counter() - self._since
+            self._since = None
+
+    def on_validation_start(self, trainer, module) -> None:
+        self._pause()
+
+    def on_validation_end(self, trainer, module) -> None:
+        if trainer.global_step >= self.skip:
+            self._since = time.perf_counter()
+
+    def on_train_end(self, trainer, module) -> None:
+        self._pause()
+        if not trainer.is_global_zero:
+            return
+        from maskdepth.io.atomic import atomic_write_bytes
+        from maskdepth.models.lineage import hardware_name
+
+        report = {"images_per_second": round(self.samples / self.seconds, 1) if self.seconds else None,
+                  "samples": self.samples, "steps": self.steps, "seconds": round(self.seconds, 2),
+                  "skipped_steps": self.skip, "total_steps": trainer.global_step,
+                  "precision": str(trainer.precision), "hardware": hardware_name()}
+        atomic_write_bytes(self.path, json.dumps(report, indent=2).encode())
+        rate = report["images_per_second"]
+        print(f"maskdepth train: {rate} images/s over {self.steps} steps (after {self.skip} "
+              f"warm-up steps; validation excluded); saved to {self.path}")

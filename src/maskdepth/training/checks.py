@@ -18,7 +18,7 @@ AT_LEAST_ONE = ("data.batch_size", "data.val_count", "data.val_size", "trainer.m
                 "trainer.val_every", "trainer.log_every", "trainer.checkpoint_every",
                 "trainer.accumulate", "trainer.num_nodes")
 NOT_NEGATIVE = ("data.num_workers", "optim.warmup_steps", "optim.weight_decay", "optim.momentum",
-                "trainer.image_every", "trainer.gradient_clip", "model.refine")
+                "trainer.image_every", "trainer.gradient_clip", "trainer.max_minutes", "model.refine")
 POSITIVE = ("optim.lr", "model.max_depth", "model.min_depth")
 WORDS = {"int": "a whole number", "float": "a number", "str": "a text", "bool": "true or false",
          "None": "empty (null)"}
@@ -90,6 +90,12 @@ def check_ranges(config) -> None:
     elif data.size_steps[0] != 0 or data.size_steps != sorted(data.size_steps):
         problems.append(f"data.size_steps must start at 0 and rise, got {data.size_steps}")
     problems += [f"data.sizes must be at least 1 pixel, got {s}" for s in data.sizes if s < 1]
+    device = str(data.render_device)
+    if not (device in ("cpu", "auto", "torch-cpu") or device.split(":")[0] == "cuda"):
+        problems.append(f"data.render_device must be cpu, cuda, cuda:N or auto, got {device!r}")
+    elif device != "cpu" and data.num_workers > 0:
+        problems.append(f"data.render_device {device} renders in the training process: set "
+                        f"data.num_workers to 0 (CUDA does not work in forked workers)")
     if problems:
         raise UserError("config: " + "; ".join(problems))
 

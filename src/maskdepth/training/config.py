@@ -41,6 +41,10 @@ class TrainerConfig:
     that picks the best checkpoint, with monitor_mode "max" or "min"."""
 
     max_steps: int = 9500
+    # A wall-clock budget in minutes (0 = none): training stops when it is spent, and the
+    # learning-rate schedule runs on max(step / max_steps, time / budget), so it ends decayed
+    # whichever comes first (a GPU run of fixed length).
+    max_minutes: float = 0.0
     val_every: int = 1000
     log_every: int = 25
     image_every: int = 1000

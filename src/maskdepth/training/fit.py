@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import lightning as L
@@ -13,7 +14,7 @@ from maskdepth.data.module import MaskDepthData
 from maskdepth.io.atomic import file_digest
 from maskdepth.models import build_model
 from maskdepth.models.weights import load_weights, save_model
-from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler
+from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler, Throughput
 from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
 from maskdepth.training.precision import emulated_bf16_warning, resolve_precision
@@ -34,6 +35,7 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
                         save_top_k=1, auto_insert_metric_name=False),
         LearningRateMonitor(logging_interval="step"),
         ImageLogger(t.image_every),
+        Throughput(run / "throughput.json", skip=min(20, t.max_steps // 4)),
     ]
     if profile:
         callbacks.append(StepProfiler(run / "profile.json"))
@@ -43,6 +45,7 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
         print(f"maskdepth train: warning: {warning}")
     return L.Trainer(
         default_root_dir=run, max_steps=t.max_steps, val_check_interval=t.val_every,
+        max_time=datetime.timedelta(minutes=t.max_minutes) if t.max_minutes > 0 else None,
         check_val_every_n_epoch=None, log_every_n_steps=t.log_every, precision=precision,
         accumulate_grad_batches=t.accumulate, devices=t.devices, num_nodes=t.num_nodes,
         strategy=t.strategy, accelerator=t.accelerator, gradient_clip_val=t.gradient_clip or None,

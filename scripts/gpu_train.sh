@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Train the large model on one GPU for a fixed wall time (configs/gpu.yaml) and write what comes
+# back to OUT: the weights (fp16, split into parts under 15 MiB: join them with
+# `cat OUT/model.safetensors.part-* > model.safetensors`), the training log, the throughput
+# (images/s), the resolved config and the GPU test log.
+#   bash scripts/gpu_prepare.sh              # here, first: wheels and photos to carry
+#   bash scripts/gpu_train.sh "$OUT"         # on the GPU machine, from the repository root
+#   bash scripts/gpu_train.sh /tmp/dry --dry-run   # the same path on the CPU for 3 steps (CI)
+# Environment: GPU_MINUTES (training wall time, default 7: with installing, the GPU tests, start-up
+# and saving the script takes about 9 minutes, inside the device's 10 minutes a command), GPU_INIT (weights to continue from; default
+# .gpu/init.safetensors when present, else the shipped large model when present, else scratch),
+# GPU_RUN (the run folder; default runs/gpu-DATE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:?usage: scripts/gpu_train.sh OUT [--dry-run]}"
+dry_run=false
+[ "${2:-}" = "--dry-run" ] && dry_run=true
+mkdir -p "$out"
+log() { echo "gpu_train: $*" | tee -a "$out/gpu_train.log"; }
+started=$(date +%s)
+
+# 1. Install maskdepth (and the dependencies the machine lacks) from the carried wheels, unless
+#    this Python already has it (here, and in CI).
+if ! python3 -c "import maskdepth" 2> /dev/null && ls .whl/*.whl > /dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/maskdepth-site .whl/*.whl
+    export PYTHONPATH=/tmp/maskdepth-site${PYTHONPATH:+:$PYTHONPATH}
+    log "installed $(ls .whl | tr '\n' ' ')"
+fi
+python3 -c "import maskdepth" || { log "maskdepth is not importable: run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
+
+# 2. Photos: carried in .gpu/photos (../shared does not travel), else beside the repository.
+photos=.gpu/photos
+[ -d "$photos/backgrounds" ] || photos=../shared/photos
+sets=()
+if [ -d "$photos/backgrounds" ] && [ -d "$photos/foregrounds" ]; then
+    sets+=("data.sources=[{kind: photos, weight: 0.5, backgrounds: $photos/backgrounds, foregrounds: $photos/foregrounds}, {kind: engine, weight: 0.5, foregrounds: $photos/foregrounds, textures: $photos/backgrounds}]")
+else
+    log "no training photos found (.gpu/photos or ../shared/photos): engine scenes only"
+    sets+=("data.sources=[{kind: engine, weight: 1.0}]")
+fi
+
+init="${GPU_INIT:-}"
+if [ -z "$init" ] && [ -f .gpu/init.safetensors ]; then init=.gpu/init.safetensors; fi
+if [ -z "$init" ] && python3 -c "from maskdepth.models.zoo import resolve_weights; resolve_weights('large')" 2>/dev/null; then
+    init=large
+fi
+init_args=()
+[ -n "$init" ] && init_args=(--init "$init") && log "continuing from $init"
+
+if $dry_run; then
+    sets+=("trainer.accelerator=cpu" "trainer.precision=32-true" "data.render_device=torch-cpu"
+           "data.batch_size=4" "data.sizes=[64]" "data.val_count=8" "data.val_size=64"
+           "trainer.max_steps=3" "trainer.max_minutes=0" "trainer.val_every=3"
+           "trainer.checkpoint_every=3" "trainer.image_every=0" "trainer.log_every=1")
+else
+    sets+=("trainer.max_minutes=${GPU_MINUTES:-7}")
+    nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+    # The GPU checks first (about half a minute); their failure is reported, not fatal.
+    timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py > "$out/gpu_tests.log" 2>&1 \
+        && log "GPU tests passed" || log "GPU tests FAILED: see gpu_tests.log"
+fi
+
+# 3. Train.
+run="${GPU_RUN:-runs/gpu-$(date -u +%Y%m%d-%H%M%S)}"
+log "training into $run ($(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")'))"
+set +e
+PYTHONUNBUFFERED=1 python3 -m maskdepth train --config configs/gpu.yaml --run "$run" "${init_args[@]}" \
+    --set "${sets[@]}" > "$out/train.log" 2>&1
+status=$?
+set -e
+tail -n 5 "$out/train.log" | tr '\r' '\n' | tail -n 5 >> "$out/gpu_train.log"
+
+# 4. What comes back: fp16 weights in parts, throughput, config (the last checkpoint if the run
+#    stopped early, so no minute of training is lost).
+weights="$run/model.safetensors"
+[ -f "$weights" ] || weights="$run/checkpoints/last.ckpt"
+if [ -f "$weights" ]; then
+    python3 - "$weights" "$out/model.safetensors" <<'PY'
+import sys
+from maskdepth.models.weights import load_weights, save_model
+model, lineage = load_weights(sys.argv[1])
+save_model(model, sys.argv[2], half=True, lineage=lineage)
+PY
+    split -b 15m -d "$out/model.safetensors" "$out/model.safetensors.part-"
+    rm "$out/model.safetensors"
+fi
+for file in throughput.json config.yaml; do
+    [ -f "$run/$file" ] && cp "$run/$file" "$out/$file"
+done
+log "exit $status after $(( $(date +%s) - started )) s; $(cat "$out/throughput.json" 2>/dev/null | tr -d '\n ' || echo 'no throughput')"
+exit $status

@@ -1,0 +1,104 @@
+"""One renderer interface, two implementations of the same scenes.
+
+    renderer = make_renderer("cpu")    # KernelRenderer: compiled Numba kernels on CPU threads
+    renderer = make_renderer("cuda")   # TorchRenderer: batched PyTorch on the training device
+
+Both take the scene and capture parameters drawn on the CPU (so a seed gives the same scenes
+everywhere) and return the engine's batch maps (see data/batch.py) on their device:
+
+    rooms(scenes, height, width) -> {"image", "background", "mask", "depth", ...}
+    capture(image, background, params) -> (image, background)    exposure, warp, noise, 8 bits
+    jpeg(images, quality) -> images                               JPEG round trips (quality 0 = none)
+
+The kernels are tested equal to the PyTorch definitions (tests/test_engine.py), so a model
+trained on either sees the same data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import torch
+
+from maskdepth.synth.capture import (
+    CaptureParams,
+    apply_capture,
+    apply_capture_torch,
+    apply_jpeg,
+    apply_jpeg_torch,
+)
+from maskdepth.synth.scene import RoomScenes, render_rooms, render_rooms_torch
+
+
+class KernelRenderer:
+    """The compiled kernels (room_kernels.py, capture_kernels.py) and OpenCV's libjpeg, on the CPU."""
+
+    device = torch.device("cpu")
+
+    def share(self, *tensors: torch.Tensor) -> None:
+        """Nothing to do: the kernels read the CPU banks directly."""
+
+    def rooms(self, scenes: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
+        return render_rooms(scenes, height, width)
+
+    def capture(self, image, background, params: CaptureParams):
+        return apply_capture(image, background, params)
+
+    def jpeg(self, images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        return apply_jpeg(images, quality)
+
+
+class TorchRenderer:
+    """The batched PyTorch definitions (scene.render_rooms_torch, capture.apply_capture_torch)
+    and torchvision's JPEG codec (nvJPEG on CUDA), on any device. Large tensors that every batch
+    shares (texture, sprite and noise banks) are registered with `share` and copied to the device
+    once; the per-batch parameters are copied each batch (a few kB)."""
+
+    def __init__(self, device: str | torch.device):
+        self.device = torch.device(device)
+        self._shared: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._jpeg_fallback = False
+
+    def share(self, *tensors: torch.Tensor) -> None:
+        for tensor in tensors:
+            self._shared[id(tensor)] = (tensor, tensor.to(self.device))  # holds the original
+
+    def to_device(self, value):
+        """value with every tensor on the device: dataclasses and lists recursively."""
+        if isinstance(value, torch.Tensor):
+            hit = self._shared.get(id(value))
+            return hit[1] if hit is not None and hit[0] is value else value.to(self.device)
+        if isinstance(value, list):
+            return [self.to_device(item) for item in value]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            moved = {f.name: self.to_device(getattr(value, f.name))
+                     for f in dataclasses.fields(value) if f.init}
+            return dataclasses.replace(value, **moved)
+        return value
+
+    def rooms(self, scenes: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
+        return render_rooms_torch(self.to_device(scenes))
+
+    def capture(self, image, background, params: CaptureParams):
+        return apply_capture_torch(image.to(self.device), background.to(self.device),
+                                   self.to_device(params))
+
+    def jpeg(self, images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        if not self._jpeg_fallback:
+            try:
+                return apply_jpeg_torch(images, quality)
+            except RuntimeError as error:  # a torchvision built without the device's codec
+                warnings.warn(f"JPEG on {self.device} failed ({error}); doing it on the CPU")
+                self._jpeg_fallback = True
+        return apply_jpeg(images.cpu().contiguous(), quality.cpu()).to(self.device)
+
+
+def make_renderer(device: str | torch.device = "cpu") -> KernelRenderer | TorchRenderer:
+    """The kernels on "cpu", PyTorch elsewhere ("cuda", "cuda:1", or "torch-cpu": the PyTorch
+    definitions on the CPU, for tests and comparisons). "auto" = "cuda" when a GPU is present."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device) == "torch-cpu":
+        return TorchRenderer("cpu")
+    return KernelRenderer() if torch.device(device).type == "cpu" else TorchRenderer(device)

@@ -1,0 +1,104 @@
+"""The renderer interface: the compiled kernels on the CPU and the PyTorch definitions on any
+device render the same scenes; training-side layouts (channels_last) give the same model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import small_config
+from maskdepth.data.config import DataConfig, SourceConfig
+from maskdepth.data.sources import TrainStream
+from maskdepth.errors import UserError
+from maskdepth.synth import SceneEngine
+from maskdepth.synth.capture import apply_jpeg, apply_jpeg_torch
+from maskdepth.synth.renderers import KernelRenderer, TorchRenderer, make_renderer
+from maskdepth.training.config import load_config
+
+EFFECTS = dict(noise_p=1, exposure_p=1, misalign_p=1, shadow_p=1)
+
+
+def test_make_renderer_picks_the_kernels_on_the_cpu_and_pytorch_elsewhere():
+    assert isinstance(make_renderer("cpu"), KernelRenderer)
+    assert isinstance(make_renderer("torch-cpu"), TorchRenderer)
+    assert isinstance(make_renderer("cuda:1"), TorchRenderer)
+    assert make_renderer("cuda:1").device == torch.device("cuda:1")
+
+
+def test_both_renderers_give_the_same_engine_batch():
+    """Every capture effect but JPEG (its codecs differ, see below): masks equal, depth to float
+    rounding, pixels within one 8-bit level (rounding at the 8-bit step)."""
+    kernels = SceneEngine(small_config(**EFFECTS), seed=5).render(6, seed=21)
+    torch_cpu = SceneEngine(small_config(**EFFECTS), seed=5, device="torch-cpu").render(6, seed=21)
+    assert torch.equal(kernels["mask"], torch_cpu["mask"])
+    assert kernels["mask"].sum() > 0
+    for key in ("depth", "background_depth", "shadow"):
+        assert torch.allclose(kernels[key], torch_cpu[key], atol=1e-4), key
+    for key in ("image", "background"):
+        difference = (kernels[key] - torch_cpu[key]).abs()
+        assert difference.max() <= 1 / 255 + 1e-6, key
+        assert (difference > 0).float().mean() < 0.01, key
+
+
+def test_the_two_jpeg_codecs_degrade_images_alike():
+    """OpenCV's libjpeg and torchvision's codec (nvJPEG on CUDA) are not bit-equal, but each
+    moves the pixels about as far from the original at every quality, and quality 0 is a no-op."""
+    images = SceneEngine(small_config(), seed=2).render(6, seed=4)["image"]
+    quality = torch.tensor([40, 60, 80, 95, 0, 70])
+    opencv = apply_jpeg(images.clone(), quality)
+    torchvision = apply_jpeg_torch(images.clone(), quality)
+    assert torch.equal(torchvision[4], images[4]) and torch.equal(opencv[4], images[4])
+    for i in (0, 1, 2, 3, 5):
+        error_a = (opencv[i] - images[i]).abs().mean()
+        error_b = (torchvision[i] - images[i]).abs().mean()
+        assert error_a > 0 and error_b > 0
+        assert abs(error_a - error_b) < 0.25 * error_a, (int(quality[i]), error_a, error_b)
+    assert torch.equal(torchvision * 255, (torchvision * 255).round()), "8-bit levels"
+
+
+def test_shared_banks_are_copied_to_the_device_once():
+    renderer = TorchRenderer("cpu")
+    bank = torch.rand(4, 3, 8, 8)
+    renderer.share(bank)
+    first, again = renderer.to_device([bank]), renderer.to_device([bank])
+    assert first[0] is again[0]  # the cached copy
+    other = torch.rand(2)
+    assert torch.equal(renderer.to_device(other), other)
+
+
+def test_a_training_stream_renders_on_the_configured_device():
+    sources = [SourceConfig(kind="engine", clean=True, weight=0.5),
+               SourceConfig(kind="engine", weight=0.5)]
+    data = DataConfig(sources=sources, batch_size=4, sizes=[32], size_steps=[0],
+                      render_device="torch-cpu")
+    batch = next(iter(TrainStream(data, seed=0, stop=1)))
+    reference = next(iter(TrainStream(DataConfig(sources=sources, batch_size=4, sizes=[32],
+                                                 size_steps=[0]), seed=0, stop=1)))
+    assert batch["image"].shape == (4, 3, 32, 32)
+    assert torch.equal(batch["mask"], reference["mask"])
+
+
+@pytest.mark.bad_input
+def test_rendering_on_a_gpu_with_dataloader_workers_is_refused():
+    with pytest.raises(UserError, match="num_workers to 0"):
+        load_config(None, ["data.render_device=cuda", "data.num_workers=2"])
+    with pytest.raises(UserError, match="render_device must be"):
+        load_config(None, ["data.render_device=tpu"])
+
+
+def test_channels_last_gives_the_same_outputs():
+    """trainer.channels_last: the same model in the NHWC layout (what tensor cores prefer)."""
+    from maskdepth.models import build_model
+    from maskdepth.models.zoo import model_config
+
+    torch.manual_seed(0)
+    model = build_model(model_config("small")).eval()
+    image, background = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    reference = model(image, background)
+    nhwc = build_model(model_config("small")).eval()
+    nhwc.load_state_dict(model.state_dict())
+    nhwc = nhwc.to(memory_format=torch.channels_last)
+    out = nhwc(image.contiguous(memory_format=torch.channels_last),
+               background.contiguous(memory_format=torch.channels_last))
+    for key in ("mask_logits", "depth"):
+        assert torch.allclose(out[key], reference[key], atol=1e-4), key
