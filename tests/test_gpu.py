@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def test_the_engine_on_the_gpu_renders_the_cpu_kernels_scenes():
-    effects = dict(noise_p=1, exposure_p=1, misalign_p=1, shadow_p=1)
+    effects = {"noise_p": 1, "exposure_p": 1, "misalign_p": 1, "shadow_p": 1}
     cpu = SceneEngine(small_config(**effects), seed=5).render(8, seed=3)
     gpu = SceneEngine(small_config(**effects), seed=5, device="cuda").render(8, seed=3)
     assert gpu["image"].device.type == "cuda"

@@ -25,7 +25,8 @@ def test_the_gpu_script_dry_run_trains_and_writes_what_comes_back(tmp_path):
            "GPU_INIT": "", "GPU_RUN": str(tmp_path / "run")}
     out = tmp_path / "out"
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), str(out), "--dry-run"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     parts = sorted(out.glob("model.safetensors.part-*"))
     assert parts and all(p.stat().st_size <= 15 * 2**20 for p in parts)

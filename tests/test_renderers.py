@@ -15,7 +15,7 @@ from maskdepth.synth.capture import apply_jpeg, apply_jpeg_torch
 from maskdepth.synth.renderers import KernelRenderer, TorchRenderer, make_renderer
 from maskdepth.training.config import load_config
 
-EFFECTS = dict(noise_p=1, exposure_p=1, misalign_p=1, shadow_p=1)
+EFFECTS = {"noise_p": 1, "exposure_p": 1, "misalign_p": 1, "shadow_p": 1}
 
 
 def test_make_renderer_picks_the_kernels_on_the_cpu_and_pytorch_elsewhere():

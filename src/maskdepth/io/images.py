@@ -164,9 +164,14 @@ def read_rgba(path: str | os.PathLike) -> np.ndarray:
     return _read_8bit(path, "RGBA")
 
 
+def read_grey(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel 8-bit label image (e.g. CDnet ground truth): uint8 (H, W)."""
+    return _read_8bit(path, "L")
+
+
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a foreground mask: bool (H, W), True where the 8-bit grey value is > 127."""
-    return _read_8bit(path, "L") > 127
+    return read_grey(path) > 127
 
 
 def read_depth(path: str | os.PathLike) -> np.ndarray:
