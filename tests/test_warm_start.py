@@ -37,8 +37,9 @@ from maskdepth.training.module import MaskDepthModule
 
 BATCH = 2
 DATA = ["data.sizes=[64]", "data.size_steps=[0]", f"data.batch_size={BATCH}", "data.num_workers=0",
-        "trainer.val_every=1000", "trainer.checkpoint_every=1", "trainer.log_every=1",
-        "trainer.image_every=1000", "trainer.precision=32-true", "optim.schedule=constant"]
+        "data.val_count=2", "data.val_size=32", "trainer.val_every=1000",
+        "trainer.checkpoint_every=1", "trainer.log_every=1", "trainer.image_every=1000",
+        "trainer.precision=32-true", "optim.schedule=constant"]
 
 
 def write_dataset(folder, count: int = 4, size: int = 64, relative: bool = False):
@@ -49,8 +50,8 @@ def write_dataset(folder, count: int = 4, size: int = 64, relative: bool = False
         sample = {"id": f"{i:06d}", "image": f"images/{i:06d}.png",
                   "background": f"backgrounds/{i:06d}.png", "mask": f"masks/{i:06d}.png",
                   "depth": f"depth/{i:06d}.png"}
-        write_rgb(folder / sample["image"], rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
-        write_rgb(folder / sample["background"], rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+        for key in ("image", "background"):
+            write_rgb(folder / sample[key], rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
         write_mask(folder / sample["mask"], rng.random((size, size)) > 0.5)
         write_depth(folder / sample["depth"], rng.uniform(1.0, 5.0, (size, size)))
         rows.append(sample)
@@ -67,6 +68,17 @@ def tiny_args(data_folder, steps: int) -> list[str]:
 
 def train(run, *args: str) -> int:
     return main(["train", "--run", str(run), *args])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread here: tiny runs gain nothing from a second, and on a busy 2-core machine
+    two threads wait on each other (a 2-step run took 13-23 s instead of 1 s beside a training
+    job). The suite's setting is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +120,8 @@ def test_a_warm_start_begins_from_the_init_weights_and_trains_on(runs):
     for key, value in init.items():
         assert torch.equal(started[key], value), key
     trained = load_file(warm / "model.safetensors")
-    changed = [k for k, v in trained.items() if v.is_floating_point() and not torch.equal(v, init[k])]
+    changed = [k for k, v in trained.items()
+               if v.is_floating_point() and not torch.equal(v, init[k])]
     assert len(changed) > len(init) // 2  # the two steps moved the weights
     assert load_config(warm / "config.yaml").model == load_config(scratch / "config.yaml").model
 
@@ -156,7 +169,8 @@ def test_init_small_takes_the_shipped_model_config_and_lineage(dataset, tmp_path
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("model:\n  variant: original\n  refine: 0\n")  # replaced by the file's
     run = tmp_path / "more"
-    assert train(run, "--config", str(recipe), "--init", "small", "--set", *tiny_args(dataset, 1)) == 0
+    assert train(run, "--config", str(recipe), "--init", "small",
+                 "--set", *tiny_args(dataset, 1)) == 0
     assert "the model is the file's (fast)" in capsys.readouterr().out
     small = shipped_path("small")
     stored = ModelConfig.from_dict(json.loads(read_metadata(small)[CONFIG_KEY]))
@@ -197,7 +211,8 @@ def test_a_resumed_warm_start_from_a_checkpoint_keeps_its_parent(runs, dataset, 
     digest = file_digest(init)
     _, parent = load_weights(init)
     run = tmp_path / "child"
-    assert train(run, "--init", str(init), "--set", "model.variant=fast", *tiny_args(dataset, 2)) == 0
+    assert train(run, "--init", str(init), "--set", "model.variant=fast",
+                 *tiny_args(dataset, 2)) == 0
     assert train(run, "--resume", "--set", "trainer.max_steps=3") == 0
     for path in (run / "model.safetensors", run / "checkpoints" / "last.ckpt"):
         _, lineage = load_weights(path)
@@ -303,9 +318,18 @@ def test_relative_depth_loss_matches_a_per_image_reference():
     assert loss.item() > 0.05
     loss.backward()
     assert torch.isfinite(pred.grad).all() and pred.grad[2].abs().sum() == 0
-    per_image = [relative_depth_loss(pred[i : i + 1].detach(), true[i : i + 1]).item() for i in range(5)]
+    per_image = [relative_depth_loss(pred[i : i + 1].detach(), true[i : i + 1]).item()
+                 for i in range(5)]
     assert per_image[4] == pytest.approx(0.0, abs=1e-5) and per_image[2] == 0.0
     aligned = align_scale_shift(pred[:1].detach(), true[:1], true[:1] > 0)
     assert per_image[0] == pytest.approx((aligned - true[:1]).abs().mean().item(), abs=1e-6)
     none = relative_depth_loss(pred, torch.zeros_like(true))
     assert none.item() == 0.0 and none.requires_grad  # graph-connected 0
+
+
+def test_validation_on_dataset_folders_runs_beside_the_engine_scenes(dataset, tmp_path):
+    """data.val_manifests adds one validation loader per folder; all feed the same metrics."""
+    run = tmp_path / "validated"
+    assert train(run, "--set", "model.variant=fast", *tiny_args(dataset, 2),
+                 f"data.val_manifests=[{dataset}]", "trainer.val_every=2") == 0
+    assert (run / "checkpoints" / "best.ckpt").is_file()  # validated: val/mask_iou was logged

@@ -72,10 +72,11 @@ class MaskDepthModule(L.LightningModule):
         self.log(f"{stage}/loss", loss, batch_size=batch["image"].shape[0], sync_dist=True)
         return outputs
 
-    def validation_step(self, batch, batch_idx):
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        """Every validation set (engine scenes, then data.val_manifests) feeds the same metrics."""
         return self._evaluate("val", batch)
 
-    def test_step(self, batch, batch_idx):
+    def test_step(self, batch, batch_idx, dataloader_idx: int = 0):
         return self._evaluate("test", batch)
 
     def _log_metrics(self, stage: str):
