@@ -2,8 +2,9 @@
 # Prepare what scripts/gpu_train.sh needs on a lent GPU machine, which has PyTorch, Lightning,
 # numba and OpenCV but no internet and not every dependency of maskdepth. Run here, from the
 # repository root, before the device call; both folders are git-ignored (.git/info/exclude):
-#   .whl/          maskdepth's own wheel and the wheels of the dependencies missing there
-#                  (kornia, kornia-rs), for CPython 3.12 on x86-64
+#   .whl/          the wheels of the dependencies missing there (kornia, kornia-rs), for
+#                  CPython 3.12 on x86-64 (maskdepth itself runs from the working tree, which
+#                  travels with every call, so it is never out of date)
 #   .gpu/photos/   the training photos (../shared/photos: backgrounds and cut-outs)
 #   .gpu/init.safetensors   optional: weights a run continues from (e.g. an earlier GPU run's)
 # Then call the device tool's run with carry [".whl", ".gpu"] and the command
@@ -16,7 +17,6 @@ for ignored in /.whl/ /.gpu/; do
     grep -qxF "$ignored" .git/info/exclude 2>/dev/null || echo "$ignored" >> .git/info/exclude
 done
 rm -rf .whl && mkdir -p .whl .gpu
-python3 -m pip wheel --quiet --no-deps --no-build-isolation -w .whl .
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d .whl "kornia==0.9.0" "kornia-rs==0.2.0"

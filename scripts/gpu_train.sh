@@ -6,8 +6,9 @@
 #   bash scripts/gpu_prepare.sh              # here, first: wheels and photos to carry
 #   bash scripts/gpu_train.sh "$OUT"         # on the GPU machine, from the repository root
 #   bash scripts/gpu_train.sh /tmp/dry --dry-run   # the same path on the CPU for 3 steps (CI)
-# Environment: GPU_MINUTES (training wall time, default 7: with installing, the GPU tests, start-up
-# and saving the script takes about 9 minutes, inside the device's 10 minutes a command), GPU_INIT (weights to continue from; default
+# Environment: GPU_SECONDS (the whole script's budget, default 540, inside the device's 600 s a
+# command: training gets what installing and the GPU tests leave, less 75 s for start-up and
+# saving; GPU_MINUTES sets the training minutes directly instead), GPU_INIT (weights to continue from; default
 # .gpu/init.safetensors when present, else the shipped large model when present, else scratch),
 # GPU_RUN (the run folder; default runs/gpu-DATE).
 set -euo pipefail
@@ -19,15 +20,21 @@ mkdir -p "$out"
 log() { echo "gpu_train: $*" | tee -a "$out/gpu_train.log"; }
 started=$(date +%s)
 
-# 1. Install maskdepth (and the dependencies the machine lacks) from the carried wheels, unless
-#    this Python already has it (here, and in CI).
-if ! python3 -c "import maskdepth" 2> /dev/null && ls .whl/*.whl > /dev/null 2>&1; then
+# 1. The dependencies the machine lacks, from the carried wheels (scripts/gpu_prepare.sh);
+#    maskdepth itself runs from the working tree, which travels with every call (always current).
+if ! python3 -c "import kornia" 2> /dev/null && ls .whl/*.whl > /dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/maskdepth-site .whl/*.whl
     export PYTHONPATH=/tmp/maskdepth-site${PYTHONPATH:+:$PYTHONPATH}
     log "installed $(ls .whl | tr '\n' ' ')"
 fi
-python3 -c "import maskdepth" || { log "maskdepth is not importable: run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
+python3 -c "import maskdepth" 2> /dev/null || export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+python3 -c "
+import importlib.util as u
+import kornia, lightning, safetensors, torchvision.io, yaml
+import maskdepth.training.fit, maskdepth.data.module
+assert u.find_spec('tensorboard') or u.find_spec('tensorboardX'), 'tensorboard is missing'
+" 2>> "$out/gpu_train.log" || { log "a module training needs is missing (see above): run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
 
 # 2. Photos: carried in .gpu/photos (../shared does not travel), else beside the repository.
 photos=.gpu/photos
@@ -46,7 +53,7 @@ if [ -z "$init" ] && python3 -c "from maskdepth.models.zoo import resolve_weight
     init=large
 fi
 init_args=()
-[ -n "$init" ] && init_args=(--init "$init") && log "continuing from $init"
+if [ -n "$init" ]; then init_args=(--init "$init"); log "continuing from $init"; fi
 
 if $dry_run; then
     sets+=("trainer.accelerator=cpu" "trainer.precision=32-true" "data.render_device=torch-cpu"
@@ -54,19 +61,25 @@ if $dry_run; then
            "trainer.max_steps=3" "trainer.max_minutes=0" "trainer.val_every=3"
            "trainer.checkpoint_every=3" "trainer.image_every=0" "trainer.log_every=1")
 else
-    sets+=("trainer.max_minutes=${GPU_MINUTES:-7}")
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
     # The GPU checks first (about half a minute); their failure is reported, not fatal.
     timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py > "$out/gpu_tests.log" 2>&1 \
         && log "GPU tests passed" || log "GPU tests FAILED: see gpu_tests.log"
+    left=$(( ${GPU_SECONDS:-540} - ($(date +%s) - started) - 75 ))
+    minutes=${GPU_MINUTES:-$(python3 -c "print(round(max(1.0, $left / 60), 2))")}
+    sets+=("trainer.max_minutes=$minutes")
+    log "training for $minutes minutes"
 fi
 
 # 3. Train.
 run="${GPU_RUN:-runs/gpu-$(date -u +%Y%m%d-%H%M%S)}"
 log "training into $run ($(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")'))"
+# A hard stop a little after the budget (SIGINT: Lightning stops cleanly; the last checkpoint
+# is returned below).
+stop_after=$(python3 -c "print(int(${minutes:-60} * 60 + 120))")
 set +e
-PYTHONUNBUFFERED=1 python3 -m maskdepth train --config configs/gpu.yaml --run "$run" "${init_args[@]}" \
-    --set "${sets[@]}" > "$out/train.log" 2>&1
+PYTHONUNBUFFERED=1 timeout -s INT "$stop_after" python3 -m maskdepth train --config configs/gpu.yaml \
+    --run "$run" ${init_args[@]+"${init_args[@]}"} --set "${sets[@]}" > "$out/train.log" 2>&1
 status=$?
 set -e
 tail -n 5 "$out/train.log" | tr '\r' '\n' | tail -n 5 >> "$out/gpu_train.log"
@@ -76,14 +89,18 @@ tail -n 5 "$out/train.log" | tr '\r' '\n' | tail -n 5 >> "$out/gpu_train.log"
 weights="$run/model.safetensors"
 [ -f "$weights" ] || weights="$run/checkpoints/last.ckpt"
 if [ -f "$weights" ]; then
-    python3 - "$weights" "$out/model.safetensors" <<'PY'
+    if python3 - "$weights" "$out/model.safetensors" <<'PY'
 import sys
 from maskdepth.models.weights import load_weights, save_model
 model, lineage = load_weights(sys.argv[1])
 save_model(model, sys.argv[2], half=True, lineage=lineage)
 PY
-    split -b 15m -d "$out/model.safetensors" "$out/model.safetensors.part-"
-    rm "$out/model.safetensors"
+    then
+        split -b 15m -d "$out/model.safetensors" "$out/model.safetensors.part-"
+        rm "$out/model.safetensors"
+    else
+        log "could not convert $weights to fp16 safetensors"
+    fi
 fi
 for file in throughput.json config.yaml; do
     [ -f "$run/$file" ] && cp "$run/$file" "$out/$file"

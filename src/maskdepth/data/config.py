@@ -14,8 +14,8 @@ class SourceConfig:
     cut-outs from `foregrounds` composed over the photos in `backgrounds`, depth unknown),
     "manifest" (a dataset folder at `path`) or "archive" (a folder of the original zip
     archives at `path`, read in place; their teacher depth is relative, and `polarity` says
-    whether it draws near things bright or dark: "auto" detects it). weight: its share of the
-    batches. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
+    whether it draws near things bright or dark: "auto" detects it). weight: its share of
+    every batch. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
     are folders as for `maskdepth synth`."""
 
     kind: str = "engine"
@@ -51,3 +51,26 @@ class DataConfig:
     val_count: int = 256
     val_size: int = 160
     val_manifests: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values, one message per problem ([] when nothing is)."""
+        problems = []
+        if not self.sources:
+            problems.append("data.sources is empty; give at least one source")
+        for i, source in enumerate(self.sources):
+            if not source.weight > 0:
+                problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
+                                f"instead), got {source.weight}")
+        if len(self.sizes) != len(self.size_steps) or not self.sizes:
+            problems.append("data.sizes and data.size_steps must be lists of the same length")
+        elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):
+            problems.append(f"data.size_steps must start at 0 and rise, got {self.size_steps}")
+        problems += [f"data.sizes must be at least 1 pixel, got {s}" for s in self.sizes if s < 1]
+        device = str(self.render_device)
+        if not (device in ("cpu", "auto", "torch-cpu") or device.split(":")[0] == "cuda"):
+            problems.append(f"data.render_device must be cpu, cuda, cuda:N, auto or torch-cpu "
+                            f"(the PyTorch renderer on the CPU), got {device!r}")
+        elif device != "cpu" and self.num_workers > 0:
+            problems.append(f"data.render_device {device} renders in the training process: set "
+                            f"data.num_workers to 0 (CUDA does not work in forked workers)")
+        return problems

@@ -163,19 +163,3 @@ def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     list(thread_pool().map(round_trip, chosen))
     return images
 
-
-def apply_jpeg_torch(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """`apply_jpeg` through torchvision's codec on the images' device (libjpeg on the CPU, nvJPEG
-    on CUDA): images (B, 3, H, W) float32 in [0, 1], quality (B,) int, 0 = not compressed.
-    Returns a new tensor; images of one quality are coded together."""
-    from torchvision.io import decode_jpeg, encode_jpeg
-
-    levels = quality.tolist()
-    out = images.clone()
-    for level in sorted(set(levels) - {0}):
-        chosen = [i for i, q in enumerate(levels) if q == level]
-        pixels = (images[chosen].clamp(0, 1) * 255).round_().to(torch.uint8)
-        data = [d.cpu() for d in encode_jpeg(list(pixels), quality=int(level))]
-        decoded = decode_jpeg(data, device=images.device)
-        out[chosen] = torch.stack(decoded).float() / 255
-    return out

@@ -8,7 +8,8 @@ everywhere) and return the engine's batch maps (see data/batch.py) on their devi
 
     rooms(scenes, height, width) -> {"image", "background", "mask", "depth", ...}
     capture(image, background, params) -> (image, background)    exposure, warp, noise, 8 bits
-    jpeg(images, quality) -> images                               JPEG round trips (quality 0 = none)
+    jpeg(images, quality) -> images                               JPEG round trips (quality 0 = none;
+                                                                  OpenCV's libjpeg for both)
 
 The kernels are tested equal to the PyTorch definitions (tests/test_engine.py), so a model
 trained on either sees the same data.
@@ -17,17 +18,10 @@ trained on either sees the same data.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import torch
 
-from maskdepth.synth.capture import (
-    CaptureParams,
-    apply_capture,
-    apply_capture_torch,
-    apply_jpeg,
-    apply_jpeg_torch,
-)
+from maskdepth.synth.capture import CaptureParams, apply_capture, apply_capture_torch, apply_jpeg
 from maskdepth.synth.scene import RoomScenes, render_rooms, render_rooms_torch
 
 
@@ -50,15 +44,14 @@ class KernelRenderer:
 
 
 class TorchRenderer:
-    """The batched PyTorch definitions (scene.render_rooms_torch, capture.apply_capture_torch)
-    and torchvision's JPEG codec (nvJPEG on CUDA), on any device. Large tensors that every batch
+    """The batched PyTorch definitions (scene.render_rooms_torch, capture.apply_capture_torch) on
+    any device; JPEG round trips on the CPU. Large tensors that every batch
     shares (texture, sprite and noise banks) are registered with `share` and copied to the device
     once; the per-batch parameters are copied each batch (a few kB)."""
 
     def __init__(self, device: str | torch.device):
         self.device = torch.device(device)
         self._shared: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._jpeg_fallback = False
 
     def share(self, *tensors: torch.Tensor) -> None:
         for tensor in tensors:
@@ -69,8 +62,8 @@ class TorchRenderer:
         if isinstance(value, torch.Tensor):
             hit = self._shared.get(id(value))
             return hit[1] if hit is not None and hit[0] is value else value.to(self.device)
-        if isinstance(value, list):
-            return [self.to_device(item) for item in value]
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.to_device(item) for item in value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             moved = {f.name: self.to_device(getattr(value, f.name))
                      for f in dataclasses.fields(value) if f.init}
@@ -78,6 +71,10 @@ class TorchRenderer:
         return value
 
     def rooms(self, scenes: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
+        drawn_for = (scenes.rays.dy.shape[1], scenes.rays.dx.shape[2])
+        if drawn_for != (height, width):
+            raise ValueError(f"TorchRenderer.rooms: {height}x{width} asked, the rays were drawn "
+                             f"for {drawn_for[0]}x{drawn_for[1]}")
         return render_rooms_torch(self.to_device(scenes))
 
     def capture(self, image, background, params: CaptureParams):
@@ -85,13 +82,17 @@ class TorchRenderer:
                                    self.to_device(params))
 
     def jpeg(self, images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        if not self._jpeg_fallback:
-            try:
-                return apply_jpeg_torch(images, quality)
-            except RuntimeError as error:  # a torchvision built without the device's codec
-                warnings.warn(f"JPEG on {self.device} failed ({error}); doing it on the CPU")
-                self._jpeg_fallback = True
-        return apply_jpeg(images.cpu().contiguous(), quality.cpu()).to(self.device)
+        """The chosen images' round trip through OpenCV's libjpeg on the CPU (the same codec as
+        the kernels'; torchvision's nvJPEG decoder has written into memory still in use on H100s,
+        pytorch/vision#9606), copied back. Only the images with a quality travel."""
+        chosen = quality.cpu().nonzero().flatten()
+        if len(chosen) == 0:
+            return images
+        on_device = chosen.to(images.device)
+        coded = apply_jpeg(images[on_device].cpu().contiguous(), quality.cpu()[chosen])
+        images = images.clone()
+        images[on_device] = coded.to(images.device)
+        return images
 
 
 def make_renderer(device: str | torch.device = "cpu") -> KernelRenderer | TorchRenderer:

@@ -78,24 +78,7 @@ def check_ranges(config) -> None:
             problems.append(f"{key} must be one of {', '.join(allowed)}, got {values[key]!r}")
     if not config.model.min_depth < config.model.max_depth:
         problems.append("model.min_depth must be below model.max_depth")
-    data = config.data
-    if not data.sources:
-        problems.append("data.sources is empty; give at least one source")
-    for i, source in enumerate(data.sources):
-        if not source.weight > 0:
-            problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
-                            f"instead), got {source.weight}")
-    if len(data.sizes) != len(data.size_steps) or not data.sizes:
-        problems.append("data.sizes and data.size_steps must be lists of the same length")
-    elif data.size_steps[0] != 0 or data.size_steps != sorted(data.size_steps):
-        problems.append(f"data.size_steps must start at 0 and rise, got {data.size_steps}")
-    problems += [f"data.sizes must be at least 1 pixel, got {s}" for s in data.sizes if s < 1]
-    device = str(data.render_device)
-    if not (device in ("cpu", "auto", "torch-cpu") or device.split(":")[0] == "cuda"):
-        problems.append(f"data.render_device must be cpu, cuda, cuda:N or auto, got {device!r}")
-    elif device != "cpu" and data.num_workers > 0:
-        problems.append(f"data.render_device {device} renders in the training process: set "
-                        f"data.num_workers to 0 (CUDA does not work in forked workers)")
+    problems += config.data.problems()
     if problems:
         raise UserError("config: " + "; ".join(problems))
 

@@ -17,12 +17,7 @@ from maskdepth.models.weights import load_weights, save_model
 from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler, Throughput
 from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
-from maskdepth.training.precision import emulated_bf16_warning, resolve_precision
-
-
-def on_gpu(accelerator: str) -> bool:
-    """Whether the run trains on a CUDA GPU."""
-    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+from maskdepth.training.precision import emulated_bf16_warning, resolve_precision, trains_on_gpu
 
 
 def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Trainer:
@@ -52,7 +47,7 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
         logger=TensorBoardLogger(run, name="tensorboard", version=""), callbacks=callbacks,
         plugins=[AtomicCheckpointIO()], use_distributed_sampler=False, num_sanity_val_steps=0,
         enable_model_summary=False, deterministic=False,
-        benchmark=on_gpu(t.accelerator))  # cudnn.benchmark: fixed sizes, fastest kernels
+        benchmark=trains_on_gpu(t.accelerator))  # cudnn.benchmark: fixed sizes, fastest kernels
 
 
 def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,

@@ -96,7 +96,8 @@ class MaskDepthModule(L.LightningModule):
     def configure_optimizers(self):
         optimizer = make_optimizer(self.model.parameters(), self.config.optim)
         trainer = self.config.trainer
-        schedule = lr_lambda(self.config.optim, trainer.max_steps, 60 * trainer.max_minutes)
+        schedule = lr_lambda(self.config.optim, trainer.max_steps, 60 * trainer.max_minutes,
+                             elapsed=self._seconds)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -143,21 +144,19 @@ def make_optimizer(parameters, optim: OptimConfig) -> torch.optim.Optimizer:
     raise UserError(f"unknown optimizer {optim.name!r}; use sgd or adamw")
 
 
-def lr_lambda(optim: OptimConfig, max_steps: int, max_seconds: float = 0.0, clock=time.monotonic):
+def lr_lambda(optim: OptimConfig, max_steps: int, max_seconds: float = 0.0, elapsed=None):
     """Multiplier of the base learning rate at each step: linear warm-up, then constant, cosine
     decay to 0, or one-cycle (warm-up to the peak over 30 %, cosine down to 1/1000).
 
     max_seconds > 0: a run of fixed wall time; the schedule's position is then the larger of
-    step / max_steps and the time since the first call / max_seconds (as a step count)."""
+    step / max_steps and elapsed() / max_seconds (as a step count), where elapsed() gives the
+    run's training seconds so far (over resumptions: MaskDepthModule's clock)."""
     warmup = max(0, optim.warmup_steps)
     total = max(1, max_steps)
-    start: list[float] = []
 
     def factor(step: int) -> float:
-        if max_seconds > 0:
-            now = clock()
-            start[:] = start or [now]
-            step = max(step, total * min(1.0, (now - start[0]) / max_seconds))
+        if max_seconds > 0 and elapsed is not None:
+            step = max(step, total * min(1.0, elapsed() / max_seconds))
         if optim.schedule == "onecycle":
             peak = max(1, int(0.3 * total))
             if step < peak:

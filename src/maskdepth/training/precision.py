@@ -16,14 +16,18 @@ def cpu_has_native_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
+def trains_on_gpu(accelerator: str = "auto") -> bool:
+    """Whether a run with this accelerator setting trains on a CUDA GPU."""
+    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+
+
 def resolve_precision(precision: str, accelerator: str = "auto") -> str:
     """The Lightning precision to train with. "auto": bf16-mixed on GPUs that support it
     (16-mixed on older ones) and on CPUs with native bf16, else 32-true (fp32), which is the
     fast choice on CPUs that only emulate bf16. Anything else is returned as given."""
     if precision != "auto":
         return precision
-    on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
-    if on_gpu:
+    if trains_on_gpu(accelerator):
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     return "bf16-mixed" if cpu_has_native_bf16() else "32-true"
 
