@@ -103,3 +103,19 @@ def test_cli_exports_and_validates(tmp_path, export_command, capsys):
     assert load_onnx(out).config.variant == "fast"
     assert cli.main(["export", "--checkpoint", str(tmp_path / "none.safetensors"), "--out", str(out)]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_an_export_carries_the_lineage_of_its_weights(tmp_path, capsys):
+    from maskdepth.cli import main
+    from maskdepth.inference.onnx import load_onnx
+    from maskdepth.models.weights import read_lineage
+    from maskdepth.models.zoo import resolve_weights
+
+    out = tmp_path / "small.onnx"
+    assert main(["export", "--checkpoint", "small", "--out", str(out), "--size", "64"]) == 0
+    lineage = read_lineage(resolve_weights("small"))
+    assert lineage and load_onnx(out).lineage == lineage
+    capsys.readouterr()
+    assert main(["summary", "--checkpoint", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"lineage: {len(lineage)} run(s)" in printed and "variant" in printed

@@ -34,8 +34,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
-    from maskdepth.inference.loader import load_model_file
     from maskdepth.inference.onnx import export_onnx, validate_onnx
+    from maskdepth.models.weights import load_weights
 
     if args.out.is_dir():
         raise UserError(f"--out {args.out} is a folder; give the file to write, e.g. "
@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix != ".onnx":
         raise UserError(f"--out {args.out}: name the file *.onnx (e.g. {args.out.stem}.onnx)")
     height, width = args.size
-    model = load_model_file(args.checkpoint, "cpu", torch_only=True)
+    model, lineage = load_weights(args.checkpoint)
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
-    export_onnx(model, args.out, height, width, args.opset)
+    export_onnx(model, args.out, height, width, args.opset, lineage=lineage)
     # Another size, not a multiple of 32 when the trace size is one, so that the dynamic shapes
     # and the padding are what gets checked.
     check_height, check_width = height + 36, width + 52

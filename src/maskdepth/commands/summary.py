@@ -26,7 +26,8 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
                         help="an architecture to describe (ignored with --checkpoint)")
-    add_checkpoint_argument(parser, ".safetensors or .ckpt", default_text="none: --variant")
+    add_checkpoint_argument(parser, ".safetensors, .ckpt, or .onnx: config and lineage only",
+                            default_text="none: --variant")
     add_size_argument(parser, "input size")
     parser.add_argument("--shadow-head", action="store_true", help="include the shadow head")
     parser.add_argument("--lineage-only", action="store_true",
@@ -41,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.models.weights import load_weights
 
     height, width = args.size
+    if args.checkpoint is not None and args.checkpoint.suffix.lower() == ".onnx":
+        from maskdepth.inference.onnx import load_onnx
+
+        exported = load_onnx(args.checkpoint)  # an exported graph: config and lineage only
+        config = exported.config.to_dict() if exported.config is not None else "none recorded"
+        print(f"{args.checkpoint}\nconfig: {config}\n{format_lineage(exported.lineage)}")
+        return 0
     if args.checkpoint is not None:
         model, lineage = load_weights(args.checkpoint)
         config = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())

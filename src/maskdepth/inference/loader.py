@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.models.weights import load_checkpoint, load_model
+from maskdepth.models.weights import load_checkpoint, load_model, load_weights
 from maskdepth.models.zoo import resolve_weights
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
@@ -73,8 +73,9 @@ def load_onnx_of(path: str | os.PathLike):
         raise UserError(f"{path}: no such model file; give a {', '.join(MODEL_SUFFIXES)} file")
     cached = onnx_cache_dir() / f"{file_digest(path)[:20]}.onnx"
     if not cached.is_file():
+        model, lineage = load_weights(path)
         try:
-            export_onnx(load_model_file(path, torch_only=True), cached)
+            export_onnx(model, cached, lineage=lineage)
         except OSError as error:
             raise UserError(f"cannot write the ONNX export to {cached.parent} ({error.strerror});"
                             f" set MASKDEPTH_CACHE to a writable folder") from None

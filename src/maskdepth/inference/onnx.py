@@ -29,6 +29,7 @@ from torch import nn
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.models import ModelConfig
+from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
 from maskdepth.models.weights import CONFIG_KEY
 
 INPUT_NAMES = ("image", "background")
@@ -36,9 +37,10 @@ DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
 
 
 def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, width: int = 160,
-                opset: int = 17) -> Path:
+                opset: int = 17, lineage: list[dict] | None = None) -> Path:
     """Trace `model` (float32; put in eval mode) on (1, 3, height, width) inputs and write ONNX
-    atomically. Returns the path written.
+    atomically, with the model config and `lineage` (models/lineage.py) in its metadata.
+    Returns the path written.
 
     Uses the TorchScript exporter (dynamo=False): the dynamo one needs onnxscript, and tracing
     already records the padding arithmetic on the input's symbolic shape."""
@@ -65,8 +67,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, wi
     for output in proto.graph.output:  # the crop `[..., :H, :W]` leaves the channel dim symbolic
         output.type.tensor_type.shape.dim[1].dim_value = channels[output.name]
     config = getattr(model, "config", None)
-    if config is not None:
-        onnx.helper.set_model_props(proto, {CONFIG_KEY: json.dumps(config.to_dict())})
+    props = {CONFIG_KEY: json.dumps(config.to_dict())} if config is not None else {}
+    if lineage:
+        props[LINEAGE_KEY] = json.dumps(lineage)
+    onnx.helper.set_model_props(proto, props)
     return atomic_write_bytes(path, proto.SerializeToString())
 
 
@@ -74,7 +78,8 @@ class OnnxModel:
     """An exported model run by ONNX Runtime, called like MaskDepthNet (torch tensors in and out).
 
     device: where inputs must be (CPU: tensors go to ONNX Runtime as numpy arrays).
-    config: the ModelConfig stored at export, or None if the file has none.
+    config: the ModelConfig stored at export, or None if the file has none; lineage: the runs
+    that shaped its weights ([] when none were recorded).
     """
 
     def __init__(self, path: str | os.PathLike, providers: list[str] | None = None):
@@ -99,7 +104,12 @@ class OnnxModel:
                             f"is it a model written by `maskdepth export`?")
         self.output_names = [node.name for node in self.session.get_outputs()]
         self.device = torch.device("cpu")
-        self.config = _read_config(self.session.get_modelmeta().custom_metadata_map)
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.config = _read_config(metadata)
+        try:
+            self.lineage = parse_lineage(metadata.get(LINEAGE_KEY), str(self.path))
+        except ValueError as error:
+            raise UserError(f"{error}; the file is damaged") from None
 
     def __call__(self, image: torch.Tensor, background: torch.Tensor) -> dict[str, torch.Tensor]:
         """image, background (B, 3, H, W) in [0, 1] -> {name: (B, 1, H, W)}, as MaskDepthNet."""

@@ -115,12 +115,14 @@ def load_weights(path: str | os.PathLike) -> tuple[MaskDepthNet, list[dict]]:
     `maskdepth train --init` starts from and `maskdepth summary --checkpoint` describes."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such weights file; give a .safetensors or .ckpt file")
+        raise UserError(f"{path}: no such model file; give a .safetensors or .ckpt file")
     if path.suffix.lower() == ".ckpt":
         return _checkpoint_parts(path, safe_torch_load(path))
+    if path.suffix.lower() == ".onnx":
+        raise UserError(f"{path} is an ONNX file; give the .safetensors or .ckpt it was "
+                        f"exported from")
     if path.suffix.lower() != ".safetensors":
-        raise UserError(f"{path}: give a .safetensors or .ckpt file (ONNX files hold no "
-                        f"trainable weights)")
+        raise UserError(f"{path}: give a .safetensors or .ckpt file")
     return load_model(path), read_lineage(path)
 
 
