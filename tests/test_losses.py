@@ -226,3 +226,49 @@ def test_erode_known_shortcut_for_fully_known_maps_equals_the_pooled_erosion(siz
     assert torch.equal(erode_known(valid, size), pooled)
     valid[0, 0, 5, 4] = False  # one unknown pixel takes the general path
     assert not erode_known(valid, size)[0, 0, 5, 4] and erode_known(valid, size).sum() < pooled.sum()
+
+
+def test_silog_by_hand():
+    """d = log(pred / true) over known pixels; sqrt(mean(d^2) - 0.85 mean(d)^2), per image."""
+    from maskdepth.training.losses import silog_loss
+
+    true = torch.tensor([[[[1.0, 2.0], [4.0, 0.0]]]])  # one unknown pixel
+    pred = torch.tensor([[[[math.e, 2.0], [4.0, 9.0]]]])  # d = 1, 0, 0 (the 9 is not scored)
+    expected = math.sqrt(1 / 3 - 0.85 * (1 / 3) ** 2)
+    assert silog_loss(pred, true).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_silog_forgives_a_global_scale_but_not_a_wrong_shape():
+    from maskdepth.training.losses import silog_loss
+
+    true = torch.rand(2, 1, 8, 8) * 4 + 1
+    scaled = silog_loss(true * 2, true, focus=1.0)
+    assert scaled.item() == pytest.approx(0.0, abs=1e-3)  # fully scale-invariant at focus 1
+    partly = silog_loss(true * 2, true)  # focus 0.85: sqrt(0.15) * log 2 of the scale remains
+    assert partly.item() == pytest.approx(math.sqrt(0.15) * math.log(2), rel=1e-4)
+    flipped = silog_loss(true.flip(-1), true, focus=1.0)
+    assert flipped.item() > 0.05
+
+
+def test_silog_skips_images_without_known_depth_and_keeps_the_graph():
+    from maskdepth.training.losses import silog_loss
+
+    pred = torch.full((2, 1, 4, 4), 2.0, requires_grad=True)
+    true = torch.zeros(2, 1, 4, 4)
+    true[0] = 1.0  # image 1 has no known pixel
+    loss = silog_loss(pred, true, focus=0.0)
+    assert loss.item() == pytest.approx(math.log(2), rel=1e-5)  # image 0 alone, not halved
+    loss.backward()
+    assert pred.grad[1].abs().sum() == 0 and pred.grad[0].abs().sum() > 0
+    empty = silog_loss(pred, torch.zeros_like(true))
+    assert empty.item() == 0 and empty.requires_grad
+
+
+def test_silog_is_a_depth_term_only_when_weighted():
+    from maskdepth.training.losses import LossWeights, depth_loss
+
+    pred, true = torch.rand(2, 1, 16, 16) + 1, torch.rand(2, 1, 16, 16) + 1
+    assert "depth_silog" not in depth_loss(pred, true, LossWeights())[1]
+    total, parts = depth_loss(pred, true, LossWeights(depth_l1=0, depth_grad=0, depth_ssim=0,
+                                                      depth_silog=2.0))
+    assert total.item() == pytest.approx(2 * parts["depth_silog"].item())

@@ -34,6 +34,7 @@ class LossWeights:
     mask_dice: float = 0.0
     shadow_bce: float = 0.0
     depth_relative: float = 1.0  # scale-and-shift invariant L1 for samples of relative depth
+    depth_silog: float = 0.0  # scale-invariant log loss (Eigen et al. 2014), metric samples
 
 
 def erode_known(valid: Tensor, size: int) -> Tensor:
@@ -150,16 +151,19 @@ def _weighted_sum(pred: Tensor, parts: dict[str, Tensor], weights: dict[str, flo
 
 
 def depth_loss(pred: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict[str, Tensor]]:
-    """Depth loss over known pixels (true > 0): weighted L1 + Sobel-gradient L1 + SSIM.
+    """Depth loss over known pixels (true > 0): weighted L1 + Sobel-gradient L1 + SSIM, plus
+    the scale-invariant log loss when its weight is set.
 
     pred: (B, 1, H, W) metres, positive; true: (B, 1, H, W) metres, 0 = unknown.
     SSIM data range: each image (pred and true alike) is divided by the largest known true depth
     of that image, so max_val = 1 and the SSIM term does not depend on the scene's scale.
-    Returns (total, parts) with parts keys depth_l1 / depth_grad / depth_ssim (active terms only).
+    Returns (total, parts) with parts keys depth_l1 / depth_grad / depth_ssim / depth_silog
+    (active terms only).
     """
     pred, true = pred.float(), true.float()
     valid = true > 0
-    weights = {"depth_l1": w.depth_l1, "depth_grad": w.depth_grad, "depth_ssim": w.depth_ssim}
+    weights = {"depth_l1": w.depth_l1, "depth_grad": w.depth_grad, "depth_ssim": w.depth_ssim,
+               "depth_silog": w.depth_silog}
     parts: dict[str, Tensor] = {}
     if w.depth_l1 > 0:
         parts["depth_l1"] = masked_l1(pred, true, valid)
@@ -169,7 +173,30 @@ def depth_loss(pred: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict
         far = true.amax(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1); unknown pixels are 0
         scale = torch.where(far > 0, far, torch.ones_like(far))
         parts["depth_ssim"] = ssim_loss(pred / scale, true / scale, valid, max_val=1.0)
+    if w.depth_silog > 0:
+        parts["depth_silog"] = silog_loss(pred, true)
     return _weighted_sum(pred, parts, weights), parts
+
+
+SILOG_VARIANCE_FOCUS = 0.85  # lambda: 1 = fully scale-invariant, 0 = plain log RMSE (as in BTS)
+
+
+def silog_loss(pred: Tensor, true: Tensor, focus: float = SILOG_VARIANCE_FOCUS) -> Tensor:
+    """Scale-invariant log loss: per image, with d = log(pred) - log(true) over known pixels
+    (true > 0), sqrt(mean(d^2) - focus * mean(d)^2); the mean over images with known pixels
+    (a graph-connected 0 when none). pred: (B, 1, H, W) metres, positive; true: (B, 1, H, W)
+    metres, 0 = unknown. Units: log-metres (0.1 is about 10 % off)."""
+    pred, true = pred.float(), true.float()
+    known = true > 0
+    d = torch.where(known, torch.log(pred.clamp(min=1e-6)) - torch.log(true.clamp(min=1e-6)),
+                    torch.zeros_like(pred))
+    count = known.flatten(1).sum(1)
+    n = count.clamp(min=1)
+    mean = d.flatten(1).sum(1) / n
+    mean_square = d.square().flatten(1).sum(1) / n
+    per_image = (mean_square - focus * mean.square()).clamp(min=0).add(1e-8).sqrt()
+    has = (count > 0).float()  # no boolean indexing: it would wait for the device
+    return (per_image * has).sum() / has.sum().clamp(min=1)
 
 
 def relative_depth_loss(pred: Tensor, true: Tensor) -> Tensor:
