@@ -9,7 +9,8 @@ one's foreground out with its mask, and slides them across that background (one 
 left to right and back), with fresh sensor noise (sigma 2/255) in every frame: a person walking
 through a room filmed by a fixed camera. It writes clip.mp4 (mp4v), background.png and the true
 mask of every frame (truth/NNNNNN.png). `score` prints the mean IoU of predicted frame masks
-(NNNNNN_mask.png) against them.
+(NNNNNN_mask.png) against them, and the depth flicker: the mean absolute frame-to-frame change of
+the predicted depth (NNNNNN_depth.png) on pixels that are truly background in both frames.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdepth.evaluation.metrics import mask_iou
+from maskdepth.evaluation.metrics import depth_flicker, mask_iou
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import read_manifest
 from maskdepth.io.video import VideoWriter
@@ -66,12 +67,17 @@ def make(data: Path, out: Path, size: int, frames: int, seed: int) -> None:
 def score(truth: Path, pred: Path) -> None:
     import torch
 
-    ious = []
+    ious, depths, static = [], [], []
     for path in sorted(truth.glob("*.png")):
         predicted = imageio.read_mask(pred / f"{path.stem}_mask.png")
+        true = imageio.read_mask(path)
         ious.append(float(mask_iou(torch.from_numpy(predicted)[None, None],
-                                   torch.from_numpy(imageio.read_mask(path))[None, None])))
+                                   torch.from_numpy(true)[None, None])))
+        depths.append(torch.from_numpy(imageio.read_depth(pred / f"{path.stem}_depth.png")))
+        static.append(torch.from_numpy(~true))
     print(f"mean IoU over {len(ious)} frames: {np.mean(ious):.3f} (min {np.min(ious):.3f})")
+    flicker = depth_flicker(torch.stack(depths)[:, None], torch.stack(static)[:, None])
+    print(f"depth flicker on static pixels (mean |frame-to-frame change|): {flicker * 1000:.1f} mm")
 
 
 def main() -> None:

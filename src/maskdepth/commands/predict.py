@@ -55,6 +55,10 @@ def add_parser(subparsers) -> None:
                         help="the model's working size, longer side in px (default: 320 for "
                              "photos, 160 for video and webcam: the model's training size, "
                              "about 3x faster and as accurate on video)")
+    parser.add_argument("--per-frame-depth", action="store_true",
+                        help="video/webcam: every pixel's depth from its own frame (default: "
+                             "outside the mask, the empty scene's depth, predicted once: no "
+                             "flicker)")
     parser.add_argument("--no-frame-files", action="store_true",
                         help="video/webcam: write only the view mp4, not a mask and depth PNG "
                              "per frame (faster; an interruption then starts again)")
@@ -107,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
             elif args.video:
                 written = predict_video(model, args.video, args.background, out, align,
                                         args.batch_size, args.max_frames, journal,
-                                        frame_files=not args.no_frame_files)
+                                        frame_files=not args.no_frame_files,
+                                        steady=not args.per_frame_depth)
             else:
                 written = _webcam(model, args, out, align, journal)
             journal.finish()
@@ -133,7 +138,7 @@ def _webcam(model, args: argparse.Namespace, out, align: bool, journal) -> int:
     batch = min(args.batch_size, 2)  # small batches: a frame waits for at most one other
     written = predict_video(model, camera, args.background, out, align, batch, args.max_frames,
                             journal, stem="camera", on_batch=report,
-                            frame_files=not args.no_frame_files)
+                            frame_files=not args.no_frame_files, steady=not args.per_frame_depth)
     print(file=sys.stderr)
     return written
 
@@ -153,4 +158,4 @@ def _settings(args: argparse.Namespace) -> dict:
             "background": where(args.background),
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
             "align": not args.no_align, "batch_size": args.batch_size,
-            "max_frames": args.max_frames}
+            "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth}

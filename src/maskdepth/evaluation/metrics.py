@@ -141,6 +141,17 @@ def depth_errors(pred: Tensor, true: Tensor, region: Tensor | None = None) -> di
     return errors
 
 
+def depth_flicker(depth: Tensor, static: Tensor) -> float:
+    """Mean absolute frame-to-frame change of depth (metres) on static pixels: over every pair
+    of consecutive frames, the pixels that are background in both. depth: (T, 1, H, W) metres of
+    a video's frames in order; static: (T, 1, H, W) bool, True = background. NaN when no pixel
+    is static in two consecutive frames."""
+    both = static[1:] & static[:-1]
+    change = (depth[1:] - depth[:-1]).abs()
+    count = both.sum()
+    return float((change * both).sum() / count) if count > 0 else float("nan")
+
+
 def align_scale_shift(pred: Tensor, true: Tensor, known: Tensor) -> Tensor:
     """pred (B, 1, H, W) mapped per image by the scale s and shift t that minimise
     sum over `known` of (s * pred + t - true)^2 (least squares, as in monocular depth work), for

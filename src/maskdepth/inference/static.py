@@ -8,6 +8,10 @@ better (the camera was nudged, the light changed), so the cost is about 1 ms a f
     static = StaticBackground(plate)
     for index, frame in enumerate(frames):
         background = static.for_frame(frame, index)      # (H, W, 3) uint8, aligned to frame
+
+Depth that does not flicker: the empty scene's depth is predicted once per background
+(`SceneDepth`), and each frame keeps it wherever the frame's mask says background
+(`steady_depth`), so only the foreground's depth changes from frame to frame.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskdepth.inference.align import align_background
+from maskdepth.inference.api import MaskDepth, Prediction
 from maskdepth.inference.mismatch import mismatch_score
 
 REALIGN_EVERY = 50  # frames between alignment checks (2 s at 25 frames/s)
@@ -49,3 +54,28 @@ class StaticBackground:
         if result.mismatch < now:
             self.current = result.background
             self.realigned += 1
+
+
+class SceneDepth:
+    """The depth (H, W) float32 metres of the empty scene, predicted from the background alone
+    (image = background: nothing in front), once per background image: again only when the
+    background object changes (a new alignment was kept)."""
+
+    def __init__(self, model: MaskDepth):
+        self.model = model
+        self._for: np.ndarray | None = None
+        self._depth: np.ndarray | None = None
+        self.predictions = 0
+
+    def of(self, background: np.ndarray) -> np.ndarray:
+        if background is not self._for:
+            self._depth = self.model.predict(background, background, align=False).depth
+            self._for = background
+            self.predictions += 1
+        return self._depth
+
+
+def steady_depth(prediction: Prediction, scene_depth: np.ndarray) -> Prediction:
+    """The prediction with the scene's depth outside its mask (the frame's own inside it)."""
+    depth = np.where(prediction.mask, prediction.depth, scene_depth).astype(np.float32)
+    return Prediction(prediction.mask, prediction.probability, depth, prediction.mismatch)

@@ -103,7 +103,8 @@ def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, 
 
 def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,
                   batch_size: int, max_frames: int | None, journal: Journal,
-                  stem: str | None = None, on_batch=None, frame_files: bool = True) -> int:
+                  stem: str | None = None, on_batch=None, frame_files: bool = True,
+                  steady: bool = True) -> int:
     """Every frame: mask and depth PNGs in <out>/<stem>_frames/, and <out>/<stem>_view.mp4.
 
     video: a file, or an opened `read_frames`-like source with `frames()` and `fps` (a camera).
@@ -115,12 +116,14 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     instead of being predicted again. frame_files False writes only the view video (and the
     plate): nothing to resume from, so an interrupted run starts again. on_batch(frames_done,
     seconds): called after each batch. A camera stops at Ctrl-C with its files complete.
+    steady: outside each frame's mask, write the empty scene's depth, predicted once per
+    background (a static camera's background does not move; see inference/static.py).
     Returns the number of frames predicted by this call."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     from maskdepth.inference.pipeline import batched, prefetch
-    from maskdepth.inference.static import StaticBackground
+    from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
     from maskdepth.io.video import VideoWriter, clean_plate, read_frames, video_info
 
     camera = not isinstance(video, (str, Path))
@@ -138,6 +141,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
         plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
         imageio.write_rgb(plate_path, plate)
     static = StaticBackground(plate) if align else None
+    scene_depth = SceneDepth(model) if steady else None
     frames_dir = out / f"{stem}_frames"
     predicted = 0
     total = min(count, max_frames) if max_frames else count
@@ -155,6 +159,8 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
                     predictions = None
                 else:
                     predictions = model.predict(chunk, scene, align=False)
+                    if scene_depth is not None:
+                        predictions = [steady_depth(p, scene_depth.of(scene)) for p in predictions]
                     predicted += len(chunk)
                 task = files.submit(_video_batch, chunk, predictions, first,
                                     frames_dir if frame_files else None, writer, journal, pngs)
