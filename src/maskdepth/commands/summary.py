@@ -37,7 +37,6 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.models import build_model
-    from maskdepth.models.lineage import format_lineage
     from maskdepth.models.summary import format_summary
     from maskdepth.models.weights import load_weights
 
@@ -46,13 +45,11 @@ def run(args: argparse.Namespace) -> int:
         from maskdepth.inference.onnx import load_onnx
 
         exported = load_onnx(args.checkpoint)  # an exported graph: config and lineage only
-        config = exported.config.to_dict() if exported.config is not None else "none recorded"
-        print(f"{args.checkpoint}\nconfig: {config}\n{format_lineage(exported.lineage)}")
+        print(_described(args.checkpoint, exported.config, exported.lineage))
         return 0
     if args.checkpoint is not None:
         model, lineage = load_weights(args.checkpoint)
-        config = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
-        print(f"{args.checkpoint}\nconfig: {config}\n{format_lineage(lineage)}")
+        print(_described(args.checkpoint, model.config, lineage))
         if args.lineage_only:
             return 0
         name = model.config.variant
@@ -61,3 +58,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{name}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
     print(format_summary(model, height, width))
     return 0
+
+
+def _described(path, config, lineage: list[dict]) -> str:
+    """A model file's path, stored config (None: not recorded) and lineage, as text."""
+    from maskdepth.models.lineage import format_lineage
+
+    values = ", ".join(f"{k}={v}" for k, v in config.to_dict().items()) if config else "none recorded"
+    return f"{path}\nconfig: {values}\n{format_lineage(lineage)}"

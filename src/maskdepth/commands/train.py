@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from maskdepth.errors import UserError
-    from maskdepth.models.weights import load_weights, safe_torch_load
+    from maskdepth.models.weights import safe_torch_load
     from maskdepth.models.zoo import resolve_weights
     from maskdepth.training.config import load_config, warm_start_config
-    from maskdepth.training.fit import fit
+    from maskdepth.training.fit import WarmStart, fit
 
     last = args.run / "checkpoints" / "last.ckpt"
     saved = args.run / "config.yaml"
@@ -91,9 +91,8 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             raise UserError("--init starts a new run from weights and --resume continues a run; "
                             "use one of them")
-        init = resolve_weights(args.init)
-        model, _ = load_weights(init)  # refuse a broken file before any work
-        warmed = warm_start_config(config, model.config, _overrides(args), args.init)
+        init = WarmStart.read(resolve_weights(args.init))  # a broken file stops before any work
+        warmed = warm_start_config(config, init.model.config, _overrides(args), args.init)
         if warmed.model != dataclasses.replace(config.model, pretrained=False):
             print(f"maskdepth train: --init {args.init}: the model is the file's "
                   f"({warmed.model.variant}), not the config's")

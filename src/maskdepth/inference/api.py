@@ -113,8 +113,8 @@ class MaskDepth:
              engine: str = "torch") -> MaskDepth:
         """Load a shipped model by name ("small", the default, or "large"), weights
         (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx, run with ONNX
-        Runtime). engine "onnx" runs
-        any of them with ONNX Runtime (exported once and cached; faster on CPUs)."""
+        Runtime). engine "onnx" runs any of them with ONNX Runtime (exported once and cached;
+        faster on CPUs)."""
         path = resolve_weights(path)
         if engine == "onnx":
             if device != "cpu":

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.models.weights import load_checkpoint, load_model, load_weights
+from maskdepth.models.weights import load_weights
 from maskdepth.models.zoo import resolve_weights
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".onnx")
@@ -37,17 +37,12 @@ def load_model_file(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise UserError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
     if not path.is_file():
         raise UserError(f"{path}: no such model file; give a {', '.join(MODEL_SUFFIXES)} file")
-    suffix = path.suffix.lower()
-    if suffix == ".onnx":
-        if torch_only:
-            raise UserError(f"{path} is an ONNX file; give the .safetensors or .ckpt it was exported from")
+    if path.suffix.lower() == ".onnx" and not torch_only:  # torch_only: load_weights refuses it
         if device.type != "cpu":
             raise UserError(f"{path}: ONNX files run on the CPU here; use --device cpu")
         from maskdepth.inference.onnx import load_onnx
         return load_onnx(path)
-    if suffix == ".ckpt":
-        return load_checkpoint(path).to(device)
-    return load_model(path, device)
+    return load_weights(path)[0].to(device)
 
 
 def onnx_cache_dir() -> Path:

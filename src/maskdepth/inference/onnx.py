@@ -106,10 +106,7 @@ class OnnxModel:
         self.device = torch.device("cpu")
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.config = _read_config(metadata)
-        try:
-            self.lineage = parse_lineage(metadata.get(LINEAGE_KEY), str(self.path))
-        except ValueError as error:
-            raise UserError(f"{error}; the file is damaged") from None
+        self.lineage = parse_lineage(metadata.get(LINEAGE_KEY), self.path)
 
     def __call__(self, image: torch.Tensor, background: torch.Tensor) -> dict[str, torch.Tensor]:
         """image, background (B, 3, H, W) in [0, 1] -> {name: (B, 1, H, W)}, as MaskDepthNet."""

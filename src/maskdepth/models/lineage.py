@@ -9,8 +9,8 @@ so compute spent on a model is never forgotten. One entry:
      "steps": 2400, "samples": 38400, "sizes": [160], "precision": "32-true",
      "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26"}
 
-Entries recorded by hand (the model card's history of a file written before lineage was kept)
-carry "note" instead of the missing fields.
+An entry recorded by hand (the model card's history of a file written before lineage was
+kept) says so in "note_source".
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import os
 import platform
 
 import torch
+
+from maskdepth.errors import UserError
 
 LINEAGE_KEY = "maskdepth.lineage"
 
@@ -45,18 +47,26 @@ def hardware_name() -> str:
     return f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}x CPU ({cpu})"
 
 
-def parse_lineage(text: str | None, where: str) -> list[dict]:
-    """The entries stored as JSON text (None or empty = no lineage). Anything that is not a list
-    of objects raises ValueError naming `where`."""
+def lineage_entries(value, where) -> list[dict]:
+    """`value` (decoded JSON, None = no lineage) checked to be a list of run entries; anything
+    else is a UserError naming `where` (a file)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise UserError(f"{where}: its lineage must be a list of run entries; the file is damaged")
+    return value
+
+
+def parse_lineage(text: str | None, where) -> list[dict]:
+    """The entries stored as JSON text in a file's metadata (None or empty = no lineage)."""
     if not text:
         return []
     try:
-        entries = json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: its lineage is not valid JSON ({error})") from None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f"{where}: its lineage must be a list of run entries")
-    return entries
+        raise UserError(f"{where}: its lineage is not valid JSON ({error}); the file is "
+                        f"damaged") from None
+    return lineage_entries(value, where)
 
 
 def totals(entries: list[dict]) -> dict:
@@ -70,9 +80,6 @@ def format_lineage(entries: list[dict]) -> str:
         return "lineage: none recorded (a file written before lineage was kept, or not by train)"
     lines = [f"lineage: {len(entries)} run(s), oldest first"]
     for k, e in enumerate(entries, 1):
-        if "note" in e:
-            lines.append(f"  {k}. {e.get('date', '?')}  {e['note']}")
-            continue
         sizes = "/".join(str(s) for s in e.get("sizes", [])) or "?"
         hours = e.get("train_hours")
         lines.append(

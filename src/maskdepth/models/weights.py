@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_path
 from maskdepth.models import MaskDepthNet, ModelConfig, build_model
-from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
+from maskdepth.models.lineage import LINEAGE_KEY, lineage_entries, parse_lineage
 
 CONFIG_KEY = "maskdepth.model_config"
 FORMAT_KEY = "maskdepth.format"
@@ -76,6 +76,11 @@ def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLik
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> MaskDepthNet:
     """Rebuild the model from a weights file written by `save_model`, in eval mode, float32."""
+    return _safetensors_parts(path)[0].to(device)
+
+
+def _safetensors_parts(path) -> tuple[MaskDepthNet, list[dict]]:
+    """The model and lineage of a .safetensors file (its metadata read once)."""
     metadata = read_metadata(path)
     if CONFIG_KEY not in metadata:
         raise UserError(f"{path}: has no maskdepth model config; was it written by save_model?")
@@ -83,19 +88,17 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
         config = json.loads(metadata[CONFIG_KEY])
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: its model config is not valid JSON ({error})") from None
+    lineage = parse_lineage(metadata.get(LINEAGE_KEY), path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise UserError(f"{path}: its weights cannot be read ({error}); the file is damaged") from None
-    return rebuild(config, state, path).to(device)
+    return rebuild(config, state, path), lineage
 
 
-def load_checkpoint(path: str | os.PathLike) -> MaskDepthNet:
-    """The model of a training checkpoint from `maskdepth train` (its config is stored inside)."""
-    return _checkpoint_parts(path, safe_torch_load(path))[0]
-
-
-def _checkpoint_parts(path, checkpoint: dict) -> tuple[MaskDepthNet, list[dict]]:
+def _checkpoint_parts(path) -> tuple[MaskDepthNet, list[dict]]:
+    """The model and lineage of a training checkpoint from `maskdepth train`."""
+    checkpoint = safe_torch_load(path)
     try:
         stored = checkpoint["maskdepth"]
         config = stored["config"]["model"]
@@ -104,34 +107,25 @@ def _checkpoint_parts(path, checkpoint: dict) -> tuple[MaskDepthNet, list[dict]]
     except (KeyError, TypeError, AttributeError):
         raise UserError(f"{path}: not a maskdepth training checkpoint (no model config and "
                         f"state_dict inside); give one written by `maskdepth train`") from None
-    lineage = stored.get("lineage") or []
-    if not isinstance(lineage, list):
-        raise UserError(f"{path}: its lineage must be a list of run entries; the file is damaged")
-    return rebuild(config, state, path), lineage
+    return rebuild(config, state, path), lineage_entries(stored.get("lineage"), path)
 
 
 def load_weights(path: str | os.PathLike) -> tuple[MaskDepthNet, list[dict]]:
-    """The model (float32, eval mode, CPU) and lineage of a .safetensors or .ckpt file: what
-    `maskdepth train --init` starts from and `maskdepth summary --checkpoint` describes."""
+    """The model (float32, eval mode, CPU) and lineage of a training checkpoint (.ckpt) or a
+    weights file (.safetensors; any other suffix is read as one): what every PyTorch path loads
+    (inference/loader.py), `maskdepth train --init` starts from and `summary` describes."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such model file; give a .safetensors or .ckpt file")
-    if path.suffix.lower() == ".ckpt":
-        return _checkpoint_parts(path, safe_torch_load(path))
     if path.suffix.lower() == ".onnx":
         raise UserError(f"{path} is an ONNX file; give the .safetensors or .ckpt it was "
                         f"exported from")
-    if path.suffix.lower() != ".safetensors":
-        raise UserError(f"{path}: give a .safetensors or .ckpt file")
-    return load_model(path), read_lineage(path)
+    return _checkpoint_parts(path) if path.suffix.lower() == ".ckpt" else _safetensors_parts(path)
 
 
 def read_lineage(path: str | os.PathLike) -> list[dict]:
     """The lineage entries stored in a .safetensors file ([] when none were recorded)."""
-    try:
-        return parse_lineage(read_metadata(path).get(LINEAGE_KEY), str(path))
-    except ValueError as error:
-        raise UserError(f"{error}; the file is damaged") from None
+    return parse_lineage(read_metadata(path).get(LINEAGE_KEY), path)
 
 
 def safe_torch_load(path: str | os.PathLike) -> dict:

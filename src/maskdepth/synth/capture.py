@@ -162,4 +162,3 @@ def apply_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
 
     list(thread_pool().map(round_trip, chosen))
     return images
-

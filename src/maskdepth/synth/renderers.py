@@ -22,7 +22,7 @@ import dataclasses
 import torch
 
 from maskdepth.synth.capture import CaptureParams, apply_capture, apply_capture_torch, apply_jpeg
-from maskdepth.synth.scene import RoomScenes, render_rooms, render_rooms_torch
+from maskdepth.synth.scene import RoomScenes, check_size, render_rooms, render_rooms_torch
 
 
 class KernelRenderer:
@@ -71,10 +71,7 @@ class TorchRenderer:
         return value
 
     def rooms(self, scenes: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
-        drawn_for = (scenes.rays.dy.shape[1], scenes.rays.dx.shape[2])
-        if drawn_for != (height, width):
-            raise ValueError(f"TorchRenderer.rooms: {height}x{width} asked, the rays were drawn "
-                             f"for {drawn_for[0]}x{drawn_for[1]}")
+        check_size(scenes, height, width)
         return render_rooms_torch(self.to_device(scenes))
 
     def capture(self, image, background, params: CaptureParams):

@@ -136,13 +136,19 @@ def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
 
 
+def check_size(s: RoomScenes, height: int, width: int) -> None:
+    """Refuse a render size other than the one the scenes' rays were drawn for (ValueError)."""
+    drawn = (s.rays.dy.shape[1], s.rays.dx.shape[2])
+    if drawn != (height, width):
+        raise ValueError(f"render: {height}x{width} asked, the rays were drawn for "
+                         f"{drawn[0]}x{drawn[1]}")
+
+
 def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tensor]:
     """Render the scenes with the compiled kernels: the same images, masks and depths as
     `render_rooms_torch` (to float rounding), several times faster. Outputs as in engine.py."""
     b = s.tiles.shape[0]
-    if (s.rays.dy.shape[1], s.rays.dx.shape[2]) != (height, width):  # the kernel trusts them
-        raise ValueError(f"render_rooms: {height}x{width} asked, the rays were drawn for "
-                         f"{s.rays.dy.shape[1]}x{s.rays.dx.shape[2]}")
+    check_size(s, height, width)  # the kernel trusts it
     image, background = np.empty((b, 3, height, width), np.float32), np.empty((b, 3, height, width), np.float32)
     mask = np.empty((b, height, width), np.bool_)
     depth, background_depth, shadow = (np.empty((b, height, width), np.float32) for _ in range(3))

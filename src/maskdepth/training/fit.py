@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -12,7 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from maskdepth.data.module import MaskDepthData
 from maskdepth.io.atomic import file_digest
-from maskdepth.models import build_model
+from maskdepth.models import MaskDepthNet, build_model
 from maskdepth.models.weights import load_weights, save_model
 from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler, Throughput
 from maskdepth.training.config import TrainConfig, save_config
@@ -50,26 +51,37 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
         benchmark=trains_on_gpu(t.accelerator))  # cudnn.benchmark: fixed sizes, fastest kernels
 
 
+@dataclass
+class WarmStart:
+    """Trained weights a run starts from (`train --init`): the model, its lineage and the
+    SHA-256 of the file they were read from."""
+
+    model: MaskDepthNet
+    lineage: list[dict]
+    digest: str
+
+    @classmethod
+    def read(cls, path: str | Path) -> WarmStart:
+        """Read a .safetensors or .ckpt file (a broken one is a UserError naming it)."""
+        model, lineage = load_weights(path)
+        return cls(model, lineage, file_digest(path))
+
+
 def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,
-        profile: bool = False, init: Path | None = None) -> MaskDepthModule:
+        profile: bool = False, init: WarmStart | None = None) -> MaskDepthModule:
     """Train (or continue) a run; writes RUN/config.yaml, checkpoints, TensorBoard logs and, at
     the end, RUN/model.safetensors (the weights of the last step, with their lineage).
 
-    init: start from these trained weights (.safetensors or .ckpt) with a fresh optimizer and
-    schedule; config.model must be the file's (see warm_start_config)."""
+    init: start from these trained weights with a fresh optimizer and schedule; config.model
+    must be theirs (see warm_start_config)."""
     run = Path(run)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    parent_lineage, init_digest = [], None
-    if init is not None:
-        model, parent_lineage = load_weights(init)
-        model.train()
-        init_digest = file_digest(init)
-    else:
-        model = build_model(config.model)
+    model = init.model.train() if init is not None else build_model(config.model)
     if config.trainer.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    module = MaskDepthModule(model, config, run_name=run.name, parent_lineage=parent_lineage,
-                             init_digest=init_digest)
+    module = MaskDepthModule(model, config, run_name=run.name,
+                             parent_lineage=init.lineage if init is not None else None,
+                             init_digest=init.digest if init is not None else None)
     trainer = make_trainer(config, run, profile)
     if trainer.is_global_zero:
         save_config(config, run / "config.yaml")

@@ -178,6 +178,13 @@ def depth_loss(pred: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict
     return _weighted_sum(pred, parts, weights), parts
 
 
+def mean_over_known_images(per_image: Tensor, count: Tensor) -> Tensor:
+    """The mean of per-image values (B,) over the images with known pixels (count (B,) > 0); a
+    graph-connected 0 when none has. No boolean indexing: it would wait for the device."""
+    has = (count > 0).float()
+    return (per_image * has).sum() / has.sum().clamp(min=1)
+
+
 SILOG_VARIANCE_FOCUS = 0.85  # lambda: 1 = fully scale-invariant, 0 = plain log RMSE (as in BTS)
 
 
@@ -195,8 +202,7 @@ def silog_loss(pred: Tensor, true: Tensor, focus: float = SILOG_VARIANCE_FOCUS) 
     mean = d.flatten(1).sum(1) / n
     mean_square = d.square().flatten(1).sum(1) / n
     per_image = (mean_square - focus * mean.square()).clamp(min=0).add(1e-8).sqrt()
-    has = (count > 0).float()  # no boolean indexing: it would wait for the device
-    return (per_image * has).sum() / has.sum().clamp(min=1)
+    return mean_over_known_images(per_image, count)
 
 
 def relative_depth_loss(pred: Tensor, true: Tensor) -> Tensor:
@@ -211,9 +217,7 @@ def relative_depth_loss(pred: Tensor, true: Tensor) -> Tensor:
     known = true > 0
     error = ((align_scale_shift(pred, true, known) - true).abs() * known).flatten(1).sum(1)
     count = known.flatten(1).sum(1)
-    has = (count > 0).float()  # no boolean indexing: it would wait for the device
-    per_image = error / count.clamp(min=1)
-    return (per_image * has).sum() / has.sum().clamp(min=1)
+    return mean_over_known_images(error / count.clamp(min=1), count)
 
 
 def mask_loss(logits: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict[str, Tensor]]:
