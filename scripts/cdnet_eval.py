@@ -33,7 +33,11 @@ def main() -> None:
     parser.add_argument("--checkpoint", nargs="+", default=["small"], help="models to score")
     parser.add_argument("--json", type=Path, help="also write the measures here")
     args = parser.parse_args()
-    sequences = [s for s in find_sequences(args.root) if s.background is not None]
+    sequences = find_sequences(args.root)
+    missing = [s.name for s in sequences if s.background is None]
+    if missing:
+        raise SystemExit(f"cdnet_eval: {', '.join(missing)} lack background.png (an empty view of "
+                         f"the scene, which maskdepth needs); add one or leave them out")
     methods = {"absdiff+otsu": None, **{str(c): MaskDepth.load(c) for c in args.checkpoint}}
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, model in methods.items():
