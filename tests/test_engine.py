@@ -54,8 +54,11 @@ def test_mask_is_exactly_where_the_image_is_nearer_than_the_background(clean_eng
 
 def test_clean_image_equals_background_away_from_the_foreground(clean_engine):
     batch = clean_engine.render(16, seed=4)
-    # Anti-aliased outlines blend colour up to about one sprite texel outside the hard mask.
+    # Anti-aliased outlines blend colour up to about one sprite texel outside the hard mask; at
+    # the frame's edge the hard part of an outline may lie outside the frame, so a 2 px border
+    # is left out.
     away = dilate(batch["mask"], 2).expand(-1, 3, -1, -1) == 0
+    away[..., :2, :] = away[..., -2:, :] = away[..., :, :2] = away[..., :, -2:] = False
     assert torch.equal(batch["image"][away], batch["background"][away])
     inside = batch["mask"].expand(-1, 3, -1, -1) == 1
     assert (batch["image"][inside] - batch["background"][inside]).abs().mean() > 0.02

@@ -167,3 +167,12 @@ def test_failed_atomic_write_keeps_old_file_and_removes_temp(tmp_path, monkeypat
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_a_png_with_a_truncated_header_is_refused_naming_the_file(tmp_path):
+    """PIL raises ValueError (not OSError) for an IHDR chunk shorter than 13 bytes."""
+    path = tmp_path / "cut.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x00IHDR")
+    for reader in (read_rgb, read_mask, read_depth):
+        with pytest.raises(UserError, match="cut.png: not a readable image"):
+            reader(path)

@@ -88,7 +88,7 @@ def _open(source, name) -> Image.Image:
     except UnidentifiedImageError:
         raise UserError(f"{name}: not a readable image (no image format PIL knows); re-save "
                         f"it as PNG or JPEG") from None
-    except OSError as error:
+    except (OSError, ValueError) as error:  # PIL raises ValueError for a truncated PNG header
         raise UserError(f"{name}: not a readable image ({error}); re-save it as PNG") from error
     width, height = image.size
     if width * height > MAX_PIXELS:

@@ -39,13 +39,22 @@ class SceneConfig:
     height: int = 160  # output size in pixels
     width: int = 160
     fov_deg: tuple[float, float] = (50.0, 85.0)  # horizontal field of view
+    # Eye-level cameras (phones, webcams, robots, tripods) ...
     camera_height: tuple[float, float] = (0.9, 2.4)
     pitch_deg: tuple[float, float] = (0.0, 30.0)  # downward tilt
     yaw_deg: tuple[float, float] = (-30.0, 30.0)  # heading relative to the room's long axis
+    # ... and, in this share of scenes, security and shop cameras mounted high in a front corner
+    # of the room, looking down and diagonally into it.
+    corner_p: float = 0.3
+    corner_height: tuple[float, float] = (2.2, 3.5)
+    corner_pitch_deg: tuple[float, float] = (15.0, 50.0)
+    corner_yaw_deg: tuple[float, float] = (15.0, 50.0)  # away from the nearer side wall
     room_width: tuple[float, float] = (3.0, 10.0)
     room_depth: tuple[float, float] = (3.0, 11.0)
     room_height: tuple[float, float] = (2.4, 3.4)
     window_p: float = 0.5
+    doorway_p: float = 0.4  # an opening in the back wall to a dimmer space behind it
+    max_furniture: int = 5  # solid furniture pieces (desks, cabinets, shelves, ...), 0 .. this many
     max_foreground: int = 2  # objects per scene, at least one unless empty
     empty_p: float = 0.05  # scenes with no foreground at all (empty mask)
     person_p: float = 0.6  # a foreground object is a person (else furniture or a cut-out)

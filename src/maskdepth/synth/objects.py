@@ -61,9 +61,15 @@ def _inside_room(x, z, room: Room, margin) -> tuple[torch.Tensor, torch.Tensor]:
 
 def place_foreground(bank: SpriteBank, sprite: torch.Tensor, rays: Rays, room: Room,
                      present: torch.Tensor, min_distance: float, g: torch.Generator) -> Placement:
-    """Stand sprites (B,) (indices into bank) in view, inside the room, nearer ones more often."""
+    """Stand sprites (B,) (indices into bank) in view, inside the room, nearer ones more often.
+    For a camera mounted high and looking down, no nearer than where its view meets the floor."""
     b = present.shape[0]
-    z = min_distance + torch.rand(b, 1, 1, generator=g) ** 2 * (room.back + 0.5)
+    near = torch.full((b, 1, 1), float(min_distance))
+    if rays.corner is not None:
+        half_vertical = torch.atan((rays.dy.shape[1] / 2) / rays.focal)
+        floor_in_view = rays.camera_height / torch.tan(rays.pitch + half_vertical)
+        near = torch.where(rays.corner, torch.clamp(floor_in_view, min=min_distance), near)
+    z = near + torch.rand(b, 1, 1, generator=g) ** 2 * (room.back + 0.5)
     tan_half_fov = rays.dx.abs().amax(dim=2, keepdim=True)
     x = z * tan_half_fov * uniform((b, 1, 1), (-0.9, 0.9), g)
     margin = bank.size_m[sprite, 0].view(b, 1, 1) / 2 + 0.15

@@ -34,20 +34,25 @@ class Rays:
     camera_height: torch.Tensor  # (B, 1, 1) metres
     focal: torch.Tensor  # (B, 1, 1) pixels
     pitch: torch.Tensor  # (B, 1, 1) radians of downward tilt
+    corner: torch.Tensor | None = None  # (B, 1, 1) bool: mounted high in a corner (None = none)
 
 
 def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
-    """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays."""
+    """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays: at
+    eye level, or (a share cfg.corner_p) mounted high and looking steeply down."""
     fov = uniform((b, 1, 1), cfg.fov_deg, g) * math.pi / 180
     focal = (width / 2) / torch.tan(fov / 2)
-    pitch = uniform((b, 1, 1), cfg.pitch_deg, g) * math.pi / 180
-    cam_height = uniform((b, 1, 1), cfg.camera_height, g)
+    corner = torch.rand(b, 1, 1, generator=g) < cfg.corner_p
+    pitch = torch.where(corner, uniform((b, 1, 1), cfg.corner_pitch_deg, g),
+                        uniform((b, 1, 1), cfg.pitch_deg, g)) * math.pi / 180
+    cam_height = torch.where(corner, uniform((b, 1, 1), cfg.corner_height, g),
+                             uniform((b, 1, 1), cfg.camera_height, g))
     u = torch.arange(width).view(1, 1, width) + 0.5 - width / 2
     v = torch.arange(height).view(1, height, 1) + 0.5 - height / 2
     dx, dy_cam = u / focal, v / focal
     dy = -dy_cam * torch.cos(pitch) - torch.sin(pitch)
     dz = -dy_cam * torch.sin(pitch) + torch.cos(pitch)
-    return Rays(dx, dy, dz, cam_height, focal, pitch)
+    return Rays(dx, dy, dz, cam_height, focal, pitch, corner)
 
 
 @dataclass
@@ -73,12 +78,23 @@ class Room:
 
 
 def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Room:
-    """Random room sizes with the camera inside, near the front wall, looking in."""
+    """Random room sizes with the camera inside, near the front wall, looking in. A corner
+    camera sits 0.3-0.9 m from a side wall and 0.2-0.6 m from the front wall, just under the
+    ceiling, turned away from that side wall (cfg.corner_yaw_deg)."""
     width, depth = uniform((b, 1, 1), cfg.room_width, g), uniform((b, 1, 1), cfg.room_depth, g)
-    ceiling = torch.maximum(uniform((b, 1, 1), cfg.room_height, g), rays.camera_height + 0.3)
+    corner = rays.corner if rays.corner is not None else torch.zeros(b, 1, 1, dtype=torch.bool)
+    headroom = torch.where(corner, 0.15, 0.3)
+    ceiling = torch.maximum(uniform((b, 1, 1), cfg.room_height, g), rays.camera_height + headroom)
     left = width * uniform((b, 1, 1), (0.25, 0.75), g)
     front = uniform((b, 1, 1), (0.2, 1.0), g)
     yaw = uniform((b, 1, 1), cfg.yaw_deg, g) * math.pi / 180
+    near_wall = uniform((b, 1, 1), (0.3, 0.9), g)
+    on_left = torch.rand(b, 1, 1, generator=g) < 0.5
+    corner_yaw = uniform((b, 1, 1), cfg.corner_yaw_deg, g) * math.pi / 180
+    left = torch.where(corner, torch.where(on_left, near_wall, width - near_wall), left)
+    front = torch.where(corner, uniform((b, 1, 1), (0.2, 0.6), g), front)
+    # A positive yaw turns the view towards +x (the right wall): away from the left one.
+    yaw = torch.where(corner, torch.where(on_left, corner_yaw, -corner_yaw), yaw)
     return Room(left, width - left, front, depth - front, ceiling, yaw)
 
 
@@ -99,6 +115,7 @@ class RoomHit:
     y: torch.Tensor
     z: torch.Tensor
     surface: torch.Tensor
+    beyond: torch.Tensor  # float 0/1: seen through a doorway (lit by ambient light only)
 
     def per_surface(self, table: torch.Tensor) -> torch.Tensor:
         """Look up a per-scene, per-surface value: table (B, 6) -> map (B, H, W)."""
@@ -106,10 +123,54 @@ class RoomHit:
         return table.gather(1, self.surface.view(b, -1)).view_as(self.depth)
 
 
-def cast_room(rays: Rays, room: Room) -> RoomHit:
+@dataclass
+class Doorway:
+    """An opening in the back wall (room frame, metres) onto a space behind it: a passage
+    x0 .. x1 wide, `top` high, reaching `far` metres behind the wall; fields (B, 1, 1), far 0 =
+    no opening."""
+
+    x0: torch.Tensor
+    x1: torch.Tensor
+    top: torch.Tensor
+    far: torch.Tensor
+
+
+def sample_doorways(b: int, room: Room, present: torch.Tensor, g: torch.Generator) -> Doorway:
+    """Doors (0.8-1 m) and wider openings (up to 2.4 m), 2-2.6 m high, 1.5-6 m deep, where
+    `present` (B,) is true and the back wall is wide enough."""
+    width = torch.where(torch.rand(b, 1, 1, generator=g) < 0.5, uniform((b, 1, 1), (0.8, 1.0), g),
+                        uniform((b, 1, 1), (1.2, 2.4), g))
+    span = room.left + room.right - 0.4
+    width = torch.minimum(width, span - 0.2)
+    x0 = -room.left + 0.2 + (span - width) * torch.rand(b, 1, 1, generator=g)
+    top = torch.minimum(uniform((b, 1, 1), (2.0, 2.6), g), room.ceiling - 0.1)
+    fits = present.view(b, 1, 1) & (width > 0.5)
+    return Doorway(x0, x0 + width, top, uniform((b, 1, 1), (1.5, 6.0), g) * fits)
+
+
+def _through_doorway(hit: RoomHit, rays: Rays, room: Room, rdx: torch.Tensor, rdz: torch.Tensor,
+                     door: Doorway) -> RoomHit:
+    """Where back-wall hits inside the opening go on to: the passage behind it is a box the ray
+    is inside once through, so (as in the room) it leaves through the nearest plane ahead."""
+    inside = ((hit.surface == BACK) & (door.far > 0) & (hit.x > door.x0) & (hit.x < door.x1)
+              & (hit.y < door.top))
+    # Inside the passage, the larger plane distance per axis is the one ahead (as in cast_room).
+    t_x = torch.maximum(door.x1 / rdx, door.x0 / rdx)
+    t_y = torch.maximum((door.top - rays.camera_height) / rays.dy, -rays.camera_height / rays.dy)
+    t_z = (room.back + door.far) / rdz
+    t_side = torch.minimum(t_x, t_z)
+    t = torch.minimum(t_side, t_y)
+    side = torch.where(t_x <= t_z, LEFT + (rdx > 0).long(), torch.full_like(hit.surface, BACK))
+    surface = torch.where(t_y <= t_side, CEILING - (rays.dy < 0).long(), side)
+    depth = torch.where(inside, t, hit.depth)
+    return RoomHit(depth, depth * rdx, rays.camera_height + depth * rays.dy, depth * rdz,
+                   torch.where(inside, surface, hit.surface), inside.float())
+
+
+def cast_room(rays: Rays, room: Room, door: Doorway | None = None) -> RoomHit:
     """Intersect every ray with the room box. The camera is inside, so each ray leaves the box
     through one plane per axis (the one it moves towards), and the nearest of those three is the
-    visible surface."""
+    visible surface. Rays through the doorway, if any, go on into the space behind it."""
     rdx, rdz = room.to_room(rays.dx, rays.dz)  # (B, H, W)
     # The larger of the two plane distances is the one ahead of the camera. Written as a maximum
     # it also stays right for rays parallel to a wall (direction +0.0 or -0.0 gives +inf).
@@ -125,7 +186,9 @@ def cast_room(rays: Rays, room: Room) -> RoomHit:
     wall_id = torch.lerp(FRONT + to_back.float(), LEFT + to_right.float(), side.float())
     surface = torch.lerp(wall_id, CEILING - looks_down.float(), flat.float()).long()
     depth = torch.minimum(t_wall, t_y)
-    return RoomHit(depth, depth * rdx, rays.camera_height + depth * rays.dy, depth * rdz, surface)
+    hit = RoomHit(depth, depth * rdx, rays.camera_height + depth * rays.dy, depth * rdz, surface,
+                  torch.zeros_like(depth))
+    return hit if door is None else _through_doorway(hit, rays, room, rdx, rdz, door)
 
 
 def texture_room(hit: RoomHit, atlas: torch.Tensor, tile_m: torch.Tensor) -> torch.Tensor:
@@ -178,6 +241,9 @@ def sample_lighting(b: int, room: Room, g: torch.Generator) -> Lighting:
     return Lighting(x, y, z, power, uniform((b, 1, 1), (0.2, 0.5), g), shadow_dir)
 
 
+BEYOND_LIGHT = 0.8  # ambient light behind a doorway, as a share of the room's
+
+
 def shade_room(hit: RoomHit, room: Room, light: Lighting) -> torch.Tensor:
     """Light reaching each room pixel, (B, 1, H, W): ambient + power * cos(angle) / distance^2.
 
@@ -190,7 +256,8 @@ def shade_room(hit: RoomHit, room: Room, light: Lighting) -> torch.Tensor:
     lx, ly, lz = light.x - hit.x, light.y - hit.y, light.z - hit.z
     inv_dist = (lx * lx + ly * ly + lz * lz).rsqrt()
     direct = hit.per_surface(light.power.view(-1, 1) * normal_distance) * inv_dist**3
-    return (light.ambient + direct).unsqueeze(1)
+    # Behind a doorway the room light does not reach: a dimmer, ambient-lit space.
+    return torch.where(hit.beyond > 0, BEYOND_LIGHT * light.ambient, light.ambient + direct).unsqueeze(1)
 
 
 @dataclass
@@ -217,6 +284,7 @@ def sample_windows(b: int, room: Room, present: torch.Tensor, g: torch.Generator
 def paint_windows(colour: torch.Tensor, hit: RoomHit, window: Window) -> torch.Tensor:
     """Paint the window (brighter at the bottom, like a sky over the horizon) over `colour`."""
     inside = ((hit.surface == BACK) & ((hit.x - window.centre_x).abs() < window.half_width)
+              & (hit.beyond == 0)
               & ((hit.y - window.centre_y).abs() < window.half_height))
     rise = (hit.y - window.centre_y) / window.half_height.clamp(min=1e-3)
     glow = window.sky * (1.05 - 0.25 * rise).unsqueeze(1)

@@ -26,15 +26,24 @@ from maskdepth.synth.compiled import OPTIONS, zero_padded_taps
  LIGHT_X, LIGHT_Y, LIGHT_Z, LIGHT_POWER, AMBIENT, SHADOW_DX, SHADOW_DY, SHADOW_DZ,
  WINDOW_X, WINDOW_Y, WINDOW_HALF_W, WINDOW_HALF_H, SKY_R, SKY_G, SKY_B,
  BRIGHT_FLOOR, BRIGHT_WALL, BRIGHT_CEILING, INV_TILE_FLOOR, INV_TILE_WALL, INV_TILE_CEILING,
- ) = range(32)
-SCENE_COLUMNS = 32
+ DOOR_X0, DOOR_X1, DOOR_TOP, DOOR_FAR,
+ ) = range(36)
+SCENE_COLUMNS = 36
 
 # Columns of the per-object table (B, K, OBJECT_COLUMNS) of `render_scenes`.
 OBJ_X, OBJ_Z, OBJ_WIDTH, OBJ_HEIGHT, OBJ_THICKNESS, OBJ_FLIP, OBJ_PRESENT, OBJ_LIGHT, OBJ_SHADOW = range(9)
 OBJECT_COLUMNS = 9
 
+# Columns of the per-box table (B, M, BOX_COLUMNS) of `render_scenes` (furniture.Boxes).
+(BOX_X0, BOX_Y0, BOX_Z0, BOX_X1, BOX_Y1, BOX_Z1, BOX_R, BOX_G, BOX_B, BOX_TILE, BOX_PER_M,
+ BOX_PRESENT, BOX_EMIT) = range(13)
+BOX_COLUMNS = 13
+
 # Surface ids, as room.FLOOR ... room.BACK.
 _FLOOR, _CEILING, _LEFT, _RIGHT, _FRONT, _BACK = range(6)
+# As room.BEYOND_LIGHT and furniture.FACE_AMBIENT.
+_BEYOND_LIGHT = 0.8
+_FACE_X, _FACE_TOP, _FACE_BOTTOM, _FACE_Z = 0.85, 1.0, 0.6, 0.75
 
 @njit(inline="always", **OPTIONS)
 def _texel(bank, tile, c, x, y):
@@ -69,8 +78,9 @@ def _sprite_channel(sprites, n, c, xa, ya, xb, yb, w00, w01, w10, w11):
 
 
 @njit(inline="always", **OPTIONS)
-def _room_colour(s, b, surface, x, y, z, textures, tiles):
-    """Textured, lit colour (r, g, b) of a room hit point (room frame x, y, z) of scene b."""
+def _room_colour(s, b, surface, x, y, z, beyond, textures, tiles):
+    """Textured, lit colour (r, g, b) of a room hit point (room frame x, y, z) of scene b;
+    `beyond`: seen through the doorway (ambient light only, no window)."""
     if surface == _FLOOR:
         slot, u, v = 0, x, z
     elif surface == _CEILING:
@@ -98,9 +108,12 @@ def _room_colour(s, b, surface, x, y, z, textures, tiles):
     else:
         normal = s[b, BACK] - s[b, LIGHT_Z]
     inv_dist = 1 / math.sqrt(lx * lx + ly * ly + lz * lz)
-    shade = (s[b, AMBIENT] + s[b, LIGHT_POWER] * normal * inv_dist * inv_dist * inv_dist) * s[b, BRIGHT_FLOOR + slot]
+    if beyond:
+        shade = _BEYOND_LIGHT * s[b, AMBIENT] * s[b, BRIGHT_FLOOR + slot]
+    else:
+        shade = (s[b, AMBIENT] + s[b, LIGHT_POWER] * normal * inv_dist * inv_dist * inv_dist) * s[b, BRIGHT_FLOOR + slot]
     tile = tiles[b, slot]
-    if (surface == _BACK and abs(x - s[b, WINDOW_X]) < s[b, WINDOW_HALF_W]
+    if (surface == _BACK and not beyond and abs(x - s[b, WINDOW_X]) < s[b, WINDOW_HALF_W]
             and abs(y - s[b, WINDOW_Y]) < s[b, WINDOW_HALF_H]):
         glow = 1.05 - 0.25 * (y - s[b, WINDOW_Y]) / max(s[b, WINDOW_HALF_H], 1e-3)
         return s[b, SKY_R] * glow, s[b, SKY_G] * glow, s[b, SKY_B] * glow
@@ -109,12 +122,85 @@ def _room_colour(s, b, surface, x, y, z, textures, tiles):
 
 
 @njit(inline="always", **OPTIONS)
+def _through_doorway(s, b, surface, depth, rdx, dy, rdz, cam_h):
+    """(surface, depth, beyond) of a room hit: back-wall hits inside the opening go on into the
+    passage behind it (room._through_doorway)."""
+    if surface != _BACK or not s[b, DOOR_FAR] > 0:
+        return surface, depth, False
+    x, y = depth * rdx, cam_h + depth * dy
+    if not (x > s[b, DOOR_X0] and x < s[b, DOOR_X1] and y < s[b, DOOR_TOP]):
+        return surface, depth, False
+    t_x = max(s[b, DOOR_X1] / rdx, s[b, DOOR_X0] / rdx)
+    t_y = max((s[b, DOOR_TOP] - cam_h) / dy, -cam_h / dy)
+    t_z = (s[b, BACK] + s[b, DOOR_FAR]) / rdz
+    t_side = min(t_x, t_z)
+    if t_y <= t_side:
+        surface = _FLOOR if dy < 0 else _CEILING
+    elif t_x <= t_z:
+        surface = _RIGHT if rdx > 0 else _LEFT
+    else:
+        surface = _BACK
+    return surface, min(t_side, t_y), True
+
+
+@njit(inline="always", **OPTIONS)
+def _sign(x):
+    return (x > 0) - (x < 0)
+
+
+@njit(inline="always", **OPTIONS)
+def _boxes(s, b, boxes, textures, red, green, blue, depth, rdx, dy, rdz, cam_h):
+    """Colour and depth after the scene's furniture boxes nearer than `depth` (furniture.draw_boxes)."""
+    size = textures.shape[2]
+    half = 0.5 / size
+    for m in range(boxes.shape[1]):
+        if boxes[b, m, BOX_PRESENT] == 0:
+            continue
+        t0, t1 = (boxes[b, m, BOX_X0] - 0.0) / rdx, (boxes[b, m, BOX_X1] - 0.0) / rdx
+        near_x, far_x = min(t0, t1), max(t0, t1)
+        t0, t1 = (boxes[b, m, BOX_Y0] - cam_h) / dy, (boxes[b, m, BOX_Y1] - cam_h) / dy
+        near_y, far_y = min(t0, t1), max(t0, t1)
+        t0, t1 = (boxes[b, m, BOX_Z0] - 0.0) / rdz, (boxes[b, m, BOX_Z1] - 0.0) / rdz
+        near_z, far_z = min(t0, t1), max(t0, t1)
+        t = max(max(near_x, near_y), near_z)
+        if not (t <= min(min(far_x, far_y), far_z) and t > 0 and t < depth):
+            continue
+        on_x = near_x >= near_y and near_x >= near_z
+        on_y = not on_x and near_y >= near_z
+        px, py, pz = t * rdx, cam_h + t * dy, t * rdz
+        if boxes[b, m, BOX_EMIT] > 0:
+            red, green, blue = boxes[b, m, BOX_R], boxes[b, m, BOX_G], boxes[b, m, BOX_B]
+            depth = t
+            continue
+        per_m = boxes[b, m, BOX_PER_M]
+        u = (pz if on_x else px) * per_m
+        v = (pz if on_y else py) * per_m
+        fu = min(max(u - math.floor(u), half), 1 - half) * size - 0.5
+        fv = min(max(v - math.floor(v), half), 1 - half) * size - 0.5
+        lx, ly, lz = s[b, LIGHT_X] - px, s[b, LIGHT_Y] - py, s[b, LIGHT_Z] - pz
+        if on_x:
+            facing, ambient = -_sign(rdx) * lx, _FACE_X
+        elif on_y:
+            facing, ambient = -_sign(dy) * ly, (_FACE_TOP if dy < 0 else _FACE_BOTTOM)
+        else:
+            facing, ambient = -_sign(rdz) * lz, _FACE_Z
+        inv_dist = 1 / math.sqrt(lx * lx + ly * ly + lz * lz)
+        shade = s[b, AMBIENT] * ambient + s[b, LIGHT_POWER] * max(facing, 0.0) * inv_dist * inv_dist * inv_dist
+        tile = int(boxes[b, m, BOX_TILE])
+        red = _texel(textures, tile, 0, fu, fv) * shade * boxes[b, m, BOX_R]
+        green = _texel(textures, tile, 1, fu, fv) * shade * boxes[b, m, BOX_G]
+        blue = _texel(textures, tile, 2, fu, fv) * shade * boxes[b, m, BOX_B]
+        depth = t
+    return red, green, blue, depth
+
+
+@njit(inline="always", **OPTIONS)
 def _blend(c, alpha, target):
     return c + alpha * (target - c)
 
 
 @njit(**OPTIONS)
-def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
+def _render_scene(b, s, tiles, obj, ids, n_clutter, boxes, textures, sprites,
                   image, background, mask, depth, background_depth, shadow):
     """Render scene b. What depends only on the row (the billboards' depth and sprite row, the
     shadow paths) is computed once per row. No array views are made per pixel: Numba counts
@@ -159,9 +245,11 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
             else:
                 surface = _BACK if rdz > 0 else _FRONT
             room_depth = min(t_wall, t_y)
+            surface, room_depth, beyond = _through_doorway(s, b, surface, room_depth, rdx, dy, rdz, cam_h)
             red, green, blue = _room_colour(s, b, surface, room_depth * rdx, cam_h + room_depth * dy,
-                                            room_depth * rdz, textures, tiles)
-            z_now = room_depth
+                                            room_depth * rdz, beyond, textures, tiles)
+            red, green, blue, z_now = _boxes(s, b, boxes, textures, red, green, blue, room_depth,
+                                             rdx, dy, rdz, cam_h)
             visible_any = False
             for k in range(count):
                 if k == n_clutter:
@@ -227,16 +315,17 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, textures, sprites,
 
 
 @njit(**OPTIONS)
-def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
-                  image, background, mask, depth, background_depth, shadow):
+def render_scenes(first, stop, scene, tiles, objects, sprite_ids, n_clutter, boxes, textures,
+                  sprites, image, background, mask, depth, background_depth, shadow):
     """Render scenes first .. stop - 1 of B into the given outputs (see compiled.in_threads).
 
     scene: (B, SCENE_COLUMNS); tiles: (B, 3) int64 ids into textures (N, 3, T, T) of the floor,
     wall and ceiling tiles; objects: (B, K, OBJECT_COLUMNS), the first n_clutter of them static
     (in the background too), the rest foreground, drawn in that order; sprite_ids: (B, K) int64
-    into sprites (N, 6, S, S). Outputs: image, background (B, 3, H, W); mask (B, H, W) bool;
-    depth, background_depth, shadow (B, H, W).
+    into sprites (N, 6, S, S); boxes: (B, M, BOX_COLUMNS), static furniture whose BOX_TILE
+    indexes the floor and wall rows of textures. Outputs: image, background (B, 3, H, W); mask
+    (B, H, W) bool; depth, background_depth, shadow (B, H, W).
     """
     for b in range(first, stop):
-        _render_scene(b, scene, tiles, objects, sprite_ids, n_clutter, textures, sprites,
+        _render_scene(b, scene, tiles, objects, sprite_ids, n_clutter, boxes, textures, sprites,
                       image, background, mask, depth, background_depth, shadow)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth import objects, room_kernels
+from maskdepth.synth import furniture, objects, room_kernels
 from maskdepth.synth import room as rooms
 from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import SceneConfig
@@ -29,6 +29,8 @@ class RoomScenes:
     room: rooms.Room
     light: rooms.Lighting
     window: rooms.Window
+    doorway: rooms.Doorway
+    boxes: furniture.Boxes  # solid furniture, in image and background
     textures: TextureBanks  # shared, not copied
     tiles: torch.Tensor  # (B, 3) int64 texture ids in the floor, wall and ceiling banks
     brightness: torch.Tensor  # (B, 3) factor on the floor, wall and ceiling textures
@@ -43,6 +45,11 @@ class RoomScenes:
         banks = (self.textures.floor, self.textures.wall, self.textures.ceiling)
         tiles = torch.stack([bank[self.tiles[:, k]] for k, bank in enumerate(banks)], dim=3)
         return (tiles * self.brightness.view(-1, 1, 1, 3, 1)).flatten(3, 4)
+
+    @property
+    def box_bank(self) -> torch.Tensor:
+        """(N, 3, T, T) the textures furniture takes its surfaces from: floor, then wall bank."""
+        return torch.cat([self.textures.floor, self.textures.wall])
 
 
 @dataclass
@@ -91,6 +98,8 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     room = rooms.sample_room(b, rays, cfg, g)
     light = rooms.sample_lighting(b, room, g)
     window = rooms.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
+    doorway = rooms.sample_doorways(b, room, torch.rand(b, generator=g) < cfg.doorway_p, g)
+    boxes = furniture.sample_furniture(room, cfg.max_furniture, len(textures.floor) + len(textures.wall), g)
     tiles, brightness, tile_m = _tiles(textures, b, g)
     clutter = [objects.place_clutter(sprites, pick(pickers.furniture, b, g), room,
                                      torch.rand(b, generator=g) < 0.6, g)
@@ -101,8 +110,8 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
                                            room, count > k, cfg.min_distance, g)
                   for k in range(cfg.max_foreground)]
     shadows = [shadow_strengths(b, cfg, g) for _ in foreground]
-    return RoomScenes(rays, room, light, window, textures, tiles, brightness, tile_m, clutter,
-                      foreground, shadows)
+    return RoomScenes(rays, room, light, window, doorway, boxes, textures, tiles, brightness,
+                      tile_m, clutter, foreground, shadows)
 
 
 def _scene_table(s: RoomScenes) -> np.ndarray:
@@ -115,7 +124,8 @@ def _scene_table(s: RoomScenes) -> np.ndarray:
                torch.cos(room.yaw), torch.sin(room.yaw),
                light.x, light.y, light.z, light.power, light.ambient, dir_x, dir_y, dir_z,
                window.centre_x, window.centre_y, window.half_width, window.half_height,
-               *window.sky.unbind(1), *s.brightness.unbind(1), *(1 / s.tile_m).unbind(1)]
+               *window.sky.unbind(1), *s.brightness.unbind(1), *(1 / s.tile_m).unbind(1),
+               s.doorway.x0, s.doorway.x1, s.doorway.top, s.doorway.far]
     table = torch.stack([c.reshape(-1).float() for c in columns], dim=1)
     assert table.shape[1] == room_kernels.SCENE_COLUMNS
     return np.ascontiguousarray(table.numpy())
@@ -134,6 +144,16 @@ def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
     table = torch.stack(rows, dim=1)
     assert table.shape[2] == room_kernels.OBJECT_COLUMNS
     return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
+
+
+def _box_table(s: RoomScenes) -> np.ndarray:
+    """(B, M, room_kernels.BOX_COLUMNS) float32: the furniture boxes in the kernels' column order."""
+    boxes = s.boxes
+    table = torch.cat([boxes.lo, boxes.hi, boxes.tint, boxes.tile.unsqueeze(2).float(),
+                       boxes.tiles_per_m.unsqueeze(2), boxes.present.unsqueeze(2),
+                       boxes.emit.unsqueeze(2)], dim=2).float()
+    assert table.shape[2] == room_kernels.BOX_COLUMNS
+    return np.ascontiguousarray(table.numpy())
 
 
 def check_size(s: RoomScenes, height: int, width: int) -> None:
@@ -157,8 +177,8 @@ def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tens
     stacked, offsets = s.textures.stacked()
     tiles = np.ascontiguousarray((s.tiles + offsets).numpy())
     in_threads(room_kernels.render_scenes, b, torch.get_num_threads(), _scene_table(s), tiles,
-               table, ids, len(s.clutter), stacked, kernel_array(sprites), image, background, mask,
-               depth, background_depth, shadow)
+               table, ids, len(s.clutter), _box_table(s), stacked, kernel_array(sprites), image,
+               background, mask, depth, background_depth, shadow)
     as_map = lambda x: torch.from_numpy(x).unsqueeze(1)
     return {"image": torch.from_numpy(image), "background": torch.from_numpy(background),
             "mask": as_map(mask).float(), "depth": as_map(depth),
@@ -168,10 +188,10 @@ def render_rooms(s: RoomScenes, height: int, width: int) -> dict[str, torch.Tens
 def render_rooms_torch(s: RoomScenes) -> dict[str, torch.Tensor]:
     """Render the scenes in batched PyTorch: a pure function of the parameters, the reference
     definition of `render_rooms` (see engine.py for the outputs)."""
-    hit = rooms.cast_room(s.rays, s.room)
+    hit = rooms.cast_room(s.rays, s.room, s.doorway)
     colour = rooms.texture_room(hit, s.atlas, s.tile_m) * rooms.shade_room(hit, s.room, s.light)
     colour = rooms.paint_windows(colour, hit, s.window)
-    depth = hit.depth
+    colour, depth = furniture.draw_boxes(colour, hit.depth, s.rays, s.room, s.light, s.boxes, s.box_bank)
     for place in s.clutter:
         light = objects.light_at(s.light, s.room, place)
         colour, depth, _ = objects.draw(colour, depth, place, s.rays, light)
