@@ -238,3 +238,12 @@ def test_precision_auto_picks_bf16_only_where_it_is_native(monkeypatch):
     monkeypatch.setattr(precision.torch.cuda, "is_bf16_supported", lambda: False)
     assert precision.resolve_precision("auto") == "16-mixed"
     assert precision.resolve_precision("auto", accelerator="cpu") == "32-true"
+
+
+def test_repeated_set_options_all_apply():
+    """`--set a=1 --set b=2` once kept only the last group, silently dropping a=1."""
+    from maskdepth.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--set", "trainer.max_minutes=5", "optim.lr=0.1",
+                                      "--set", "trainer.max_steps=7"])
+    assert args.set == ["trainer.max_minutes=5", "optim.lr=0.1", "trainer.max_steps=7"]

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="YAML config (default: the built-in defaults: configs/default.yaml's "
                              "recipe with scene-engine data only)")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="override config values, e.g. optim.lr=0.001 data.batch_size=8")
     parser.add_argument("--data", type=Path, nargs="+", metavar="DIR",
                         help="train on these dataset folders or folders of the original zip "
