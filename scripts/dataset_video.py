@@ -21,10 +21,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdepth.evaluation.metrics import depth_flicker, mask_iou
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import read_manifest
 from maskdepth.io.video import VideoWriter
+from maskdepth.metrics import depth_flicker, mask_iou
 
 
 def _resize(array: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:

@@ -16,8 +16,8 @@ from PIL import Image
 
 from maskdepth.cli import main
 from maskdepth.data.archive import ArchiveDataset
+from maskdepth.data.original import OriginalArchive, relative_depth
 from maskdepth.errors import UserError
-from maskdepth.io.archive import OriginalArchive, relative_depth
 from maskdepth.io.images import read_depth, read_mask, read_rgb
 
 SIZE = 48

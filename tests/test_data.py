@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from maskdepth.data.config import DataConfig, SourceConfig
-from maskdepth.data.manifest import resize_sample
 from maskdepth.data.sources import TrainStream, size_at
-from maskdepth.data.transforms import random_flip
+from maskdepth.data.transforms import random_flip, resize_sample
 from maskdepth.training.config import OptimConfig
 from maskdepth.training.module import lr_lambda
 

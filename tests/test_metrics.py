@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from maskdepth.evaluation.metrics import (
+from maskdepth.metrics import (
     DepthMetrics,
     MaskMetrics,
     boundary_fscore,
@@ -292,7 +292,7 @@ def test_format_table_aligns_columns():
 
 
 def test_relative_depth_metrics_are_scale_and_shift_invariant():
-    from maskdepth.evaluation.metrics import RelativeDepthMetrics, align_scale_shift
+    from maskdepth.metrics import RelativeDepthMetrics, align_scale_shift
 
     g = torch.Generator().manual_seed(1)
     true = torch.rand(2, 1, 10, 10, generator=g) + 0.05

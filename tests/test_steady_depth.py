@@ -7,12 +7,12 @@ import numpy as np
 import torch
 
 from maskdepth.cli import main
-from maskdepth.evaluation.metrics import depth_flicker
 from maskdepth.inference.api import Prediction
 from maskdepth.inference.static import SceneDepth, steady_depth
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.video import VideoWriter
+from maskdepth.metrics import depth_flicker
 from test_video import FPS, moving_square, static_background
 
 

@@ -19,9 +19,9 @@ from safetensors.torch import load_file
 from maskdepth.cli import main
 from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
-from maskdepth.evaluation.metrics import depth_errors, mask_iou
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths, read_manifest
+from maskdepth.metrics import depth_errors, mask_iou
 from maskdepth.training.config import load_config
 from maskdepth.training.fit import fit
 from maskdepth.training.precision import cpu_has_native_bf16

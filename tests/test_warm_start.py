@@ -23,10 +23,10 @@ from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import open_dataset
 from maskdepth.data.sources import TrainStream, concat_batches, source_counts
 from maskdepth.errors import UserError
-from maskdepth.evaluation.metrics import align_scale_shift
 from maskdepth.io.atomic import file_digest
 from maskdepth.io.images import write_depth, write_mask, write_rgb
 from maskdepth.io.layout import RELATIVE_DEPTH_FILE, write_manifest
+from maskdepth.metrics import align_scale_shift
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.lineage import config_digest
 from maskdepth.models.weights import CONFIG_KEY, load_weights, read_lineage, read_metadata

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.evaluation.bench import machine
+    from maskdepth.bench.rates import machine
 
     if args.what == "all":
         return _bench_all(args)
@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
 def _bench_all(args: argparse.Namespace) -> int:
     import sys
 
+    from maskdepth.bench.measure import Settings, measure
+    from maskdepth.bench.report import render
     from maskdepth.errors import UserError
-    from maskdepth.evaluation.report import Settings, measure, render
     from maskdepth.io.atomic import atomic_write_bytes
 
     if args.out is None:
@@ -88,7 +89,7 @@ def _bench_all(args: argparse.Namespace) -> int:
 
 
 def _bench_synth(args: argparse.Namespace) -> dict:
-    from maskdepth.evaluation.bench import synth_export_rate, synth_stream_rate
+    from maskdepth.bench.rates import synth_export_rate, synth_stream_rate
 
     batch_size = args.batch_size or 64
     engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
@@ -111,7 +112,7 @@ def _build_compositor(args: argparse.Namespace):
 
 
 def _bench_model(args: argparse.Namespace) -> dict:
-    from maskdepth.evaluation.bench import model_rates
+    from maskdepth.bench.rates import model_rates
     from maskdepth.models import build_model
     from maskdepth.models.summary import gflops, parameter_count
 

@@ -36,9 +36,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskdepth.data.convert import REPORT_NAME, archive_settings, convert_archives
+    from maskdepth.data.original import OriginalArchive
     from maskdepth.errors import UserError
-    from maskdepth.io.archive import OriginalArchive
-    from maskdepth.io.convert import REPORT_NAME, archive_settings, convert_archives
 
     for path in (args.backgrounds, args.masks, args.depths):
         if path is not None and not path.exists():

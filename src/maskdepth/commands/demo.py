@@ -33,13 +33,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import evaluate_set
-    from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.api import MaskDepth
     from maskdepth.inference.predictor import predict_tensors
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
     from maskdepth.io.viz import prediction_sheet
+    from maskdepth.metrics import format_table
     from maskdepth.synth import SceneConfig, SceneEngine
 
     if (args.image is None) != (args.background is None):

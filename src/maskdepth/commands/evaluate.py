@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.data.config import DataConfig
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.evaluation.metrics import format_table
     from maskdepth.inference.loader import load_model_file
     from maskdepth.io.atomic import atomic_write_bytes
+    from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")

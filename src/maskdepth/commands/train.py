@@ -50,7 +50,7 @@ def add_parser(subparsers) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     import json
 
-    from maskdepth.io.archive import is_archive_folder
+    from maskdepth.data.original import is_archive_folder
 
     extra = list(args.set)
     if args.data:

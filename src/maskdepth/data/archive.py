@@ -1,4 +1,4 @@
-"""Samples of the original archives (see io/archive.py) as tensors, read member by member.
+"""Samples of the original archives (see original.py) as tensors, read member by member.
 
 Each item is a `SampleTensors` like ManifestDataset's, with depth relative in (0, 1] (far = 1)
 and `relative` = 1 when the depth archive is there, else depth 0 (unknown) and `relative` 0.
@@ -13,10 +13,10 @@ import os
 import torch
 from torch.utils.data import Dataset
 
-from maskdepth.data.batch import SampleTensors
-from maskdepth.data.manifest import resize_sample
+from maskdepth.batch import SampleTensors
+from maskdepth.data.original import OriginalArchive
+from maskdepth.data.transforms import resize_sample
 from maskdepth.errors import UserError
-from maskdepth.io.archive import OriginalArchive
 from maskdepth.io.tensors import from_numpy as _tensor
 
 

@@ -1,6 +1,6 @@
 """Samples of a dataset in the layout (see io/layout.py) as tensors.
 
-A sample is a `maskdepth.data.batch.SampleTensors` (image, background, mask, depth, shadow
+A sample is a `maskdepth.batch.SampleTensors` (image, background, mask, depth, shadow
 without the batch dimension): depth is all 0 when the manifest has no depth, shadow 0 where no
 shadow map exists. All come at the files' size unless a size is asked for, in which case they are resized
 (area for images, nearest for mask and depth).
@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from maskdepth.data.batch import SampleTensors
+from maskdepth.batch import SampleTensors
+from maskdepth.data.archive import ArchiveDataset
+from maskdepth.data.original import is_archive_folder
+from maskdepth.data.transforms import resize_sample
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import Sample, depth_is_relative, shadow_path
 from maskdepth.io.tensors import from_numpy as _tensor
@@ -36,24 +38,6 @@ def load_sample(sample: Sample, manifest: Path, relative: bool = False) -> Sampl
     shadow = shadow_path(manifest, sample.id)
     out["shadow"] = (_tensor(imageio.read_shadow(shadow)) if shadow.exists()
                      else torch.zeros(1, height, width))
-    return out
-
-
-def resize_sample(sample: SampleTensors, height: int, width: int) -> SampleTensors:
-    """Resize every map of a sample: area/bilinear for images and shadow, nearest for mask and
-    depth (so that masks stay binary and depth is never blended across edges)."""
-    if sample["image"].shape[-2:] == (height, width):
-        return sample
-    out = {}
-    for key, value in sample.items():
-        if value.dim() != 3:
-            out[key] = value
-            continue
-        mode = "nearest-exact" if key in ("mask", "depth") else "area"
-        if mode == "area" and value.shape[-1] < width:
-            mode = "bilinear"
-        kwargs = {"align_corners": False} if mode == "bilinear" else {}
-        out[key] = F.interpolate(value[None], size=(height, width), mode=mode, **kwargs)[0]
     return out
 
 
@@ -93,12 +77,8 @@ class ManifestDataset(Dataset):
 
 def open_dataset(path: str | Path, size: tuple[int, int] | None = None, polarity: str = "auto"):
     """The dataset at `path`: a folder in the dataset layout (or its manifest.csv) as a
-    ManifestDataset, or a folder of the original archives (io/archive.py) as an ArchiveDataset.
+    ManifestDataset, or a folder of the original archives (original.py) as an ArchiveDataset.
     Both give `ids`, `pair(i)` (image, background arrays) and items as SampleTensors."""
-    from maskdepth.io.archive import is_archive_folder
-
     if is_archive_folder(path):
-        from maskdepth.data.archive import ArchiveDataset
-
         return ArchiveDataset(path, size, polarity)
     return ManifestDataset(path, size)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from maskdepth.data.batch import MAP_KEYS, Batch
+from maskdepth.batch import MAP_KEYS, Batch
 from maskdepth.data.config import DataConfig, SourceConfig
-from maskdepth.data.manifest import open_dataset, resize_sample
-from maskdepth.data.transforms import random_flip
+from maskdepth.data.manifest import open_dataset
+from maskdepth.data.original import is_archive_folder
+from maskdepth.data.transforms import random_flip, resize_sample
 from maskdepth.errors import UserError
-from maskdepth.io.archive import is_archive_folder
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes

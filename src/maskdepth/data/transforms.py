@@ -1,10 +1,30 @@
-"""Paired transforms: the same random parameters for every map of a sample."""
+"""Paired transforms: every map of a sample resized or flipped together, with the same
+parameters."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from maskdepth.data.batch import MAP_KEYS, Batch
+from maskdepth.batch import MAP_KEYS, Batch, SampleTensors
+
+
+def resize_sample(sample: SampleTensors, height: int, width: int) -> SampleTensors:
+    """Resize every map of a sample: area/bilinear for images and shadow, nearest for mask and
+    depth (so that masks stay binary and depth is never blended across edges)."""
+    if sample["image"].shape[-2:] == (height, width):
+        return sample
+    out = {}
+    for key, value in sample.items():
+        if value.dim() != 3:
+            out[key] = value
+            continue
+        mode = "nearest-exact" if key in ("mask", "depth") else "area"
+        if mode == "area" and value.shape[-1] < width:
+            mode = "bilinear"
+        kwargs = {"align_corners": False} if mode == "bilinear" else {}
+        out[key] = F.interpolate(value[None], size=(height, width), mode=mode, **kwargs)[0]
+    return out
 
 
 def random_flip(batch: Batch, g: torch.Generator) -> Batch:

@@ -15,14 +15,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from maskdepth.data.batch import Batch, split_depth
+from maskdepth.batch import Batch, split_depth
 from maskdepth.data.manifest import open_dataset
 from maskdepth.evaluation.baselines import BASELINES
-from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.tensors import to_numpy_rgb
+from maskdepth.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.synth.stream import fixed_scenes
 
 Batches = Iterator[tuple[list[str], Batch]]

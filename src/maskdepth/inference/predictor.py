@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from maskdepth.models.net import MASK_THRESHOLD
+from maskdepth.batch import MASK_THRESHOLD
 
 
 def to_mask(probability):

@@ -12,7 +12,6 @@ from maskdepth.models.decoders import Decoder
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
-MASK_THRESHOLD = 0.5  # a pixel is foreground when sigmoid(mask_logits) > this
 DIFFERENCE_STD = 0.2  # scale of image - background channels (most pixels near 0, edges +-1)
 
 
@@ -72,7 +71,7 @@ class MaskDepthNet(nn.Module):
         image, background: (B, 3, H, W) float RGB in [0, 1], any H and W (padded internally to a
         multiple of 32, outputs cropped back).
     Returns a dict:
-        mask_logits:   (B, 1, H, W) foreground logits (sigmoid > MASK_THRESHOLD = foreground)
+        mask_logits:   (B, 1, H, W) foreground logits (sigmoid > batch.MASK_THRESHOLD = foreground)
         depth:         (B, 1, H, W) z-depth in metres, in (config.min_depth, config.max_depth)
         shadow_logits: (B, 1, H, W) cast-shadow logits, only with config.shadow_head
     """

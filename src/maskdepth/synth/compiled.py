@@ -1,5 +1,5 @@
 """What the compiled kernels of the synth package share: Numba options, the thread runner, the
-numpy form of their array arguments and zero-padded bilinear sampling.
+numpy form of their array arguments, zero-padded bilinear sampling and texture look-ups.
 
 The kernels (room_kernels.py, capture_kernels.py, photo_kernels.py) each handle scenes
 first .. stop - 1 of a batch and release the interpreter lock; `in_threads` splits a batch
@@ -44,6 +44,20 @@ def zero_padded_taps(x, y, size):
     w11 = fx * fy if in_x1 and in_y1 else 0.0
     return (min(max(x0, 0), size - 1), min(max(y0, 0), size - 1), min(max(x0 + 1, 0), size - 1),
             min(max(y0 + 1, 0), size - 1), w00, w01, w10, w11)
+
+
+@njit(inline="always", **OPTIONS)
+def texel(bank, tile, c, x, y):
+    """Bilinear sample of channel c of bank[tile] (bank: (N, C, T, T) textures) at pixel
+    coordinates (x, y) inside [0, T-1]."""
+    size = bank.shape[2]
+    x0 = min(int(x), size - 1)
+    y0 = min(int(y), size - 1)
+    x1, y1 = min(x0 + 1, size - 1), min(y0 + 1, size - 1)
+    fx, fy = x - x0, y - y0
+    top = bank[tile, c, y0, x0] * (1 - fx) + bank[tile, c, y0, x1] * fx
+    bottom = bank[tile, c, y1, x0] * (1 - fx) + bank[tile, c, y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None

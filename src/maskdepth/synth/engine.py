@@ -3,7 +3,7 @@
     from maskdepth.synth import SceneEngine
     batch = SceneEngine(seed=0).render(batch_size=16, seed=123)
 
-A batch is a `maskdepth.data.batch.Batch` (image, background, mask, depth, shadow and
+A batch is a `maskdepth.batch.Batch` (image, background, mask, depth, shadow and
 background_depth; shapes, ranges and units are stated there). The same engine seed and render
 seed always give the same batch.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from maskdepth.data.batch import Batch
+from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import sample_capture
 from maskdepth.synth.config import SceneConfig

@@ -22,8 +22,10 @@ from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import batch_seed
 
 
-def _write_scene(folder: Path, scene_id: str, scene: dict) -> dict[str, str]:
-    """Write one scene's files; returns its manifest row (paths relative to folder)."""
+def write_scene(folder: Path, scene_id: str, scene: dict) -> dict[str, str]:
+    """Write one scene's files (an item of `split_scenes`) under `folder`: images/, backgrounds/
+    and masks/ID.png, and depth/ and shadows/ID.png where the scene has any; returns its manifest
+    row (paths relative to folder)."""
     row = {"id": scene_id, "image": f"images/{scene_id}.png",
            "background": f"backgrounds/{scene_id}.png", "mask": f"masks/{scene_id}.png", "depth": ""}
     imageio.write_rgb(folder / row["image"], scene["image"])
@@ -37,8 +39,10 @@ def _write_scene(folder: Path, scene_id: str, scene: dict) -> dict[str, str]:
     return row
 
 
-def _scenes(batch: dict) -> list[dict[str, np.ndarray]]:
-    """Split a batch into per-scene numpy arrays ready to write."""
+def split_scenes(batch: dict) -> list[dict[str, np.ndarray]]:
+    """Split a batch (the engine's dict of (B, C, H, W) CPU tensors) into per-scene numpy arrays
+    ready for `write_scene`: image and background (H, W, 3) uint8, mask (H, W) bool, depth
+    (H, W) metres, shadow (H, W) with values under half an 8-bit level set to 0."""
     out = []
     for i in range(batch["image"].shape[0]):
         shadow = batch["shadow"][i, 0].numpy()
@@ -76,11 +80,11 @@ def export_dataset(render, folder: str | Path, count: int, batch_size: int = 64,
         def write_batch(k: int) -> list[dict[str, str]]:
             n, first = sizes[k], k * batch_size
             # Always render whole batches (one shape for a compiled renderer); keep n scenes.
-            scenes = _scenes(render(k))[:n]
+            scenes = split_scenes(render(k))[:n]
             # Write the batch before rendering the next: overlapping the two makes torch's
             # worker threads and the writers fight over the cores, which is slower in all.
             ids = [f"{first + i:06d}" for i in range(n)]
-            return list(pool.map(_write_scene, [Path(folder)] * n, ids, scenes))
+            return list(pool.map(write_scene, [Path(folder)] * n, ids, scenes))
 
         return write_dataset(folder, settings, "export", sizes, write_batch, progress=progress,
                              desc=desc)

@@ -7,7 +7,7 @@ lower in the frame and cover the others), alpha-blended edges, a colour and brig
 of each cut-out, and a soft cast shadow that darkens the background but is not foreground.
 
     compositor = PhotoCompositor("photos/backgrounds", "photos/foregrounds", PhotoConfig())
-    batch = compositor.render(batch_size=16, seed=123)   # a maskdepth.data.batch.Batch
+    batch = compositor.render(batch_size=16, seed=123)   # a maskdepth.batch.Batch
 
 `compose` makes the clean composites; `render` adds the capture conditions of the scene engine
 (noise, JPEG, exposure, misaligned background). The scene engine's `--backgrounds` mode and the
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskdepth.data.batch import Batch
+from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth import photo_kernels

@@ -4,7 +4,7 @@
     renderer = make_renderer("cuda")   # TorchRenderer: batched PyTorch on the training device
 
 Both take the scene and capture parameters drawn on the CPU (so a seed gives the same scenes
-everywhere) and return the engine's batch maps (see data/batch.py) on their device:
+everywhere) and return the engine's batch maps (see maskdepth/batch.py) on their device:
 
     rooms(scenes, height, width) -> {"image", "background", "mask", "depth", ...}
     capture(image, background, params) -> (image, background)    exposure, warp, noise, 8 bits

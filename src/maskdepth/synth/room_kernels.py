@@ -6,8 +6,9 @@ full-frame `grid_sample` calls, which leaves it bound by memory bandwidth (about
 scene at 160 px). This kernel computes the same formulas one pixel at a time, skips objects
 whose billboard a pixel's ray misses and computes what depends only on the row once per row;
 the scenes of a batch run on threads (compiled.in_threads). Tests check it against the PyTorch
-definition. Parameters come in as per-scene float32 tables whose columns are named by the
-constants here (scene.py fills them).
+definition. Parameters come in as per-scene float32 tables whose columns are named in
+room_tables.py (scene.py fills them); the furniture boxes and the doorway are drawn by
+furniture_kernels.py.
 
 Arrays are numpy float32 unless noted; images (B, 3, H, W) in [0, 1]; depth (B, H, W) metres.
 """
@@ -19,43 +20,55 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS, zero_padded_taps
+from maskdepth.synth.compiled import OPTIONS, texel, zero_padded_taps
+from maskdepth.synth.furniture_kernels import draw_boxes, through_doorway
+from maskdepth.synth.room_tables import (
+    AMBIENT,
+    BACK,
+    BRIGHT_FLOOR,
+    CAMERA_HEIGHT,
+    CEILING,
+    FOCAL,
+    FRONT,
+    INV_TILE_FLOOR,
+    LEFT,
+    LIGHT_POWER,
+    LIGHT_X,
+    LIGHT_Y,
+    LIGHT_Z,
+    OBJ_FLIP,
+    OBJ_HEIGHT,
+    OBJ_LIGHT,
+    OBJ_PRESENT,
+    OBJ_SHADOW,
+    OBJ_THICKNESS,
+    OBJ_WIDTH,
+    OBJ_X,
+    OBJ_Z,
+    PITCH_COS,
+    PITCH_SIN,
+    RIGHT,
+    SHADOW_DX,
+    SHADOW_DY,
+    SHADOW_DZ,
+    SKY_B,
+    SKY_G,
+    SKY_R,
+    SURFACE_BACK,
+    SURFACE_CEILING,
+    SURFACE_FLOOR,
+    SURFACE_FRONT,
+    SURFACE_LEFT,
+    SURFACE_RIGHT,
+    WINDOW_HALF_H,
+    WINDOW_HALF_W,
+    WINDOW_X,
+    WINDOW_Y,
+    YAW_COS,
+    YAW_SIN,
+)
 
-# Columns of the per-scene table of `render_scenes`.
-(FOCAL, PITCH_SIN, PITCH_COS, CAMERA_HEIGHT, LEFT, RIGHT, FRONT, BACK, CEILING, YAW_COS, YAW_SIN,
- LIGHT_X, LIGHT_Y, LIGHT_Z, LIGHT_POWER, AMBIENT, SHADOW_DX, SHADOW_DY, SHADOW_DZ,
- WINDOW_X, WINDOW_Y, WINDOW_HALF_W, WINDOW_HALF_H, SKY_R, SKY_G, SKY_B,
- BRIGHT_FLOOR, BRIGHT_WALL, BRIGHT_CEILING, INV_TILE_FLOOR, INV_TILE_WALL, INV_TILE_CEILING,
- DOOR_X0, DOOR_X1, DOOR_TOP, DOOR_FAR,
- ) = range(36)
-SCENE_COLUMNS = 36
-
-# Columns of the per-object table (B, K, OBJECT_COLUMNS) of `render_scenes`.
-OBJ_X, OBJ_Z, OBJ_WIDTH, OBJ_HEIGHT, OBJ_THICKNESS, OBJ_FLIP, OBJ_PRESENT, OBJ_LIGHT, OBJ_SHADOW = range(9)
-OBJECT_COLUMNS = 9
-
-# Columns of the per-box table (B, M, BOX_COLUMNS) of `render_scenes` (furniture.Boxes).
-(BOX_X0, BOX_Y0, BOX_Z0, BOX_X1, BOX_Y1, BOX_Z1, BOX_R, BOX_G, BOX_B, BOX_TILE, BOX_PER_M,
- BOX_PRESENT, BOX_EMIT) = range(13)
-BOX_COLUMNS = 13
-
-# Surface ids, as room.FLOOR ... room.BACK.
-_FLOOR, _CEILING, _LEFT, _RIGHT, _FRONT, _BACK = range(6)
-# As room.BEYOND_LIGHT and furniture.FACE_AMBIENT.
-_BEYOND_LIGHT = 0.8
-_FACE_X, _FACE_TOP, _FACE_BOTTOM, _FACE_Z = 0.85, 1.0, 0.6, 0.75
-
-@njit(inline="always", **OPTIONS)
-def _texel(bank, tile, c, x, y):
-    """Bilinear sample of channel c of bank[tile] at pixel coordinates (x, y) inside [0, T-1]."""
-    size = bank.shape[2]
-    x0 = min(int(x), size - 1)
-    y0 = min(int(y), size - 1)
-    x1, y1 = min(x0 + 1, size - 1), min(y0 + 1, size - 1)
-    fx, fy = x - x0, y - y0
-    top = bank[tile, c, y0, x0] * (1 - fx) + bank[tile, c, y0, x1] * fx
-    bottom = bank[tile, c, y1, x0] * (1 - fx) + bank[tile, c, y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+_BEYOND_LIGHT = 0.8  # as room.BEYOND_LIGHT
 
 
 @njit(inline="always", **OPTIONS)
@@ -81,13 +94,13 @@ def _sprite_channel(sprites, n, c, xa, ya, xb, yb, w00, w01, w10, w11):
 def _room_colour(s, b, surface, x, y, z, beyond, textures, tiles):
     """Textured, lit colour (r, g, b) of a room hit point (room frame x, y, z) of scene b;
     `beyond`: seen through the doorway (ambient light only, no window)."""
-    if surface == _FLOOR:
+    if surface == SURFACE_FLOOR:
         slot, u, v = 0, x, z
-    elif surface == _CEILING:
+    elif surface == SURFACE_CEILING:
         slot, u, v = 2, x, z
     else:
         slot, v = 1, y
-        u = z if surface <= _RIGHT else x
+        u = z if surface <= SURFACE_RIGHT else x
     size = textures.shape[2]
     half = 0.5 / size
     u, v = u * s[b, INV_TILE_FLOOR + slot], v * s[b, INV_TILE_FLOOR + slot]
@@ -95,15 +108,15 @@ def _room_colour(s, b, surface, x, y, z, beyond, textures, tiles):
     fv = min(max(v - math.floor(v), half), 1 - half) * size - 0.5
     # Light: ambient + power * (distance to the surface's plane) / distance^3.
     lx, ly, lz = s[b, LIGHT_X] - x, s[b, LIGHT_Y] - y, s[b, LIGHT_Z] - z
-    if surface == _FLOOR:
+    if surface == SURFACE_FLOOR:
         normal = s[b, LIGHT_Y]
-    elif surface == _CEILING:
+    elif surface == SURFACE_CEILING:
         normal = s[b, CEILING] - s[b, LIGHT_Y]
-    elif surface == _LEFT:
+    elif surface == SURFACE_LEFT:
         normal = s[b, LIGHT_X] + s[b, LEFT]
-    elif surface == _RIGHT:
+    elif surface == SURFACE_RIGHT:
         normal = s[b, RIGHT] - s[b, LIGHT_X]
-    elif surface == _FRONT:
+    elif surface == SURFACE_FRONT:
         normal = s[b, LIGHT_Z] + s[b, FRONT]
     else:
         normal = s[b, BACK] - s[b, LIGHT_Z]
@@ -113,85 +126,12 @@ def _room_colour(s, b, surface, x, y, z, beyond, textures, tiles):
     else:
         shade = (s[b, AMBIENT] + s[b, LIGHT_POWER] * normal * inv_dist * inv_dist * inv_dist) * s[b, BRIGHT_FLOOR + slot]
     tile = tiles[b, slot]
-    if (surface == _BACK and not beyond and abs(x - s[b, WINDOW_X]) < s[b, WINDOW_HALF_W]
+    if (surface == SURFACE_BACK and not beyond and abs(x - s[b, WINDOW_X]) < s[b, WINDOW_HALF_W]
             and abs(y - s[b, WINDOW_Y]) < s[b, WINDOW_HALF_H]):
         glow = 1.05 - 0.25 * (y - s[b, WINDOW_Y]) / max(s[b, WINDOW_HALF_H], 1e-3)
         return s[b, SKY_R] * glow, s[b, SKY_G] * glow, s[b, SKY_B] * glow
-    return (_texel(textures, tile, 0, fu, fv) * shade, _texel(textures, tile, 1, fu, fv) * shade,
-            _texel(textures, tile, 2, fu, fv) * shade)
-
-
-@njit(inline="always", **OPTIONS)
-def _through_doorway(s, b, surface, depth, rdx, dy, rdz, cam_h):
-    """(surface, depth, beyond) of a room hit: back-wall hits inside the opening go on into the
-    passage behind it (room._through_doorway)."""
-    if surface != _BACK or not s[b, DOOR_FAR] > 0:
-        return surface, depth, False
-    x, y = depth * rdx, cam_h + depth * dy
-    if not (x > s[b, DOOR_X0] and x < s[b, DOOR_X1] and y < s[b, DOOR_TOP]):
-        return surface, depth, False
-    t_x = max(s[b, DOOR_X1] / rdx, s[b, DOOR_X0] / rdx)
-    t_y = max((s[b, DOOR_TOP] - cam_h) / dy, -cam_h / dy)
-    t_z = (s[b, BACK] + s[b, DOOR_FAR]) / rdz
-    t_side = min(t_x, t_z)
-    if t_y <= t_side:
-        surface = _FLOOR if dy < 0 else _CEILING
-    elif t_x <= t_z:
-        surface = _RIGHT if rdx > 0 else _LEFT
-    else:
-        surface = _BACK
-    return surface, min(t_side, t_y), True
-
-
-@njit(inline="always", **OPTIONS)
-def _sign(x):
-    return (x > 0) - (x < 0)
-
-
-@njit(inline="always", **OPTIONS)
-def _boxes(s, b, boxes, textures, red, green, blue, depth, rdx, dy, rdz, cam_h):
-    """Colour and depth after the scene's furniture boxes nearer than `depth` (furniture.draw_boxes)."""
-    size = textures.shape[2]
-    half = 0.5 / size
-    for m in range(boxes.shape[1]):
-        if boxes[b, m, BOX_PRESENT] == 0:
-            continue
-        t0, t1 = (boxes[b, m, BOX_X0] - 0.0) / rdx, (boxes[b, m, BOX_X1] - 0.0) / rdx
-        near_x, far_x = min(t0, t1), max(t0, t1)
-        t0, t1 = (boxes[b, m, BOX_Y0] - cam_h) / dy, (boxes[b, m, BOX_Y1] - cam_h) / dy
-        near_y, far_y = min(t0, t1), max(t0, t1)
-        t0, t1 = (boxes[b, m, BOX_Z0] - 0.0) / rdz, (boxes[b, m, BOX_Z1] - 0.0) / rdz
-        near_z, far_z = min(t0, t1), max(t0, t1)
-        t = max(max(near_x, near_y), near_z)
-        if not (t <= min(min(far_x, far_y), far_z) and t > 0 and t < depth):
-            continue
-        on_x = near_x >= near_y and near_x >= near_z
-        on_y = not on_x and near_y >= near_z
-        px, py, pz = t * rdx, cam_h + t * dy, t * rdz
-        if boxes[b, m, BOX_EMIT] > 0:
-            red, green, blue = boxes[b, m, BOX_R], boxes[b, m, BOX_G], boxes[b, m, BOX_B]
-            depth = t
-            continue
-        per_m = boxes[b, m, BOX_PER_M]
-        u = (pz if on_x else px) * per_m
-        v = (pz if on_y else py) * per_m
-        fu = min(max(u - math.floor(u), half), 1 - half) * size - 0.5
-        fv = min(max(v - math.floor(v), half), 1 - half) * size - 0.5
-        lx, ly, lz = s[b, LIGHT_X] - px, s[b, LIGHT_Y] - py, s[b, LIGHT_Z] - pz
-        if on_x:
-            facing, ambient = -_sign(rdx) * lx, _FACE_X
-        elif on_y:
-            facing, ambient = -_sign(dy) * ly, (_FACE_TOP if dy < 0 else _FACE_BOTTOM)
-        else:
-            facing, ambient = -_sign(rdz) * lz, _FACE_Z
-        inv_dist = 1 / math.sqrt(lx * lx + ly * ly + lz * lz)
-        shade = s[b, AMBIENT] * ambient + s[b, LIGHT_POWER] * max(facing, 0.0) * inv_dist * inv_dist * inv_dist
-        tile = int(boxes[b, m, BOX_TILE])
-        red = _texel(textures, tile, 0, fu, fv) * shade * boxes[b, m, BOX_R]
-        green = _texel(textures, tile, 1, fu, fv) * shade * boxes[b, m, BOX_G]
-        blue = _texel(textures, tile, 2, fu, fv) * shade * boxes[b, m, BOX_B]
-        depth = t
-    return red, green, blue, depth
+    return (texel(textures, tile, 0, fu, fv) * shade, texel(textures, tile, 1, fu, fv) * shade,
+            texel(textures, tile, 2, fu, fv) * shade)
 
 
 @njit(inline="always", **OPTIONS)
@@ -239,16 +179,16 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, boxes, textures, sprites,
             t_z = max(s[b, BACK] * inv_z, -s[b, FRONT] * inv_z)
             t_wall = min(t_x, t_z)
             if t_y <= t_wall:
-                surface = _CEILING if dy >= 0 else _FLOOR
+                surface = SURFACE_CEILING if dy >= 0 else SURFACE_FLOOR
             elif t_x <= t_z:
-                surface = _RIGHT if rdx > 0 else _LEFT
+                surface = SURFACE_RIGHT if rdx > 0 else SURFACE_LEFT
             else:
-                surface = _BACK if rdz > 0 else _FRONT
+                surface = SURFACE_BACK if rdz > 0 else SURFACE_FRONT
             room_depth = min(t_wall, t_y)
-            surface, room_depth, beyond = _through_doorway(s, b, surface, room_depth, rdx, dy, rdz, cam_h)
+            surface, room_depth, beyond = through_doorway(s, b, surface, room_depth, rdx, dy, rdz, cam_h)
             red, green, blue = _room_colour(s, b, surface, room_depth * rdx, cam_h + room_depth * dy,
                                             room_depth * rdz, beyond, textures, tiles)
-            red, green, blue, z_now = _boxes(s, b, boxes, textures, red, green, blue, room_depth,
+            red, green, blue, z_now = draw_boxes(s, b, boxes, textures, red, green, blue, room_depth,
                                              rdx, dy, rdz, cam_h)
             visible_any = False
             for k in range(count):
@@ -287,7 +227,7 @@ def _render_scene(b, s, tiles, obj, ids, n_clutter, boxes, textures, sprites,
                 background_depth[b, i, j] = z_now
             # Foreground shadows on the visible floor (objects.cast_shadow).
             dark = 0.0
-            if surface == _FLOOR and z_now == room_depth and dy < 0:
+            if surface == SURFACE_FLOOR and z_now == room_depth and dy < 0:
                 fx = t_floor * dx
                 lit = 1.0
                 for k in range(n_clutter, count):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth import furniture, objects, room_kernels
+from maskdepth.synth import furniture, objects, room_kernels, room_tables
 from maskdepth.synth import room as rooms
 from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import SceneConfig
@@ -115,7 +115,7 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
 
 
 def _scene_table(s: RoomScenes) -> np.ndarray:
-    """(B, room_kernels.SCENE_COLUMNS) float32: the per-scene numbers, in the kernels' column order."""
+    """(B, room_tables.SCENE_COLUMNS) float32: the per-scene numbers, in the kernels' column order."""
     rays, room, light, window = s.rays, s.room, s.light, s.window
     dir_x, dir_y, dir_z = light.shadow_dir
     dir_z = torch.where(dir_z.abs() < 0.05, torch.full_like(dir_z, 0.05), dir_z)
@@ -127,12 +127,12 @@ def _scene_table(s: RoomScenes) -> np.ndarray:
                *window.sky.unbind(1), *s.brightness.unbind(1), *(1 / s.tile_m).unbind(1),
                s.doorway.x0, s.doorway.x1, s.doorway.top, s.doorway.far]
     table = torch.stack([c.reshape(-1).float() for c in columns], dim=1)
-    assert table.shape[1] == room_kernels.SCENE_COLUMNS
+    assert table.shape[1] == room_tables.SCENE_COLUMNS
     return np.ascontiguousarray(table.numpy())
 
 
 def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
-    """(B, K, room_kernels.OBJECT_COLUMNS) float32 and sprite ids (B, K): clutter, then foreground."""
+    """(B, K, room_tables.OBJECT_COLUMNS) float32 and sprite ids (B, K): clutter, then foreground."""
     rows, ids = [], []
     no_shadow = [torch.zeros_like(s.room.left)] * len(s.clutter)
     for place, strength in zip(s.clutter + s.foreground, no_shadow + s.shadow_strength):
@@ -142,17 +142,17 @@ def _object_table(s: RoomScenes) -> tuple[np.ndarray, np.ndarray]:
         rows.append(torch.stack([f.reshape(-1).float() for f in fields], dim=1))
         ids.append(place.sprite)
     table = torch.stack(rows, dim=1)
-    assert table.shape[2] == room_kernels.OBJECT_COLUMNS
+    assert table.shape[2] == room_tables.OBJECT_COLUMNS
     return np.ascontiguousarray(table.numpy()), np.ascontiguousarray(torch.stack(ids, 1).numpy())
 
 
 def _box_table(s: RoomScenes) -> np.ndarray:
-    """(B, M, room_kernels.BOX_COLUMNS) float32: the furniture boxes in the kernels' column order."""
+    """(B, M, room_tables.BOX_COLUMNS) float32: the furniture boxes in the kernels' column order."""
     boxes = s.boxes
     table = torch.cat([boxes.lo, boxes.hi, boxes.tint, boxes.tile.unsqueeze(2).float(),
                        boxes.tiles_per_m.unsqueeze(2), boxes.present.unsqueeze(2),
                        boxes.emit.unsqueeze(2)], dim=2).float()
-    assert table.shape[2] == room_kernels.BOX_COLUMNS
+    assert table.shape[2] == room_tables.BOX_COLUMNS
     return np.ascontiguousarray(table.numpy())
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from maskdepth.data.batch import Batch
+from maskdepth.batch import Batch
 from maskdepth.synth.config import SceneConfig
 from maskdepth.synth.engine import SceneEngine
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from maskdepth.data.batch import Batch, split_depth
+from maskdepth.batch import Batch, split_depth
 
 
 @dataclass
@@ -211,7 +211,7 @@ def relative_depth_loss(pred: Tensor, true: Tensor) -> Tensor:
     (`align_scale_shift`), then the mean absolute difference over known pixels (true > 0) is
     taken; the mean over images with known pixels (a graph-connected 0 when none).
     pred: (B, 1, H, W) metres; true: (B, 1, H, W) relative depth in (0, 1], 0 = unknown."""
-    from maskdepth.evaluation.metrics import align_scale_shift
+    from maskdepth.metrics import align_scale_shift
 
     pred, true = pred.float(), true.float()
     known = true > 0

@@ -12,8 +12,8 @@ import lightning as L
 import torch
 from torch import nn
 
-from maskdepth.data.batch import Batch, split_depth
-from maskdepth.evaluation.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
+from maskdepth.batch import Batch, split_depth
+from maskdepth.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.lineage import run_entry
 from maskdepth.training.losses import MaskDepthLoss

@@ -1,4 +1,5 @@
-"""Benchmarks: throughput measured on the machine at hand (never asserted in tests).
+"""Single rates: throughput of one part measured on the machine at hand (never asserted in
+tests), what `maskdepth bench synth|build|model` prints and `bench all` builds on.
 
     maskdepth bench synth --size 160
 """
@@ -32,7 +33,7 @@ def engine_stages(engine: SceneEngine, batch_size: int, repeats: int = 5) -> dic
     """Wall milliseconds per scene of each stage of `SceneEngine.render` (best of `repeats`
     batches), and of encoding its five PNG files on one thread."""
     from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
-    from maskdepth.synth.export import _scenes, _write_scene
+    from maskdepth.synth.export import split_scenes, write_scene
     from maskdepth.synth.scene import render_rooms, sample_rooms
 
     cfg = engine.config
@@ -41,7 +42,7 @@ def engine_stages(engine: SceneEngine, batch_size: int, repeats: int = 5) -> dic
     clean = render_rooms(scenes, cfg.height, cfg.width)
     capture = sample_capture(batch_size, cfg.height, cfg.width, engine.noise_bank, cfg.capture, g)
     image, _ = apply_capture(clean["image"], clean["background"], capture)
-    one = _scenes(engine.render(batch_size, 0))[0]
+    one = split_scenes(engine.render(batch_size, 0))[0]
 
     def best(step, per: int = batch_size) -> float:
         times = []
@@ -58,7 +59,7 @@ def engine_stages(engine: SceneEngine, batch_size: int, repeats: int = 5) -> dic
             "render": best(lambda: render_rooms(scenes, cfg.height, cfg.width)),
             "capture": best(lambda: apply_capture(clean["image"], clean["background"], capture)),
             "JPEG": best(lambda: apply_jpeg(image, capture.jpeg_quality)),
-            "PNG files (one thread)": best(lambda: _write_scene(Path(folder), "000000", one), per=1),
+            "PNG files (one thread)": best(lambda: write_scene(Path(folder), "000000", one), per=1),
         }
 
 
@@ -80,7 +81,7 @@ def machine() -> str:
             f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
 
-def _timed(step, seconds: float, warmup: int = 2) -> float:
+def timed(step, seconds: float, warmup: int = 2) -> float:
     """Calls per second of `step()` over about `seconds` (after `warmup` calls)."""
     for _ in range(warmup):
         step()
@@ -113,7 +114,7 @@ def model_rates(model, height: int, width: int, batch_size: int, seconds: float)
         optimizer.step()
 
     model.eval()
-    inference = _timed(infer, seconds) * batch_size
+    inference = timed(infer, seconds) * batch_size
     model.train()
-    training = _timed(train, seconds) * batch_size
+    training = timed(train, seconds) * batch_size
     return {"inference_img_per_s": round(inference, 1), "train_img_per_s": round(training, 1)}

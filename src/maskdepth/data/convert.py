@@ -1,4 +1,4 @@
-"""The original archives (io/archive.py) as a dataset folder in the layout (io/layout.py).
+"""The original archives (original.py) as a dataset folder in the layout (io/layout.py).
 
 Per sample: images/<id>.<ext> (the composite's bytes, copied as stored: no re-encoding),
 masks/<id>.png (0/255, JPEG masks thresholded at 127), depth/<id>.png (relative depth x 65535,
@@ -14,9 +14,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
+from maskdepth.data.original import MASK_LABEL, OriginalArchive
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
-from maskdepth.io.archive import MASK_LABEL, OriginalArchive
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.io.dataset_writer import write_dataset
 from maskdepth.io.layout import RELATIVE_DEPTH_FILE, RELATIVE_DEPTH_NOTE

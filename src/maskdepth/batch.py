@@ -17,6 +17,9 @@ A `Batch` is a dict of float32 tensors for B samples of H x W pixels:
     index:              () long, the batch's index in its training stream (training only)
 
 `SampleTensors` is the same without the batch dimension (ManifestDataset items).
+
+A predicted mask is a probability sigmoid(mask_logits) in [0, 1]; a pixel is foreground when it
+exceeds MASK_THRESHOLD (prediction and the metrics use this one value).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TypedDict
 import torch
 
 MAP_KEYS = ("image", "background", "mask", "depth", "shadow")  # the per-pixel maps every source gives
+MASK_THRESHOLD = 0.5  # a pixel is foreground when sigmoid(mask_logits) > this
 
 
 class Batch(TypedDict, total=False):

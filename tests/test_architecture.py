@@ -1,0 +1,123 @@
+"""The package's shape: imports point down one order of layers (so no circles), and no source
+file outgrows what one reader takes in (STYLE.md: files under ~300 lines)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maskdepth"
+MAX_LINES = 300
+
+# Lowest first: a module may import from its own package or module and from those listed before
+# it, never from one listed after it. "__init__" is maskdepth/__init__.py (the public API).
+LAYERS = ["errors", "io", "batch", "metrics", "models", "synth", "data", "training", "inference",
+          "evaluation", "bench", "web", "commands", "cli", "__init__", "__main__"]
+
+
+def _module(path: Path) -> str:
+    """Dotted name of a source file, e.g. maskdepth.data.manifest (maskdepth.io for io/__init__)."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> str:
+    """The part of the package a module belongs to: maskdepth.data.manifest -> data; maskdepth
+    itself and the names it exports (maskdepth.MaskDepth) -> __init__."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "__init__"
+
+
+def _imports(path: Path) -> list[tuple[ast.stmt, list[str]]]:
+    """Every import statement of a file that names maskdepth modules, at any depth (inside
+    functions too), with what it imports: relative imports resolved, `from X import y` counted
+    as X and X.y (y may be a module)."""
+    module, is_package = _module(path), path.name == "__init__.py"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                here = module.split(".") if is_package else module.split(".")[:-1]
+                base = ".".join(here[:len(here) - node.level + 1] + ([base] if base else []))
+            # `from maskdepth import io` imports maskdepth.io, not the package's __init__
+            names = ([base] if base != "maskdepth" else []) + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        names = [name for name in names if name == "maskdepth" or name.startswith("maskdepth.")]
+        if names:
+            found.append((node, names))
+    return found
+
+
+def _sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_part_of_the_package_has_a_layer():
+    parts = {_module(path).split(".")[1] for path in _sources() if "." in _module(path)}
+    assert parts <= set(LAYERS), f"add {sorted(parts - set(LAYERS))} to LAYERS"
+
+
+def test_imports_point_down_the_layers():
+    wrong = []
+    for path in _sources():
+        module = _module(path)
+        own = LAYERS.index(_layer(module))
+        for node, names in _imports(path):
+            for target in sorted({_layer(name) for name in names}):
+                if LAYERS.index(target) > own:
+                    wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                                 f"`{ast.unparse(node)}`: {module} ({_layer(module)}) imports "
+                                 f"from {target}, a higher layer")
+    assert not wrong, ("imports against the layer order " + " < ".join(LAYERS) + ":\n"
+                       + "\n".join(wrong))
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """module -> the modules it imports (`from X import y`: X.y where that is a module, else X;
+    a package's __init__ run on the way to its submodules is not counted)."""
+    modules = {_module(path): path for path in _sources()}
+    graph = {}
+    for module, path in modules.items():
+        targets = set()
+        for node, names in _imports(path):
+            if isinstance(node, ast.ImportFrom):
+                base = names[-1].rpartition(".")[0]
+                names = [name if name in modules else base for name in names[-len(node.names):]]
+            targets |= {name for name in names if name in modules}
+        graph[module] = targets - {module}
+    return graph
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One circle of imports (a list of modules, the first repeated at the end), or None."""
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target not in state and (found := visit(target, path + [target])):
+                return found
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (found := visit(module, [module])):
+            return found
+    return None
+
+
+def test_no_module_imports_itself_in_a_circle():
+    circle = _circle(_module_graph())
+    assert circle is None, "modules that import each other in a circle: " + " -> ".join(circle)
+
+
+def test_no_source_file_is_over_300_lines():
+    long = [f"{path.relative_to(PACKAGE.parent)}: {count} lines"
+            for path in _sources() if (count := len(path.read_text().splitlines())) > MAX_LINES]
+    assert not long, f"files over {MAX_LINES} lines (split them by what they own):\n" + "\n".join(long)
