@@ -62,3 +62,81 @@ def test_a_sequence_is_scored_over_its_temporal_roi_with_pooled_counts(tmp_path)
 def test_a_folder_without_sequences_is_refused(tmp_path):
     with pytest.raises(UserError, match="no CDnet sequence"):
         find_sequences(tmp_path)
+
+
+def _video(folder, background: bool = True):
+    """Six 64x64 frames of a textured room with a dark block moving across; ground truth 255 on
+    the block with an unknown (170) rim, 85 in the top rows, a ROI leaving out the right quarter,
+    frames 2-5 scored."""
+    rng = np.random.default_rng(0)
+    empty = (rng.uniform(60, 200, (64, 64, 3))).astype(np.uint8)
+    (folder / "input").mkdir(parents=True)
+    (folder / "groundtruth").mkdir()
+    for n in range(1, 7):
+        frame, truth = empty.copy(), np.zeros((64, 64), np.uint8)
+        x = 6 * n
+        truth[18:50, x - 1 : x + 15] = 170
+        truth[20:48, x : x + 14] = 255
+        truth[:4] = 85
+        frame[20:48, x : x + 14] = (20, 30, 40)
+        Image.fromarray(frame).save(folder / "input" / f"in{n:06d}.png")
+        Image.fromarray(truth).save(folder / "groundtruth" / f"gt{n:06d}.png")
+    roi = np.full((64, 64), 255, np.uint8)
+    roi[:, 48:] = 0
+    Image.fromarray(roi).save(folder / "ROI.bmp")
+    (folder / "temporalROI.txt").write_text("2 5\n")
+    if background:
+        Image.fromarray(empty).save(folder / "background.png")
+    return folder
+
+
+def _reference_counts(results, video):
+    """Pooled (tp, fp, fn, tn) of the bin files against the ground truth, by numpy directly."""
+    roi = np.array(Image.open(video / "ROI.bmp")) > 0
+    total = np.zeros(4)
+    for n in range(2, 6):
+        pred = np.array(Image.open(results / f"bin{n:06d}.png")) == 255
+        truth = np.array(Image.open(video / "groundtruth" / f"gt{n:06d}.png"))
+        scored = roi & (truth != 85) & (truth != 170)
+        moving = truth == 255
+        total += [(pred & moving & scored).sum(), (pred & ~moving & scored).sum(),
+                  (~pred & moving & scored).sum(), (~pred & ~moving & scored).sum()]
+    return total
+
+
+def test_evaluate_scores_cdnet_videos_as_predict_writes_their_results(tmp_path):
+    from maskdepth.cli import main
+
+    first = _video(tmp_path / "tree" / "indoor" / "office")
+    _video(tmp_path / "tree" / "outdoor" / "yard", background=False)  # scored on a clean plate
+    results, report = tmp_path / "results", tmp_path / "m.json"
+    assert main(["predict", "--images", str(first / "input"), "--background",
+                 str(first / "background.png"), "--out", str(results), "--cdnet"]) == 0
+    assert sorted(p.name for p in results.glob("bin*.png")) == [f"bin{n:06d}.png" for n in range(1, 7)]
+    assert main(["evaluate", "--checkpoint", "small", "--data", str(tmp_path / "tree"),
+                 "--baselines", "--json", str(report)]) == 0
+    scores = __import__("json").loads(report.read_text())
+    tp, fp, fn, tn = _reference_counts(results, first)
+    office = scores["office: model"]
+    assert office["pwc"] == pytest.approx(100 * (fp + fn) / (tp + fp + fn + tn))
+    assert office["specificity"] == pytest.approx(tn / (tn + fp))
+    if tp + fn:
+        assert office["recall"] == pytest.approx(tp / (tp + fn))
+    assert scores["indoor (category): model"] == pytest.approx(office, nan_ok=True)
+    for method in ("model", "absdiff", "mog2"):
+        assert math.isfinite(scores[f"yard: {method}"]["pwc"])
+        assert f"mean: {method}" in scores
+    # The dark block on a bright room is easy: absdiff finds most of it.
+    assert scores["office: absdiff"]["f_measure"] > 0.8
+
+
+def test_predict_cdnet_needs_cdnet_frame_names(tmp_path, capsys):
+    from maskdepth.cli import main
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(folder / "photo.png")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "bg.png")
+    assert main(["predict", "--images", str(folder), "--background", str(tmp_path / "bg.png"),
+                 "--out", str(tmp_path / "out"), "--cdnet"]) == 2
+    assert "inNNNNNN" in capsys.readouterr().err

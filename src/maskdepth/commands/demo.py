@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     probability, depth = predict_tensors(model.model, batch["image"], batch["background"])
     sheet = write_rgb(args.out / "contact_sheet.png", prediction_sheet(batch, probability, depth, limit=args.n))
     ids = [f"{i:06d}" for i in range(args.n)]
-    values = evaluate_set(model.model, iter([(ids, batch)]), args.n, name="demo")["model"]
+    values = evaluate_set(model, iter([(ids, batch)]), args.n, name="demo")["model"]
     shown = ("mask_iou", "mask_bf", "depth_rmse", "depth_absrel", "depth_d1", "depth_fg_rmse")
     print(format_table({f"{args.n} engine scenes": {k: values[k] for k in shown}}))
     print(f"contact sheet: {sheet}")

@@ -12,6 +12,7 @@ EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/model.safetensors --data ../shared/realdev/clean
   maskdepth evaluate --checkpoint runs/default/checkpoints/best.ckpt --engine-count 256 --baselines
   maskdepth evaluate --checkpoint model.safetensors --data d1 d2 --json metrics.json --save-predictions preds/
+  maskdepth evaluate --checkpoint small --data ../shared/realvideo --baselines   (CDnet-layout videos)
 """
 
 SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_absrel",
@@ -23,12 +24,19 @@ SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_ab
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="metrics of a model (and classical baselines) on datasets or engine scenes",
-        description="Print a table of every mask and depth metric per data set. Without --data, "
-                    "evaluates on engine scenes (all capture conditions on).",
+        description="Print a table of every mask and depth metric per data set, scored on what "
+                    "`maskdepth predict` writes for the same inputs. Without --data, evaluates "
+                    "on engine scenes (all capture conditions on).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx",
                             default_text="none; omit it with --baselines to evaluate only the baselines")
-    parser.add_argument("--data", type=Path, nargs="+", default=[], help="dataset folders (layout)")
+    parser.add_argument("--data", type=Path, nargs="+", default=[],
+                        help="dataset folders (layout), or CDnet-2014 videos (input/, "
+                             "groundtruth/), folders of them or a category tree: scored with "
+                             "CDnet's seven measures per video, category and overall")
+    parser.add_argument("--background", type=Path, metavar="IMG",
+                        help="CDnet videos: the empty scene (default: each video's "
+                             "background.png, else a clean plate gathered from its frames)")
     parser.add_argument("--engine-count", type=int, default=0,
                         help="also evaluate on N engine scenes (without --data: training's "
                              "validation count)")
@@ -40,6 +48,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save-predictions", type=Path, metavar="DIR",
                         help="write <DIR>/<set>/<id>_mask.png and <id>_depth.png")
     parser.add_argument("--json", type=Path, help="write all metrics to this JSON file")
+    parser.add_argument("--raw", action="store_true",
+                        help="score the bare network on the tensors as they are, instead of what "
+                             "`maskdepth predict` writes (background alignment, working size)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
     parser.set_defaults(func=run)
 
@@ -47,26 +58,40 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.data.config import DataConfig
     from maskdepth.errors import UserError
+    from maskdepth.evaluation.cdnet import is_cdnet
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.inference.loader import load_model_file
-    from maskdepth.io.atomic import atomic_write_bytes
+    from maskdepth.inference.api import MaskDepth
     from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
-    sets = {path.name or str(path): (lambda p=path: manifest_set(p)) for path in args.data}
+    videos = [path for path in args.data if is_cdnet(path)]
+    if args.background is not None and not videos:
+        raise UserError("--background is for CDnet-layout videos (input/, groundtruth/); a "
+                        "dataset folder names each sample's background in its manifest")
+    sets = {path.name or str(path): (lambda p=path: manifest_set(p))
+            for path in args.data if path not in videos}
     height, width = args.size
-    if args.engine_count > 0 or not sets:
+    if args.engine_count > 0 or not (sets or videos):
         count = args.engine_count or DataConfig.val_count
         seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
         sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
-    model = load_model_file(args.checkpoint, args.device) if args.checkpoint else None
+    model = MaskDepth.load(args.checkpoint, device=args.device) if args.checkpoint else None
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():
         total, batches = make()
         save_dir = args.save_predictions / name if args.save_predictions else None
-        for method, values in evaluate_set(model, batches, total, args.baselines, save_dir, name).items():
+        for method, values in evaluate_set(model, batches, total, args.baselines, save_dir, name,
+                                           args.raw).items():
             results[f"{name}: {method}"] = values
+    if videos:
+        video_results = _evaluate_videos(videos, model, args)
+        print(format_table(video_results))
+        print()
+        results.update(video_results)
+    if not sets:
+        _write_json(args.json, results)
+        return 0
     mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")} for row, values in results.items()}
     depth_rows = {row: {k: values[k] for k in SHOWN if k in values and k.startswith("depth")}
                   for row, values in results.items() if any(k.startswith("depth") for k in values)}
@@ -74,6 +99,28 @@ def run(args: argparse.Namespace) -> int:
     if depth_rows:
         print()
         print(format_table(depth_rows))
-    if args.json:
-        atomic_write_bytes(args.json, json.dumps(results, indent=2).encode())
+    _write_json(args.json, results)
     return 0
+
+
+def _evaluate_videos(roots: list[Path], model, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """CDnet's measures of the model (each frame through `MaskDepth.predict`, as `maskdepth
+    predict` runs it; --raw: no alignment) and, with --baselines, of the classical baselines, on
+    every sequence under `roots`."""
+    from maskdepth.evaluation.baselines import BASELINES
+    from maskdepth.evaluation.cdnet import evaluate_sequences, find_sequences
+
+    methods = {}
+    if model is not None:
+        methods["model"] = lambda frame, empty: model.predict(frame, empty, align=not args.raw).mask
+    if args.baselines:
+        methods.update(BASELINES)
+    sequences = [sequence for root in roots for sequence in find_sequences(root)]
+    return evaluate_sequences(sequences, methods, args.background)
+
+
+def _write_json(path: Path | None, results: dict) -> None:
+    from maskdepth.io.atomic import atomic_write_bytes
+
+    if path is not None:
+        atomic_write_bytes(path, json.dumps(results, indent=2).encode())

@@ -11,6 +11,7 @@ EXAMPLE = """examples:
   maskdepth predict --image person.jpg --background room.jpg --out out/
   maskdepth predict --data dataset/ --out preds/                 (<out>/<id>_mask.png, _depth.png)
   maskdepth predict --images shots/ --background room.jpg --out out/
+  maskdepth predict --images video/input --background video/background.png --out results/ --cdnet
   maskdepth predict --video call.mp4 --out out/                  (clean plate from the video itself)
   maskdepth predict --video call.mp4 --out out/ --resume         (after an interruption)
   maskdepth predict --video call.mp4 --out out/ --engine onnx  (ONNX Runtime: real time on 2 cores)
@@ -59,6 +60,9 @@ def add_parser(subparsers) -> None:
                         help="video/webcam: every pixel's depth from its own frame (default: "
                              "outside the mask, the empty scene's depth, predicted once: no "
                              "flicker)")
+    parser.add_argument("--cdnet", action="store_true",
+                        help="--images of a CDnet video (input/inNNNNNN.jpg): write only the "
+                             "masks, named as CDnet's results (binNNNNNN.png), for its tools")
     parser.add_argument("--no-frame-files", action="store_true",
                         help="video/webcam: write only the view mp4, not a mask and depth PNG "
                              "per frame (faster; an interruption then starts again)")
@@ -89,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path}: no such file or folder")
     if args.images is not None and not args.images.is_dir():
         raise UserError(f"--images {args.images} is not a folder; give a folder of images")
+    if args.cdnet and args.images is None:
+        raise UserError("--cdnet writes CDnet results for --images (a CDnet video's input/ folder)")
     from maskdepth.inference.api import MAX_SIDE, VIDEO_MAX_SIDE
 
     if args.max_side is None:
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 written = predict_manifest(model, args.data, out, align, args.batch_size, journal)
             elif args.images:
                 written = predict_folder(model, args.images, args.background, out, align,
-                                         args.batch_size, journal)
+                                         args.batch_size, journal, cdnet=args.cdnet)
             elif args.video:
                 written = predict_video(model, args.video, args.background, out, align,
                                         args.batch_size, args.max_frames, journal,
@@ -158,4 +164,5 @@ def _settings(args: argparse.Namespace) -> dict:
             "background": where(args.background),
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
             "align": not args.no_align, "batch_size": args.batch_size,
-            "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth}
+            "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth,
+            "cdnet": args.cdnet}

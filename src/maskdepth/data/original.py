@@ -30,12 +30,12 @@ import numpy as np
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.archive import ArchiveError, Zip, safe_member
+from maskdepth.io.images import IMAGE_SUFFIXES
 
 MASK_LABEL = "data_label.txt"
 DEPTH_LABEL = "depth_label.txt"
 MASK_FIELDS = ("bg", "fg", "fg_bg", "fg_bg_mask", "x", "y", "width", "height")
 DEPTH_FIELDS = ("batch", "fg_bg", "fg_bg_depth")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 POLARITIES = ("auto", "near-bright", "near-dark")
 
 

@@ -11,6 +11,7 @@ A sequence folder holds
     sequences = find_sequences("realvideo/")        # a sequence folder, or a folder of them
     counts = score_sequence(sequence, predict_mask)  # predict_mask(frame_path) -> (H, W) bool
     cdnet_measures(counts)   # recall, specificity, fpr, fnr, pwc, precision, f_measure
+    evaluate_sequences(sequences, {"model": mask_of})  # per video, category and overall
 
 Counts are pooled over a sequence's frames (as CDnet does); a category's measures are the means
 of its sequences' measures.
@@ -18,6 +19,7 @@ of its sequences' measures.
 
 from __future__ import annotations
 
+import collections.abc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from maskdepth.errors import UserError
-from maskdepth.io.images import read_grey, read_mask
+from maskdepth.io.images import read_grey, read_mask, read_rgb
 
 MOVING, SHADOW, OUTSIDE, UNKNOWN = 255, 50, 85, 170
 MEASURES = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure")
@@ -40,6 +42,8 @@ class Sequence:
     frames: list[tuple[Path, Path]]
     roi: Path | None
     background: Path | None
+    inputs: list[Path]  # every input frame, scored or not, in order
+    category: str = ""  # the folder above the sequence's, when found under a category tree
 
 
 def _number(path: Path) -> int:
@@ -69,7 +73,14 @@ def read_sequence(folder: str | Path) -> Sequence:
     roi = folder / "ROI.bmp"
     background = folder / "background.png"
     return Sequence(folder.name, frames, roi if roi.is_file() else None,
-                    background if background.is_file() else None)
+                    background if background.is_file() else None, [inputs[n] for n in sorted(inputs)])
+
+
+def is_cdnet(folder: str | Path) -> bool:
+    """Whether `folder` is a CDnet sequence or holds some (up to two levels down: category/video)."""
+    folder = Path(folder)
+    return any((p / "groundtruth").is_dir() and (p / "input").is_dir()
+               for p in (folder, *folder.glob("*"), *folder.glob("*/*")))
 
 
 def find_sequences(folder: str | Path) -> list[Sequence]:
@@ -80,7 +91,61 @@ def find_sequences(folder: str | Path) -> list[Sequence]:
     found = sorted(p.parent for p in folder.rglob("groundtruth") if p.is_dir())
     if not found:
         raise UserError(f"{folder}: holds no CDnet sequence (a folder with input/ and groundtruth/)")
-    return [read_sequence(p) for p in found]
+    sequences = [read_sequence(p) for p in found]
+    for sequence, path in zip(sequences, found):
+        sequence.category = path.parent.name if path.parent != folder else folder.name
+    return sequences
+
+
+class _LazyFrames(collections.abc.Sequence):
+    """A sequence's input frames, each read only when indexed (clean_plate samples a few)."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return read_rgb(self.paths[index])
+
+
+def sequence_background(sequence: Sequence, override: Path | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 the empty scene a sequence is scored against: `override`, else its
+    background.png, else a clean plate (the temporal median of 40 of its frames, people voted
+    out; see io.video.clean_plate)."""
+    from maskdepth.io.video import clean_plate
+
+    if override is not None:
+        return read_rgb(override)
+    if sequence.background is not None:
+        return read_rgb(sequence.background)
+    return clean_plate(_LazyFrames(sequence.inputs))
+
+
+MaskOf = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (frame, background) -> (H, W) bool
+
+
+def evaluate_sequences(sequences: list[Sequence], methods: dict[str, MaskOf],
+                       background: Path | None = None) -> dict[str, dict[str, float]]:
+    """CDnet's measures per video, per category (the mean of its videos' measures) and over all
+    videos, for each method: rows "video: method", "category (category): method" and
+    "mean: method"."""
+    results: dict[str, dict[str, float]] = {}
+    per_method: dict[str, dict[str, list[dict[str, float]]]] = {m: {} for m in methods}
+    for sequence in sequences:
+        empty = sequence_background(sequence, background)
+        for method, mask_of in methods.items():
+            counts = score_sequence(sequence, lambda frame, f=mask_of, e=empty: f(read_rgb(frame), e))
+            results[f"{sequence.name}: {method}"] = measures = cdnet_measures(counts)
+            per_method[method].setdefault(sequence.category, []).append(measures)
+    mean = lambda rows: {k: float(np.nanmean([r[k] for r in rows])) for k in MEASURES}
+    for method, categories in per_method.items():
+        if len(categories) > 1:
+            for category, rows in categories.items():
+                results[f"{category} (category): {method}"] = mean(rows)
+        results[f"mean: {method}"] = mean([r for rows in categories.values() for r in rows])
+    return results
 
 
 def frame_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray | None = None) -> np.ndarray:

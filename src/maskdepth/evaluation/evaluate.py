@@ -1,23 +1,24 @@
 """Evaluate a model (and optionally the classical baselines) on datasets or engine scenes.
 
 A "set" yields (ids, batch) pairs: ids is a list of sample ids, batch a `Batch` (image,
-background, mask, depth; see maskdepth.data.batch).
+background, mask, depth; see maskdepth.batch).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from maskdepth.batch import Batch, split_depth
 from maskdepth.data.manifest import open_dataset
 from maskdepth.evaluation.baselines import BASELINES
+from maskdepth.inference.api import MaskDepth
 from maskdepth.inference.predictor import predict_tensors, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
@@ -57,44 +58,67 @@ def _finite(values: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in values.items() if not math.isnan(v)}
 
 
-def _save(out: Path, ids: list[str], probability: torch.Tensor, depth: torch.Tensor) -> None:
+def _save(out: Path, ids: list[str], mask: torch.Tensor, depth: torch.Tensor) -> None:
     for i, sample_id in enumerate(ids):
         mask_path, depth_path = prediction_paths(out, sample_id)
-        imageio.write_mask(mask_path, to_mask(probability[i, 0].numpy()))
+        imageio.write_mask(mask_path, mask[i, 0].numpy())
         imageio.write_depth(depth_path, depth[i, 0].numpy())
 
 
-def evaluate_set(model: nn.Module | None, batches: Batches, total: int, baselines: bool = False,
-                 save_dir: Path | None = None, name: str = "") -> dict[str, dict[str, float]]:
+def predict_batch(predictor: MaskDepth, batch: Batch, raw: bool = False
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mask (B, 1, H, W) bool, depth (B, 1, H, W) metres, rounded to the millimetres a depth
+    PNG stores) for a batch's image and background (B, 3, H, W) in [0, 1] (8-bit levels).
+
+    By default through `MaskDepth.predict`, the path `maskdepth predict`, the API and the web
+    page take: the background aligned to the image, the working size, the outputs resized back.
+    raw: the bare network on the tensors as they are (no alignment, no resizing)."""
+    if raw:
+        probability, depth = predict_tensors(predictor.model, batch["image"], batch["background"])
+        return to_mask(probability), depth
+    images = [to_numpy_rgb(image) for image in batch["image"]]
+    backgrounds = [to_numpy_rgb(background) for background in batch["background"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unrelated-background warnings: scored, not shown
+        predictions = predictor.predict(images, backgrounds, align=True, batch_size=len(images))
+    mask = torch.from_numpy(np.stack([p.mask for p in predictions]))[:, None]
+    depth = np.stack([np.round(p.depth.astype(np.float64) * 1000) / 1000 for p in predictions])
+    return mask, torch.from_numpy(depth.astype(np.float32))[:, None]
+
+
+def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, baselines: bool = False,
+                 save_dir: Path | None = None, name: str = "", raw: bool = False
+                 ) -> dict[str, dict[str, float]]:
     """Metrics of the model ("model") and, if asked, of each baseline on one set.
 
-    The model's depth is rounded to millimetres and its mask thresholded at 0.5 first, so the
-    numbers are exactly those of the prediction files that `save_dir` receives. Samples of
-    relative depth (`relative`, the original archives) are scored scale-and-shift invariantly
-    (depth_ssi_mae, depth_ssi_rmse), never in metres.
+    The model is scored on what `maskdepth predict` writes (see `predict_batch`; raw: the bare
+    network): its mask thresholded and its depth rounded to millimetres, so the numbers are
+    exactly those of the prediction files that `save_dir` receives. Samples of relative depth
+    (`relative`, the original archives) are scored scale-and-shift invariantly (depth_ssi_mae,
+    depth_ssi_rmse), never in metres.
     """
-    methods = (["model"] if model is not None else []) + (list(BASELINES) if baselines else [])
+    methods = (["model"] if predictor is not None else []) + (list(BASELINES) if baselines else [])
     mask_metrics = {m: MaskMetrics() for m in methods}
     depth_metrics, relative_metrics = DepthMetrics(), RelativeDepthMetrics()
     with tqdm(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
         for ids, batch in batches:
-            if model is not None:
-                probability, depth = predict_tensors(model, batch["image"], batch["background"])
-                mask_metrics["model"].update(to_mask(probability), batch["mask"])
+            if predictor is not None:
+                mask, depth = predict_batch(predictor, batch, raw)
+                mask_metrics["model"].update(mask, batch["mask"])
                 metric_depth, relative_depth = split_depth(batch)
                 depth_metrics.update(depth, metric_depth, batch["mask"])
                 if relative_depth is not None:
                     relative_metrics.update(depth, relative_depth)
                 if save_dir is not None:
-                    _save(save_dir, ids, probability, depth)
-            for method in methods[1 if model is not None else 0:]:
+                    _save(save_dir, ids, mask, depth)
+            for method in methods[1 if predictor is not None else 0:]:
                 masks = [BASELINES[method](to_numpy_rgb(batch["image"][i]), to_numpy_rgb(batch["background"][i]))
                          for i in range(len(ids))]
                 predicted = torch.from_numpy(np.stack(masks))[:, None].float()
                 mask_metrics[method].update(predicted, batch["mask"])
             bar.update(len(ids))
     results = {m: _finite(mask_metrics[m].compute()) for m in methods}
-    if model is not None:
+    if predictor is not None:
         results["model"].update(_finite(depth_metrics.compute()))
         results["model"].update(_finite(relative_metrics.compute()))
     return results

@@ -172,7 +172,7 @@ class MaskDepth:
                 probability, depth = predict_tensors(self.model, image, background)
                 for j, i in enumerate(chunk):
                     p = _resized(probability[j, 0].numpy(), shape[:2])
-                    d = _resized(depth[j, 0].numpy(), shape[:2])
+                    d = _resized(depth[j, 0].numpy(), shape[:2], nearest=True)
                     results[i] = Prediction(to_mask(p), p, d, prepared[i][2])
         return results
 
@@ -186,11 +186,15 @@ class MaskDepth:
         return max(32, round(height * scale)), max(32, round(width * scale))
 
 
-def _resized(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
     """`array` (H, W[, C]) at (height, width): area averaging when shrinking (images), bilinear
-    when growing (probability and depth back to the input's size); itself when equal."""
+    when growing (the probability back to the input's size); itself when equal. nearest: each
+    output pixel takes one input pixel's value (depth: never a blend of a person's depth and the
+    wall's behind them, which would be a depth that nothing in the scene has)."""
     if array.shape[:2] == tuple(size):
         return array
+    if nearest:
+        return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     shrinking = size[0] < array.shape[0]
     return cv2.resize(array, (size[1], size[0]),
                       interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)

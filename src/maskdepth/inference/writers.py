@@ -17,11 +17,10 @@ from tqdm import tqdm
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.io import images as imageio
+from maskdepth.io.images import IMAGE_SUFFIXES
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.viz import colorize_depth, overlay_mask
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
 def side_by_side(image: np.ndarray, prediction: Prediction) -> np.ndarray:
@@ -52,10 +51,16 @@ def predict_pair(model: MaskDepth, image: Path, background: Path, out: Path, ali
     return 1
 
 
-def _batched(model, names, load, out, align, batch_size, views, journal: Journal) -> int:
+def write_cdnet(out: Path, name: str, image: np.ndarray, prediction: Prediction) -> None:
+    """The mask as CDnet-2014 results name it: input `inNNNNNN` -> <out>/binNNNNNN.png (0/255)."""
+    imageio.write_mask(out / f"bin{name[2:]}.png", prediction.mask)
+
+
+def _batched(model, names, load, out, align, batch_size, views, journal: Journal,
+             write=write_prediction) -> int:
     """Predict and write batch after batch, skipping those the journal holds; load(i) gives
-    input i as (image, background) arrays. Returns the number of predictions written by this
-    call."""
+    input i as (image, background) arrays; write(out, name, image, prediction[, views]) writes
+    one. Returns the number of predictions written by this call."""
     written = 0
     with tqdm(total=len(names), unit="image", desc="predict") as bar:
         for k, start in enumerate(range(0, len(names), batch_size)):
@@ -67,7 +72,10 @@ def _batched(model, names, load, out, align, batch_size, views, journal: Journal
             rgbs = [rgb for rgb, _ in pairs]
             predictions = model.predict(rgbs, [background for _, background in pairs], align=align)
             for i, rgb, prediction in zip(indices, rgbs, predictions):
-                write_prediction(out, names[i], rgb, prediction, views)
+                if write is write_prediction:
+                    write(out, names[i], rgb, prediction, views)
+                else:
+                    write(out, names[i], rgb, prediction)
             journal.record(k)
             written += len(indices)
             bar.update(len(indices))
@@ -85,10 +93,17 @@ def predict_manifest(model: MaskDepth, data: Path, out: Path, align: bool, batch
 
 
 def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, align: bool,
-                   batch_size: int, journal: Journal) -> int:
+                   batch_size: int, journal: Journal, cdnet: bool = False) -> int:
+    """Every image of `folder` against one background. cdnet: the folder holds a CDnet video's
+    frames (inNNNNNN.jpg), and only their masks are written, as binNNNNNN.png."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    if cdnet:
+        odd = [p.name for p in files if not (p.stem.startswith("in") and p.stem[2:].isdigit())]
+        if odd:
+            raise UserError(f"{folder}: --cdnet needs frames named inNNNNNN (CDnet's input/ "
+                            f"folder); {', '.join(odd[:3])} are not")
     stems: dict[str, list[str]] = {}
     for path in files:
         stems.setdefault(path.stem, []).append(path.name)
@@ -98,7 +113,7 @@ def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, 
                         f"rename them so that no two images share a name before the suffix")
     shared = to_rgb_array(background)
     return _batched(model, [p.stem for p in files], lambda i: (to_rgb_array(files[i]), shared),
-                    out, align, batch_size, True, journal)
+                    out, align, batch_size, True, journal, write_cdnet if cdnet else write_prediction)
 
 
 def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,

@@ -33,6 +33,7 @@ if hasattr(cv2, "IMWRITE_PNG_FILTER"):
     PNG_PARAMS += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
 JPEG_QUALITY = 95
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (about 120 MB as 8-bit RGB)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")  # the photos every command reads
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Modes PIL can turn into 8-bit RGB(A) without guessing a bit depth.

@@ -271,7 +271,6 @@ def draw_boxes(colour: torch.Tensor, depth: torch.Tensor, rays: Rays, room: Room
         hit = (t_near <= t_far) & (t_near > 0) & (t_near < depth) & (view(boxes.present[:, m]) > 0)
         on_x = (near[0] >= near[1]) & (near[0] >= near[2])
         on_y = ~on_x & (near[1] >= near[2])
-        on_z = ~on_x & ~on_y
         px, py, pz = t_near * rdx, rays.camera_height + t_near * dy, t_near * rdz
         per_m = view(boxes.tiles_per_m[:, m])
         u = torch.where(on_x, pz, px) * per_m

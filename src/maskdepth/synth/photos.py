@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from maskdepth.batch import Batch
 from maskdepth.errors import UserError
+from maskdepth.io.images import IMAGE_SUFFIXES
 from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
@@ -34,8 +35,6 @@ from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts
-
-PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 @dataclass
@@ -57,7 +56,7 @@ class PhotoConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
 
 
-def list_images(folder: str | Path, suffixes=PHOTO_SUFFIXES, what: str = "photos") -> list[Path]:
+def list_images(folder: str | Path, suffixes=IMAGE_SUFFIXES, what: str = "photos") -> list[Path]:
     """The image files of a folder, sorted; a clear error when it is missing or holds none."""
     folder = Path(folder)
     if not folder.is_dir():
