@@ -375,3 +375,34 @@ def test_serve_command_end_to_end(tmp_path):
         output, _ = process.communicate(timeout=30)
     assert "open http://127.0.0.1" in output
     assert not list(tmp_path.glob("maskdepth-serve-*"))  # and gone after it stops
+
+
+def test_live_session_takes_the_background_once_then_frames(client, model, pair):
+    image, background, _ = pair
+    frame, empty = read_rgb(image), read_rgb(background)
+    with client.websocket_connect("/live") as socket:
+        socket.send_bytes(b"not an image")
+        assert "not a readable image" in socket.receive_json()["error"]  # and it goes on
+        socket.send_bytes(background.read_bytes())
+        ready = socket.receive_json()
+        assert ready == {"ready": True, "width": empty.shape[1], "height": empty.shape[0]}
+        replies = []
+        for _ in range(3):
+            socket.send_bytes(image.read_bytes())
+            replies.append(socket.receive_json())
+        socket.send_bytes(encode_png(frame[:20]))
+        assert "send frames of the background's size" in socket.receive_json()["error"]
+        socket.send_bytes(image.read_bytes())
+        assert socket.receive_json()["frame"] == 4  # the session survived the bad frame
+    assert [r["frame"] for r in replies] == [1, 2, 3]
+    overlay = decode_rgb_png(replies[0]["overlay_png"])
+    assert overlay.shape == frame.shape
+    # The same mask as a one-off prediction with the background aligned to this frame.
+    direct = model.predict(frame, empty)
+    assert abs(replies[-1]["foreground"] - direct.mask.mean()) < 0.01
+
+
+def decode_rgb_png(text: str) -> np.ndarray:
+    from maskdepth.io.images import decode_rgb
+
+    return decode_rgb(base64.b64decode(text), "reply")

@@ -4,6 +4,7 @@
                        or, with ?format=zip, a zip of mask.png (0/255) and depth.png (16-bit mm)
     POST /clean-plate  multipart frames (2 or more) -> PNG: their per-pixel median (io/video.py)
     GET  /health       model and limits
+    WS   /live         the page's live mode: the background once, then frames (web/live.py)
     GET  /docs         the OpenAPI description, interactive
 
 Uploads are read into memory, capped in bytes and pixels, and decoded by content (never by
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -35,6 +36,7 @@ from maskdepth.inference.mismatch import MISMATCH_WARNING
 from maskdepth.inference.writers import side_by_side
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.web.live import live_session
 
 STATIC = Path(__file__).parent / "static"
 
@@ -175,5 +177,10 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
             raise HTTPException(422, "the frames differ in size; send frames of one camera")
         plate = await run_in_threadpool(median_plate, arrays)
         return Response(imageio.encode_png(plate), media_type="image/png")
+
+    @app.websocket("/live")
+    async def live(socket: WebSocket) -> None:
+        """The page's live mode: the background once, then frame after frame (web/live.py)."""
+        await live_session(socket, model, limits.max_bytes, limits.max_pixels)
 
     return app

@@ -120,13 +120,41 @@ $("live").addEventListener("click", () => {
   if (live) loop();
 });
 
+// One WebSocket session per live run: the background goes once (the server aligns it once and
+// predicts the empty scene's depth once), then each frame after the previous answer.
+function openSession(background) {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/live`);
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => socket.send(background);
+    socket.onerror = () => reject(new Error("the live connection failed"));
+    socket.onmessage = (event) => {
+      const reply = JSON.parse(event.data);
+      if (reply.error) reject(new Error(reply.error)); else resolve(socket);
+    };
+  });
+}
+
+function answer(socket, frame) {
+  return new Promise((resolve, reject) => {
+    socket.onmessage = (event) => {
+      const reply = JSON.parse(event.data);
+      if (reply.error) reject(new Error(reply.error)); else resolve(reply);
+    };
+    socket.onclose = () => reject(new Error("the live connection closed"));
+    socket.send(frame);
+  });
+}
+
 async function loop() {
   const times = [];
   let count = 0;
-  while (live) {
-    const start = performance.now();
-    try {
-      const result = await postPair(await frameBlob(), backgroundBlob, false);
+  let socket = null;
+  try {
+    socket = await openSession(backgroundBlob);
+    while (live) {
+      const start = performance.now();
+      const result = await answer(socket, await frameBlob());
       $("cam-overlay").src = png(result.overlay_png);
       $("cam-depth").src = png(result.depth_color_png);
       const now = performance.now();
@@ -139,10 +167,12 @@ async function loop() {
       if (times.length > 1) {
         $("fps").textContent = ((times.length - 1) / ((now - times[0]) / 1000)).toFixed(1);
       }
-    } catch (error) {
-      $("cam-status").textContent = error.message;
-      live = false;
-      $("live").textContent = "Start live";
     }
+  } catch (error) {
+    $("cam-status").textContent = error.message;
+    live = false;
+    $("live").textContent = "Start live";
+  } finally {
+    if (socket) { socket.onclose = null; socket.close(); }
   }
 }

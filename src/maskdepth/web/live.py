@@ -1,0 +1,87 @@
+"""The web page's live mode: one WebSocket session per camera, the background sent once.
+
+    client -> server  binary: the empty scene (PNG or JPEG), once, first
+    server -> client  {"ready": true, "width": W, "height": H}
+    client -> server  binary: a frame (JPEG), of the background's size, after each answer
+    server -> client  {"overlay_png", "depth_color_png": base64, "foreground", "model_ms",
+                       "frame"} or {"error": "..."} (the session goes on after a bad frame)
+
+The session holds what a static camera needs once: the background decoded once, aligned to the
+first frame and checked again every REALIGN_EVERY frames (inference/static.py), the empty
+scene's depth predicted once (steady depth, no flicker). Each frame then costs a decode, the
+model at its working size and two PNG encodings, all in a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import numpy as np
+from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from maskdepth.errors import UserError
+from maskdepth.inference.api import MaskDepth
+from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
+from maskdepth.io import images as imageio
+from maskdepth.io.viz import colorize_depth, overlay_mask
+
+
+class LiveSession:
+    """One camera's frames against one background; `answer(data)` -> the JSON reply."""
+
+    def __init__(self, model: MaskDepth, background: np.ndarray):
+        self.model, self.background = model, background
+        self.static = StaticBackground(background)
+        self.scene_depth = SceneDepth(model)
+        self.frames = 0
+
+    def answer(self, data: bytes, max_bytes: int) -> dict:
+        if len(data) > max_bytes:
+            return {"error": f"frame: larger than {max_bytes >> 20} MB"}
+        try:
+            frame = imageio.decode_rgb(data, "frame")
+        except UserError as error:
+            return {"error": str(error)}
+        if frame.shape != self.background.shape:
+            return {"error": f"frame is {frame.shape[1]}x{frame.shape[0]} but the background is "
+                             f"{self.background.shape[1]}x{self.background.shape[0]}; send "
+                             f"frames of the background's size"}
+        start = time.perf_counter()
+        background = self.static.for_frame(frame, self.frames)
+        prediction = self.model.predict(frame, background, align=False)
+        prediction = steady_depth(prediction, self.scene_depth.of(background))
+        seconds = time.perf_counter() - start
+        self.frames += 1
+        colour = colorize_depth(imageio.as_written(prediction.depth))
+        encode = lambda rgb: base64.b64encode(imageio.encode_png(rgb)).decode("ascii")
+        return {"overlay_png": encode(overlay_mask(frame, prediction.mask)),
+                "depth_color_png": encode(colour), "foreground": float(prediction.mask.mean()),
+                "model_ms": round(seconds * 1000, 1), "frame": self.frames}
+
+
+async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int) -> None:
+    """Serve one live session on an accepted-to-be WebSocket (see the module docstring)."""
+    await socket.accept()
+    try:
+        session = None
+        while session is None:
+            data = await socket.receive_bytes()
+            try:
+                if len(data) > max_bytes:
+                    raise UserError(f"background: larger than {max_bytes >> 20} MB")
+                background = await run_in_threadpool(imageio.decode_rgb, data, "background")
+                if background.shape[0] * background.shape[1] > max_pixels:
+                    raise UserError(f"background: more than {max_pixels:,} pixels; downscale it")
+            except UserError as error:
+                await socket.send_json({"error": str(error)})
+                continue
+            session = LiveSession(model, background)
+            await socket.send_json({"ready": True, "width": background.shape[1],
+                                    "height": background.shape[0]})
+        while True:
+            data = await socket.receive_bytes()
+            await socket.send_json(await run_in_threadpool(session.answer, data, max_bytes))
+    except WebSocketDisconnect:
+        return
