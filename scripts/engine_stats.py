@@ -37,7 +37,7 @@ def main() -> None:
 
     cfg = SceneConfig(height=args.size, width=args.size, capture=CaptureConfig.clean())
     engine = SceneEngine(cfg, seed=args.seed)
-    rows = {key: [] for key in ("corner", "height", "pitch", "fov", "boxes", "doorway", "fg")}
+    rows = {key: [] for key in ("corner", "wide", "height", "pitch", "fov", "boxes", "doorway", "fg")}
     depths = []
     for start in range(0, args.count, 64):
         b = min(64, args.count - start)
@@ -46,6 +46,7 @@ def main() -> None:
         batch = render_rooms(scenes, args.size, args.size)
         rays = scenes.rays
         rows["corner"].append(rays.corner.flatten())
+        rows["wide"].append((rays.distortion > 0).float())
         rows["height"].append(rays.camera_height.flatten())
         rows["pitch"].append(rays.pitch.flatten() * 180 / math.pi)
         rows["fov"].append(2 * torch.atan((args.size / 2) / rays.focal.flatten()) * 180 / math.pi)
@@ -55,7 +56,8 @@ def main() -> None:
         depths.append(batch["depth"].flatten(1))
     table = {key: torch.cat(value) for key, value in rows.items()}
     depth = torch.cat(depths)
-    print(f"{args.count} scenes at {args.size} px; corner cameras: {table['corner'].float().mean():.0%}")
+    print(f"{args.count} scenes at {args.size} px; corner cameras: {table['corner'].float().mean():.0%}; "
+          f"wide lenses with barrel distortion: {table['wide'].mean():.0%} (depths below: before it)")
     for name, chosen in (("eye level", ~table["corner"]), ("corner", table["corner"]),
                          ("all", torch.ones_like(table["corner"]))):
         d = depth[chosen]

@@ -54,11 +54,11 @@ def test_mask_is_exactly_where_the_image_is_nearer_than_the_background(clean_eng
 
 def test_clean_image_equals_background_away_from_the_foreground(clean_engine):
     batch = clean_engine.render(16, seed=4)
-    # Anti-aliased outlines blend colour up to about one sprite texel outside the hard mask; at
-    # the frame's edge the hard part of an outline may lie outside the frame, so a 2 px border
-    # is left out.
-    away = dilate(batch["mask"], 2).expand(-1, 3, -1, -1) == 0
-    away[..., :2, :] = away[..., -2:, :] = away[..., :, :2] = away[..., :, -2:] = False
+    # Anti-aliased outlines blend colour up to about one sprite texel outside the hard mask, and
+    # a wide lens's bilinear resampling (synth/lens.py) about one pixel more; at the frame's edge
+    # the hard part of an outline may lie outside the frame, so a 3 px border is left out.
+    away = dilate(batch["mask"], 3).expand(-1, 3, -1, -1) == 0
+    away[..., :3, :] = away[..., -3:, :] = away[..., :, :3] = away[..., :, -3:] = False
     assert torch.equal(batch["image"][away], batch["background"][away])
     inside = batch["mask"].expand(-1, 3, -1, -1) == 1
     assert (batch["image"][inside] - batch["background"][inside]).abs().mean() > 0.02
@@ -205,8 +205,14 @@ def _assert_same_render(fast: dict, reference: dict) -> None:
     for key in KEYS:
         assert fast[key].shape == reference[key].shape and fast[key].dtype == reference[key].dtype, key
     assert torch.equal(fast["mask"], reference["mask"])
-    for key in ("image", "background", "depth", "background_depth", "shadow"):
+    for key in ("depth", "background_depth", "shadow"):
         assert (fast[key] - reference[key]).abs().max() < 1e-4, key
+    for key in ("image", "background"):
+        # The kernel computes rays in float64, PyTorch in float32: where a ray meets a texture
+        # tile's seam or a box's edge exactly, the last bit may pick the other side's texel. At
+        # most one pixel in 10,000 may differ, by anything; every other within 1e-4.
+        off = (fast[key] - reference[key]).abs().amax(dim=1) > 1e-4
+        assert off.float().mean() <= 1e-4, (key, int(off.sum()))
 
 
 def test_compiled_renderer_matches_the_torch_definition():

@@ -49,6 +49,10 @@ class SceneConfig:
     corner_height: tuple[float, float] = (2.2, 3.5)
     corner_pitch_deg: tuple[float, float] = (15.0, 50.0)
     corner_yaw_deg: tuple[float, float] = (15.0, 50.0)  # away from the nearer side wall
+    # Wide lenses (security cameras, conference rooms) with barrel distortion (synth/lens.py).
+    wide_p: float = 0.2
+    wide_fov_deg: tuple[float, float] = (85.0, 110.0)
+    distortion: tuple[float, float] = (0.05, 0.3)  # k of r * (1 + k r^2) / (1 + k)
     room_width: tuple[float, float] = (3.0, 10.0)
     room_depth: tuple[float, float] = (3.0, 11.0)
     room_height: tuple[float, float] = (2.4, 3.4)

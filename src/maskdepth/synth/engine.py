@@ -18,6 +18,7 @@ from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import sample_capture
 from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.lens import distort
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig, texture_crops
 from maskdepth.synth.renderers import make_renderer
 from maskdepth.synth.scene import Pickers, sample_rooms
@@ -78,7 +79,7 @@ class SceneEngine:
         """Render one batch; see the module docstring for its contents."""
         cfg, g = self.config, torch.Generator().manual_seed(seed)
         scenes = sample_rooms(batch_size, cfg, self.textures, self.sprites, self.pickers, g)
-        batch = self.renderer.rooms(scenes, cfg.height, cfg.width)
+        batch = distort(self.renderer.rooms(scenes, cfg.height, cfg.width), scenes.rays.distortion)
         if self.photos is not None:
             batch = self._replace_with_photos(batch, g)
         capture = sample_capture(batch_size, cfg.height, cfg.width, self.noise_bank, cfg.capture, g)

@@ -163,6 +163,11 @@ def _clear(rect, others, room: dict) -> bool:
     return not any(x0 < b[2] and b[0] < x1 and z0 < b[3] and b[1] < z1 for b in others)
 
 
+def _spot(rng: np.random.Generator, low: float, high: float) -> float | None:
+    """A uniform position in [low, high], or None when the span is empty (it does not fit)."""
+    return rng.uniform(low, high) if high >= low else None
+
+
 def _place(kind: str, rng: np.random.Generator, room: dict) -> list[tuple] | None:
     """One piece of `kind` at a random spot: room-frame boxes, or None when it did not fit."""
     piece, w, d = PIECES[kind](rng, room["ceiling"])
@@ -173,15 +178,17 @@ def _place(kind: str, rng: np.random.Generator, room: dict) -> list[tuple] | Non
         wall = str(rng.choice(["back", "left", "right"]))
         out = 0.0 if kind == "partition" else rng.uniform(0.0, 0.05)
         if wall == "back":
-            along = rng.uniform(-room["left"], room["right"] - w)
+            along = _spot(rng, -room["left"], room["right"] - w)
         else:
-            along = rng.uniform(-room["front"] + 0.3, room["back"] - w)
-        return _orient(piece, wall, along, out, room)
-    wall = "free_z" if rng.random() < 0.6 else "free_x"
-    if wall == "free_z":
-        along, out = rng.uniform(-room["left"], room["right"] - w), rng.uniform(0.5, room["back"] - d)
+            along = _spot(rng, -room["front"] + 0.3, room["back"] - w)
     else:
-        along, out = rng.uniform(0.5, room["back"] - w), rng.uniform(-room["left"], room["right"] - d)
+        wall = "free_z" if rng.random() < 0.6 else "free_x"
+        if wall == "free_z":
+            along, out = _spot(rng, -room["left"], room["right"] - w), _spot(rng, 0.5, room["back"] - d)
+        else:
+            along, out = _spot(rng, 0.5, room["back"] - w), _spot(rng, -room["left"], room["right"] - d)
+    if along is None or out is None:
+        return None
     return _orient(piece, wall, along, out, room)
 
 

@@ -35,12 +35,17 @@ class Rays:
     focal: torch.Tensor  # (B, 1, 1) pixels
     pitch: torch.Tensor  # (B, 1, 1) radians of downward tilt
     corner: torch.Tensor | None = None  # (B, 1, 1) bool: mounted high in a corner (None = none)
+    distortion: torch.Tensor | None = None  # (B,) barrel distortion k of a wide lens, 0 = none
 
 
 def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
     """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays: at
-    eye level, or (a share cfg.corner_p) mounted high and looking steeply down."""
+    eye level, or (a share cfg.corner_p) mounted high and looking steeply down; a share
+    cfg.wide_p has a wide lens whose barrel distortion the engine applies after rendering."""
     fov = uniform((b, 1, 1), cfg.fov_deg, g) * math.pi / 180
+    wide = torch.rand(b, 1, 1, generator=g) < cfg.wide_p
+    fov = torch.where(wide, uniform((b, 1, 1), cfg.wide_fov_deg, g) * math.pi / 180, fov)
+    distortion = uniform((b,), cfg.distortion, g) * wide.view(b)
     focal = (width / 2) / torch.tan(fov / 2)
     corner = torch.rand(b, 1, 1, generator=g) < cfg.corner_p
     pitch = torch.where(corner, uniform((b, 1, 1), cfg.corner_pitch_deg, g),
@@ -52,7 +57,7 @@ def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Gene
     dx, dy_cam = u / focal, v / focal
     dy = -dy_cam * torch.cos(pitch) - torch.sin(pitch)
     dz = -dy_cam * torch.sin(pitch) + torch.cos(pitch)
-    return Rays(dx, dy, dz, cam_height, focal, pitch, corner)
+    return Rays(dx, dy, dz, cam_height, focal, pitch, corner, distortion)
 
 
 @dataclass
