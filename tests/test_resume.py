@@ -68,6 +68,7 @@ def _assert_same_files(expected: Path, actual: Path) -> None:
     assert not mismatch and not errors, mismatch + errors
 
 
+@pytest.mark.slow
 def test_synth_killed_at_several_points_and_resumed_equals_one_run(tmp_path):
     args = ["synth", "--n", 30, "--batch-size", 3, "--size", 96, "--seed", 4]
     _finish(*args, "--out", tmp_path / "whole")
@@ -94,6 +95,7 @@ def shots(tmp_path_factory) -> tuple[Path, Path]:
     return images, manifest.parent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["images", "data"])
 def test_predict_killed_at_several_points_and_resumed_equals_one_run(tmp_path, shots, mode):
     images, dataset = shots
@@ -109,6 +111,7 @@ def test_predict_killed_at_several_points_and_resumed_equals_one_run(tmp_path, s
     _assert_same_files(tmp_path / "whole", out)
 
 
+@pytest.mark.slow
 def test_predict_video_killed_and_resumed_equals_one_run(tmp_path, shots):
     from maskdepth.io.images import read_rgb
     from maskdepth.io.video import VideoWriter, read_frames

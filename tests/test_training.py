@@ -82,6 +82,7 @@ def test_train_command_refuses_to_overwrite_and_resumes_with_the_saved_config(tm
     assert step_of(run / "checkpoints" / "last.ckpt") == 4
 
 
+@pytest.mark.slow
 @pytest.mark.bad_input
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     run = tmp_path / "run"

@@ -196,6 +196,7 @@ def test_prefetch_overlaps_and_passes_errors_on():
     stream.close()  # leaving early stops the producer
 
 
+@pytest.mark.slow
 def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
     from maskdepth.cli import main
 
