@@ -168,3 +168,26 @@ def test_demo_runs_on_the_shipped_model(tmp_path, capsys):
     assert sheet.shape[0] > 3 * 64 and sheet.shape[1] > 6 * 64
     text = capsys.readouterr().out
     assert "mask_iou" in text and "depth_rmse" in text
+
+
+@pytest.mark.bad_input
+def test_sixteen_bit_grey_pil_images_are_scaled_not_clipped_to_white():
+    from maskdepth.inference.api import to_rgb_array
+
+    ramp = (np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)  # 0 .. 63,000 of 65,535
+    image = Image.fromarray(ramp)
+    assert image.mode == "I;16"
+    rgb = to_rgb_array(image)
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    assert rgb[0, 0, 0] == 0 and rgb[-1, -1, 0] == round(63000 * 255 / 65535)
+    assert len(np.unique(rgb)) > 50  # a ramp, not all white
+    with pytest.raises(UserError, match="integer images must be 0..255"):
+        to_rgb_array(Image.fromarray(np.full((4, 4), 70000, np.int32)))
+
+
+@pytest.mark.bad_input
+def test_an_empty_array_is_refused_as_empty():
+    from maskdepth.inference.api import to_rgb_array
+
+    with pytest.raises(UserError, match=r"image: the image is empty \(0x0 pixels\)"):
+        to_rgb_array(np.zeros((0, 0, 3), np.uint8), "image")

@@ -127,7 +127,23 @@ CLI_CASES = {
         ["validate", _photos(t / "photos", "a.png")], t, ["manifest.csv"]),
     "evaluate with nothing to evaluate": lambda t, d: (["evaluate", "--data", d], d,
                                                       ["--checkpoint"]),
+    "serve --port past 65535": lambda t, d: (["serve", "--port", "99999"], t, ["1-65535"]),
+    "train --config that is a photo": lambda t, d: (
+        ["train", "--config", _photos(t / "p", "photo.png") / "photo.png", "--run", t / "run"],
+        t, ["photo.png", "not a text file"]),
+    "predict --video that is a text file named .png": lambda t, d: (
+        ["predict", "--video", _text(t / "notes.png"), "--out", t / "o"], t,
+        ["notes.png", "cannot read a frame"]),
+    "predict --webcam that is a text file named .png": lambda t, d: (
+        ["predict", "--webcam", _text(t / "notes.png"), "--background",
+         _photos(t / "p", "room.png") / "room.png", "--out", t / "o"], t,
+        ["notes.png", "cannot open it or read a frame"]),
 }
+
+
+def _text(path):
+    path.write_text("shopping list\n")
+    return path
 
 
 def _onnx(folder):
@@ -320,3 +336,15 @@ def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, monke
         images.read_rgb(photo)
     _fails(capsys, ["predict", "--image", photo, "--background", photo, "--out", tmp_path / "o"],
            "downscale")
+
+
+@pytest.mark.bad_input
+def test_serve_on_a_port_in_use_is_refused_before_it_says_open(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = _fails(capsys, ["serve", "--port", port], f"127.0.0.1:{port}", "--port")
+    assert "open http" not in err

@@ -112,12 +112,25 @@ def test_a_wrong_background_is_warned_about(client, pair):
     assert body["mismatch"] > 0.5 and "does not look like" in body["warning"]
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares a size (IHDR) and holds no pixels: a decompression bomb's shape."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
 @pytest.mark.bad_input
 @pytest.mark.parametrize("case, status, message", [
     ("missing background", 422, "missing form field(s): background"),
     ("not an image", 415, "not an image"),
     ("too many bytes", 413, "larger than 2 MB"),
     ("too many pixels", 413, "more than 1,000,000 pixels"),
+    ("declares 30000x30000", 413, "more than 1,000,000 pixels"),
     ("sizes differ", 422, "image is 64x48 but background is 64x40"),
     ("empty file", 422, "the file is empty"),
 ])
@@ -128,6 +141,7 @@ def test_bad_uploads_get_a_clear_4xx(client, case, status, message):
         "not an image": _files(b"%PDF-1.4 not an image at all", good),
         "too many bytes": _files(b"\0" * (3 << 20), good),
         "too many pixels": _files(encode_png(np.zeros((1100, 1000, 3), np.uint8)), good),
+        "declares 30000x30000": _files(_png_header(30000, 30000), good),
         "sizes differ": _files(good, encode_png(np.zeros((40, 64, 3), np.uint8))),
         "empty file": _files(b"", good),
     }[case]

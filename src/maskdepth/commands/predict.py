@@ -101,6 +101,15 @@ def run(args: argparse.Namespace) -> int:
         args.max_side = VIDEO_MAX_SIDE if (args.video or args.webcam) else MAX_SIDE
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
                            max_side=args.max_side)
+    camera = None
+    if args.webcam is not None:  # opened (and refused) before anything is written
+        from maskdepth.io.video import Camera
+
+        camera = Camera(int(args.webcam) if args.webcam.isdigit() else args.webcam)
+    elif args.video is not None:
+        from maskdepth.io.video import video_info
+
+        video_info(args.video)  # refuses a file OpenCV cannot decode a frame of
     settings = _settings(args)
     align = not args.no_align
     with output_folder(args.out, inputs, args.overwrite or args.resume) as out:
@@ -120,23 +129,19 @@ def run(args: argparse.Namespace) -> int:
                                         frame_files=not args.no_frame_files,
                                         steady=not args.per_frame_depth)
             else:
-                written = _webcam(model, args, out, align, journal)
+                written = _webcam(model, camera, args, out, align, journal)
             journal.finish()
     resumed = " (the rest were already there)" if args.resume else ""
     print(f"wrote {written} prediction(s) to {args.out}{resumed}")
     return 0
 
 
-def _webcam(model, args: argparse.Namespace, out, align: bool, journal) -> int:
-    """Live prediction from a camera into <out>/camera_view.mp4 (and frame PNGs), printing the
-    frame rate and the latency per frame as it goes."""
+def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) -> int:
+    """Live prediction from an opened camera into <out>/camera_view.mp4 (and frame PNGs),
+    printing the frame rate and the latency per frame as it goes."""
     import sys
 
     from maskdepth.inference.writers import predict_video
-    from maskdepth.io.video import Camera
-
-    source = int(args.webcam) if args.webcam.isdigit() else args.webcam
-    camera = Camera(source)
 
     def report(frames: int, seconds: float) -> None:
         print(f"\r{frames} frames, {frames / seconds:.1f} frames/s", end="", file=sys.stderr)

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 opens it to your network)")
-    parser.add_argument("--port", type=positive_int, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=port_number, default=7860, help="port, 1-65535 (default 7860)")
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--max-upload-mb", type=positive_int, default=15,
@@ -32,6 +32,34 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-megapixels", type=positive_int, default=12,
                         help="largest image accepted, in megapixels (default 12)")
     parser.set_defaults(func=run)
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1-65535)")
+    return value
+
+
+def _check_free(host: str, port: int) -> None:
+    """UserError when (host, port) cannot be listened on (taken, or not this machine's)."""
+    import socket
+
+    from maskdepth.errors import UserError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UserError(f"--host {host}: not an address of this machine ({error.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise UserError(f"cannot listen on {host}:{port} ({error.strerror}); another program "
+                            f"may use it: choose another with --port") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                     max_pixels=args.max_megapixels * 1_000_000)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: listening on {args.host}: anyone who can reach this machine can use it")
+    _check_free(args.host, args.port)
     with tempfile.TemporaryDirectory(prefix="maskdepth-serve-") as scratch:
         tempfile.tempdir = scratch  # uploads the parser spills to disk land here, and go with it
         print(f"maskdepth: open http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")

@@ -56,6 +56,7 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
     - other integer types (int32, int64, uint16, ...): 8-bit levels 0..255; uint16 holding more
       (a 16-bit photo) is scaled by 255/65535;
     - floats: in [0, 1].
+    PIL images of 16- or 32-bit grey (modes I;16, I, F) follow the same rules as their arrays.
     Anything else (negative values, floats above 1, NaN) is a UserError naming `name`: a guess
     would quietly give a wrong prediction.
     """
@@ -65,12 +66,17 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
         from maskdepth.io.images import read_rgb
         return read_rgb(value)
     if isinstance(value, Image.Image):
-        return np.array(value.convert("RGB"))
+        if value.mode.startswith(("I", "F")):  # 16/32-bit grey: PIL's RGB conversion clips it
+            value = np.array(value)  # to white; the array rules below scale or refuse it
+        else:
+            return np.array(value.convert("RGB"))
     array = np.asarray(value)
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise UserError(f"{name}: expected an (H, W, 3) RGB array, got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise UserError(f"{name}: the image is empty ({array.shape[1]}x{array.shape[0]} pixels)")
     array = array[..., :3]
     return np.ascontiguousarray(_to_uint8(array, name))
 

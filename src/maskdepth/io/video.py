@@ -174,11 +174,12 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
     if not path.is_file():
         raise UserError(f"{path}: no such video file; check the path")
     capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
+    if not capture.isOpened() or not capture.read()[0]:
         capture.release()
-        raise UserError(f"{path}: OpenCV cannot read this as a video; convert it to .mp4 "
-                        "(e.g. ffmpeg -i input output.mp4)")
-    return capture
+        raise UserError(f"{path}: OpenCV cannot read a frame of this as a video; convert it to "
+                        ".mp4 (e.g. ffmpeg -i input output.mp4)")
+    capture.release()  # opened again, at the first frame: seeking back is unreliable in some containers
+    return cv2.VideoCapture(str(path))
 
 
 class Camera:
@@ -193,10 +194,11 @@ class Camera:
     def __init__(self, source: int | str):
         self.source = source
         self.capture = cv2.VideoCapture(source)
-        if not self.capture.isOpened():
+        if not self.capture.isOpened() or not self.capture.read()[0]:  # one frame dropped
             self.capture.release()
-            raise UserError(f"camera {source!r}: OpenCV cannot open it; check that it is "
-                            f"connected and not in use (or give a video file or stream URL)")
+            raise UserError(f"camera {source!r}: OpenCV cannot open it or read a frame; check "
+                            f"that it is connected and not in use (or give a video file or "
+                            f"stream URL)")
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS)) or 25.0
 
     def frames(self, max_frames: int | None = None) -> Iterator[np.ndarray]:

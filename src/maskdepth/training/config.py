@@ -132,6 +132,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if path is not None:
         try:
             tree = yaml.safe_load(Path(path).read_text()) or {}
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: not a text file (a config is UTF-8 YAML, e.g. "
+                            f"configs/default.yaml)") from None
         except (OSError, yaml.YAMLError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise UserError(f"{path}: cannot read the config ({reason}); fix the YAML") from None

@@ -64,11 +64,14 @@ async def _read_image(upload: UploadFile, field: str, limits: Limits) -> np.ndar
     if not data:
         raise HTTPException(422, f"{field}: the file is empty")
     name = f"{field} ({upload.filename or 'upload'})"
-    try:
-        from PIL import Image
+    from PIL import Image
 
+    try:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
+    except Image.DecompressionBombError:  # declares far more pixels than any cap allows
+        raise HTTPException(413, f"{name}: more than {limits.max_pixels:,} pixels; "
+                                 f"downscale it") from None
     except Exception:  # noqa: BLE001 - any decoder failure means: not an image we can read
         raise HTTPException(415, f"{name}: not an image (PNG, JPEG, WebP or BMP expected; "
                                  f"checked by content)") from None
