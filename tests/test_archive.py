@@ -295,7 +295,47 @@ BAD_ARCHIVES = {
                              "repeats the composite"),
     "a depth archive alone": (lambda f: (f / "fg_bg_masks.zip").unlink(),
                               "a depth archive alone"),
+    "an empty label file": (lambda f: _rewrite(f / "fg_bg_masks.zip", "data_label.txt", lambda t: "\n"),
+                            "data_label.txt holds no rows"),
+    "a label file in UTF-16 without a mark": (
+        lambda f: _rewrite_bytes(f / "fg_bg_masks.zip", "data_label.txt",
+                                 lambda data: data.decode().encode("utf-16-le")),
+        "looks like UTF-16 text without a byte-order mark"),
 }
+
+
+def _rewrite_bytes(archive_path: Path, member: str, change) -> bool:
+    """Replace one member's bytes in a zip (rebuilding the archive)."""
+    with zipfile.ZipFile(archive_path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members[member] = change(members[member])
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return True
+
+
+@pytest.mark.parametrize("encode", [lambda t: "\ufeff".encode() + t.encode(),
+                                    lambda t: t.encode("utf-16")], ids=["utf-8 mark", "utf-16"])
+def test_label_files_with_a_byte_order_mark_keep_every_row(tmp_path, encode):
+    from maskdepth.data.original import OriginalArchive
+
+    folder = tmp_path / "s15"
+    truth = make_original(folder)
+    _rewrite_bytes(folder / "fg_bg_masks.zip", "data_label.txt", lambda data: encode(data.decode()))
+    archive = OriginalArchive.open(folder)
+    assert sorted(archive.ids) == sorted(truth) and not archive.skipped
+
+
+def test_training_data_says_which_rows_it_leaves_out(tmp_path):
+    from maskdepth.data.archive import ArchiveDataset
+
+    folder = tmp_path / "s15"
+    make_original(folder)
+    _rewrite(folder / "fg_bg_masks.zip", "data_label.txt",
+             lambda text: text + "bg009\tfg001\tfg_bg/gone.jpg\tfg_bg_mask/gone.jpg\t1\t1\t1\t1\n")
+    with pytest.warns(UserWarning, match=r"1 label row\(s\) left out .*background 'bg009' not found"):
+        ArchiveDataset(folder)
 
 
 def _strip_label(path: Path) -> bool:
@@ -333,3 +373,13 @@ def test_bad_archives_are_refused_and_nothing_lands_outside_out(name, tmp_path, 
             list(iter(ArchiveDataset(folder)))  # the same refusal when read in place
     assert sorted(p for p in tmp_path.rglob("*") if not p.is_relative_to(out)) == before
     assert not (out / "manifest.csv").exists()
+
+
+@pytest.mark.bad_input
+def test_validate_refuses_an_archive_with_an_empty_label_file(tmp_path, capsys):
+    folder = tmp_path / "s15"
+    make_original(folder)
+    _rewrite(folder / "fg_bg_masks.zip", "data_label.txt", lambda text: "")
+    assert main(["validate", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "data_label.txt holds no rows" in out and "OK" not in out

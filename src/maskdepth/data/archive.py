@@ -9,6 +9,7 @@ each DataLoader worker opens its own handle on each zip.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 from torch.utils.data import Dataset
@@ -30,6 +31,11 @@ class ArchiveDataset(Dataset):
                  polarity: str = "auto"):
         self.archive = OriginalArchive.open(folder, polarity=polarity)
         self.size = size
+        skipped = self.archive.skipped
+        if skipped:  # said aloud, as validate and convert say it: never dropped in silence
+            warnings.warn(f"{folder}: {len(skipped)} label row(s) left out (they do not join or "
+                          f"point at missing members), e.g. {skipped[0]}; `maskdepth validate "
+                          f"{folder}` lists them all", stacklevel=2)
 
     @property
     def ids(self) -> list[str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskdepth.data.labels import label_rows, label_text
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.archive import ArchiveError, Zip, safe_member
@@ -59,21 +60,6 @@ ROW = np.dtype([("line", "<i4"), ("background", "<i4"), ("image", "<i8"), ("mask
 def _stem(member: str) -> str:
     name = member.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name[1:] else name
-
-
-def _label_rows(text: str, fields: tuple[str, ...], archive: Path, label: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of a tab-separated label file; a wrong field count is an error."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        cells = [cell.strip() for cell in line.split("\t")]
-        if len(cells) != len(fields):
-            raise ArchiveError(f"{archive}: {label} line {number}: {len(cells)} fields where "
-                               f"{len(fields)} are expected ({', '.join(fields)}, tab-separated): "
-                               f"{line[:120]!r}")
-        rows.append((number, cells))
-    return rows
 
 
 def _zips(folder: Path) -> tuple[Zip | None, Zip | None]:
@@ -152,14 +138,14 @@ class OriginalArchive:
             raise ArchiveError(f"{depth_zip.path}: a depth archive alone names composites but holds "
                                f"neither them nor their backgrounds; add the mask archive "
                                f"(with {MASK_LABEL})")
-        mask_rows = _label_rows(mask_zip.read(mask_zip.find(MASK_LABEL)).decode("utf-8", "replace"),
-                                MASK_FIELDS, mask_zip.path, MASK_LABEL)
+        mask_rows = label_rows(label_text(mask_zip.read(mask_zip.find(MASK_LABEL)), mask_zip.path,
+                                            MASK_LABEL), MASK_FIELDS, mask_zip.path, MASK_LABEL)
         depth_of: dict[str, str] = {}
         if depth_zip is not None:
             label = depth_zip.find(DEPTH_LABEL)
-            for number, (_, fg_bg, depth) in _label_rows(
-                    depth_zip.read(label).decode("utf-8", "replace"), DEPTH_FIELDS, depth_zip.path,
-                    DEPTH_LABEL):
+            for number, (_, fg_bg, depth) in label_rows(
+                    label_text(depth_zip.read(label), depth_zip.path, DEPTH_LABEL), DEPTH_FIELDS,
+                    depth_zip.path, DEPTH_LABEL):
                 safe_member(depth, depth_zip.path, f"{DEPTH_LABEL} line {number}")
                 depth_of[fg_bg] = depth
         root = folder if folder is not None else mask_zip.path.parent
