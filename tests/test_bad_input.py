@@ -348,3 +348,13 @@ def test_serve_on_a_port_in_use_is_refused_before_it_says_open(tmp_path, capsys)
         port = taken.getsockname()[1]
         err = _fails(capsys, ["serve", "--port", port], f"127.0.0.1:{port}", "--port")
     assert "open http" not in err
+
+
+@pytest.mark.bad_input
+def test_every_unknown_config_key_is_named_in_one_message(tmp_path, capsys):
+    """An unknown top-level key once hid the unknown keys inside known sections."""
+    err = _fails(capsys, ["train", "--run", tmp_path / "run", "--set", "colour=red",
+                          "optim.lrr=0.1", "data.sources=[{kind: engine, wieght: 2}]"],
+                 "unknown key(s)")
+    for key in ("colour", "optim.lrr", "data.sources[0].wieght"):
+        assert key in err, (key, err)

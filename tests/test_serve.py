@@ -145,7 +145,8 @@ def test_bad_uploads_get_a_clear_4xx(client, case, status, message):
         "sizes differ": _files(good, encode_png(np.zeros((40, 64, 3), np.uint8))),
         "empty file": _files(b"", good),
     }[case]
-    response = client.post("/predict", files=files)
+    # Photos of different sizes are refused only when not aligned (as MaskDepth.predict does).
+    response = client.post("/predict" + ("?align=false" if case == "sizes differ" else ""), files=files)
     assert response.status_code == status and message in response.json()["detail"]
 
 
@@ -420,3 +421,15 @@ def decode_rgb_png(text: str) -> np.ndarray:
     from maskdepth.io.images import decode_rgb
 
     return decode_rgb(base64.b64decode(text), "reply")
+
+
+def test_a_background_of_another_size_is_aligned_to_the_image(client):
+    rng = np.random.default_rng(0)
+    room = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    body = client.post("/predict", files=_files(encode_png(room[:48, :64]), encode_png(room))).json()
+    assert body["width"] == 64 and body["height"] == 48 and body["mismatch"] is not None
+
+
+def test_clean_plate_without_frames_names_the_frames_field(client):
+    response = client.post("/clean-plate", files={"other": ("a.png", b"x")})
+    assert response.status_code == 422 and "'frames' files" in response.json()["detail"]

@@ -82,6 +82,23 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def _unknown_keys(cls, values: Any, where: str) -> list[str]:
+    """Every key of `values` (nested dicts) that dataclass `cls` and its sections do not know,
+    with its path: all of them at once, so one message lists every mistake."""
+    if not dataclasses.is_dataclass(cls) or not isinstance(values, dict):
+        return []
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    found = [where + str(k) for k in values if k not in hints]
+    defaults = cls()
+    for name, value in values.items():
+        if name in hints and dataclasses.is_dataclass(getattr(defaults, name)):
+            found += _unknown_keys(type(getattr(defaults, name)), value, f"{where}{name}.")
+        elif name == "sources" and isinstance(value, list):
+            for i, source in enumerate(value):
+                found += _unknown_keys(SourceConfig, source, f"{where}sources[{i}].")
+    return found
+
+
 def _build(cls, values: Any, where: str, base=None):
     """Build dataclass `cls` from nested dicts on top of `base` (default: cls()), refusing
     unknown keys with their path. Nested sections start from the parent's default for them, so
@@ -91,10 +108,12 @@ def _build(cls, values: Any, where: str, base=None):
     if not isinstance(values, dict):
         raise UserError(f"config: {where or 'top level'} must be a mapping, got {values!r}")
     hints = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(str(k) for k in set(values) - set(hints))  # YAML keys may be any value
+    unknown = sorted(_unknown_keys(cls, values, where))  # YAML keys may be any value
     if unknown:
-        raise UserError(f"config: unknown key(s) {', '.join(where + k for k in unknown)}; "
-                        f"known: {', '.join(hints)}")
+        raise UserError(f"config: unknown key(s) {', '.join(unknown)}; known at the top: "
+                        f"{', '.join(hints)}" if not where else
+                        f"config: unknown key(s) {', '.join(unknown)}; known in {where[:-1]}: "
+                        f"{', '.join(hints)}")
     base = cls() if base is None else base
     kwargs = {}
     for name, value in values.items():

@@ -128,8 +128,10 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.exception_handler(RequestValidationError)
     async def missing_fields(request: Request, error: RequestValidationError) -> JSONResponse:
         missing = [str(e["loc"][-1]) for e in error.errors() if e.get("type") == "missing"]
+        wanted = "'frames' files (2 or more)" if request.url.path.endswith("/clean-plate") else \
+            "'image' and 'background' files"
         detail = (f"missing form field(s): {', '.join(missing)}; send multipart/form-data with "
-                  f"'image' and 'background' files" if missing else
+                  f"{wanted}" if missing else
                   "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
         return JSONResponse({"detail": detail}, status_code=422)
 
@@ -157,10 +159,11 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
         not look like the image's scene. zip: mask.png, depth.png, view.png."""
         rgb = await _read_image(image, "image", limits)
         bg = await _read_image(background, "background", limits)
-        if rgb.shape != bg.shape:
+        if rgb.shape != bg.shape and not align:  # the rule of MaskDepth.predict and the CLI
             raise HTTPException(422, f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                                      f"{bg.shape[1]}x{bg.shape[0]}; send photos of equal size "
-                                     f"from the same camera")
+                                     f"from the same camera, or align=true to fit the background "
+                                     f"to the image")
         if format == "zip":
             data = await run_in_threadpool(_prediction_zip, model, rgb, bg, align)
             return Response(data, media_type="application/zip",
