@@ -155,3 +155,27 @@ def test_predict_resume_refuses_other_options_and_finished_folders(tmp_path, sho
     assert not (out / JOURNAL_NAME).exists()
     assert main(["predict", "--data", dataset, "--batch-size", 2, "--out", out, "--resume"]) == 2
     assert "holds no interrupted predict" in capsys.readouterr().err
+
+
+@pytest.mark.bad_input
+def test_a_resume_whose_video_was_replaced_at_the_same_path_is_refused(tmp_path, shots, capsys):
+    """The journal keys inputs by content as well as by path: resuming onto another video would
+    mix the old video's frames and clean plate with the new one's."""
+    from maskdepth.cli import main
+    from maskdepth.io.images import read_rgb
+    from maskdepth.io.video import VideoWriter
+
+    images, _ = shots
+    frames = [read_rgb(path) for path in sorted(images.iterdir())]
+    video, out = tmp_path / "clip.mp4", tmp_path / "out"
+    with VideoWriter(video, fps=10) as writer:
+        for frame in frames:
+            writer.write(frame)
+    _kill_after(1, out, "predict", "--video", video, "--batch-size", 3, "--out", out)
+    with VideoWriter(video, fps=10) as writer:  # another video, same name
+        for frame in frames[::-1]:
+            writer.write(frame)
+    assert main(["predict", "--video", str(video), "--batch-size", "3", "--out", str(out),
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and f"content of {video.resolve()}" in err

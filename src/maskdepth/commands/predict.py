@@ -158,7 +158,7 @@ def _settings(args: argparse.Namespace) -> dict:
     """What decides the outputs of a predict, as stored in its journal: --resume continues only
     a run with exactly these (the model by content, inputs by absolute path)."""
     from maskdepth.inference.api import default_weights
-    from maskdepth.io.atomic import file_digest
+    from maskdepth.io.atomic import content_fingerprint, file_digest
 
     def where(path):
         return str(path.resolve()) if path is not None else None
@@ -170,4 +170,8 @@ def _settings(args: argparse.Namespace) -> dict:
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
             "align": not args.no_align, "batch_size": args.batch_size,
             "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth,
-            "cdnet": args.cdnet}
+            "cdnet": args.cdnet,
+            # Inputs by content too: a file replaced at the same path is another input.
+            **{f"content of {path.resolve()}": content_fingerprint(path)
+               for path in (args.image, args.data, args.images, args.video, args.background)
+               if path is not None}}
