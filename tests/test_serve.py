@@ -433,3 +433,68 @@ def test_a_background_of_another_size_is_aligned_to_the_image(client):
 def test_clean_plate_without_frames_names_the_frames_field(client):
     response = client.post("/clean-plate", files={"other": ("a.png", b"x")})
     assert response.status_code == 422 and "'frames' files" in response.json()["detail"]
+
+
+def test_a_request_body_over_the_cap_is_refused_as_it_arrives(model):
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(model, Limits(max_request_bytes=1 << 20)))
+    big = encode_png(np.random.default_rng(0).integers(0, 255, (800, 800, 3), dtype=np.uint8))
+    assert len(big) > 1 << 20
+    response = client.post("/predict", files=_files(big, big))
+    assert response.status_code == 413 and "larger than 1 MB" in response.json()["detail"]
+
+
+def test_heavy_requests_past_the_queue_get_503(model):
+    """One at work, none may wait: a second request while the first is held gets 503 at once."""
+    import httpx
+
+    real = model
+
+    class Held:
+        max_side, model = real.max_side, real.model
+
+        def predict(self, *args, **kwargs):
+            started.set()
+            release.wait(timeout=60)
+            return real.predict(*args, **kwargs)
+
+    started, release = threading.Event(), threading.Event()
+    good = encode_png(np.zeros((48, 64, 3), np.uint8))
+    limits = Limits(max_concurrent=1, max_waiting=0)
+    with _serving(create_app(Held(), limits)) as url, ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(httpx.post, f"{url}/predict", files=_files(good, good), timeout=90)
+        assert started.wait(timeout=60)
+        try:
+            second = httpx.post(f"{url}/predict", files=_files(good, good), timeout=30)
+            assert second.status_code == 503 and second.headers["retry-after"] == "1"
+            assert "busy" in second.json()["detail"]
+        finally:
+            release.set()
+        assert first.result().status_code == 200
+
+
+def test_eight_clients_at_once_are_all_answered_and_health_stays_up(model):
+    """A bounded load test: 8 clients, 3 requests each, against a server on 127.0.0.1, while
+    /health is polled. Speed is measured by scripts/serve_load.py, not asserted here; this checks
+    that everything is answered and nothing stalls (each call's timeout) or balloons."""
+    import resource
+
+    import httpx
+
+    rng = np.random.default_rng(0)
+    room = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    person = room.copy()
+    person[60:200, 120:180] = (30, 40, 50)
+    files = _files(encode_png(person), encode_png(room))
+    with _serving(create_app(model)) as url, ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [pool.submit(lambda: [httpx.post(f"{url}/predict", files=files, timeout=120)
+                                        .status_code for _ in range(3)]) for _ in range(8)]
+        health = []
+        while not all(a.done() for a in answers):
+            health.append(httpx.get(f"{url}/health", timeout=10).status_code)
+        codes = [code for a in answers for code in a.result()]
+    assert codes == [200] * 24  # 8 at once fit max_concurrent 2 + max_waiting 8
+    assert health and set(health) == {200}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+    assert peak < 4096, f"peak memory {peak:.0f} MiB"

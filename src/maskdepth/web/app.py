@@ -7,10 +7,12 @@
     WS   /live         the page's live mode: the background once, then frames (web/live.py)
     GET  /docs         the OpenAPI description, interactive
 
-Uploads are read into memory, capped in bytes and pixels, and decoded by content (never by
-name); nothing is written to disk except the multipart parser's spill files, which go to a
-temporary folder of the server's own that is removed when it stops. Predictions run in a
-worker thread, so a slow request never blocks the page or other requests.
+Uploads are read into memory, capped in bytes and pixels (a whole request as its body streams
+in, web/limits.py), and decoded by content (never by name); nothing is written to disk except
+the multipart parser's spill files, which go to a temporary folder of the server's own that is
+removed when it stops. Decoding, prediction and clean plates run in worker threads, so a slow
+request never blocks the page or /health; at most Limits.max_concurrent of them work at once
+and Limits.max_waiting wait, and more get 503 with Retry-After instead of piling up memory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import base64
 import io
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -36,34 +37,34 @@ from maskdepth.inference.mismatch import MISMATCH_WARNING
 from maskdepth.inference.writers import side_by_side
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.web.limits import BodyCap, HeavyGate, Limits
 from maskdepth.web.live import live_session
 
 STATIC = Path(__file__).parent / "static"
-
-
-@dataclass
-class Limits:
-    """What one upload may be: bytes per file, pixels per image, frames per clean plate."""
-
-    max_bytes: int = 15 << 20
-    max_pixels: int = 12_000_000
-    max_frames: int = 64
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-async def _read_image(upload: UploadFile, field: str, limits: Limits) -> np.ndarray:
-    """An uploaded file as (H, W, 3) uint8 RGB, refused with 413 (too large) or 415 (not an
-    image; checked by decoding the content, whatever its name or declared type)."""
+PLATE_MAX_PIXELS = 1_000_000  # clean-plate frames are reduced to this before the median
+
+
+async def _read_bytes(upload: UploadFile, field: str, limits: Limits) -> bytes:
+    """An uploaded file's bytes, refused with 413 past max_bytes or 422 when empty."""
     data = await upload.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
         raise HTTPException(413, f"{field}: the file is larger than {limits.max_bytes >> 20} MB; "
                                  f"send a smaller photo")
     if not data:
         raise HTTPException(422, f"{field}: the file is empty")
-    name = f"{field} ({upload.filename or 'upload'})"
+    return data
+
+
+def _decode(data: bytes, name: str, limits: Limits) -> np.ndarray:
+    """Uploaded bytes as (H, W, 3) uint8 RGB, refused with 413 (too many pixels, also when only
+    declared) or 415 (not an image; checked by decoding the content, whatever its name or
+    declared type). CPU-bound: called in a worker thread, never on the event loop."""
     from PIL import Image
 
     try:
@@ -82,6 +83,32 @@ async def _read_image(upload: UploadFile, field: str, limits: Limits) -> np.ndar
         return imageio.decode_rgb(data, name)
     except UserError as error:
         raise HTTPException(415, str(error)) from None
+
+
+def _pair(image: bytes, background: bytes, names: tuple[str, str], limits: Limits):
+    return _decode(image, names[0], limits), _decode(background, names[1], limits)
+
+
+def _plate(frames: list[bytes], limits: Limits) -> bytes:
+    """The clean plate of uploaded frames as PNG bytes, in bounded memory: each frame decoded in
+    turn and reduced to at most PLATE_MAX_PIXELS before the per-pixel median."""
+    import cv2
+
+    from maskdepth.io.video import clean_plate as median_plate
+
+    arrays, first = [], None
+    for i, data in enumerate(frames):
+        frame = _decode(data, f"frames[{i}]", limits)
+        first = first or frame.shape
+        if frame.shape != first:
+            raise HTTPException(422, "the frames differ in size; send frames of one camera")
+        shape = frame.shape
+        scale = min(1.0, (PLATE_MAX_PIXELS / (shape[0] * shape[1])) ** 0.5)
+        if scale < 1:
+            frame = cv2.resize(frame, (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
+        arrays.append(frame)
+    return imageio.encode_png(median_plate(arrays))
 
 
 def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray,
@@ -124,6 +151,8 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     limits = limits or Limits()
     app = FastAPI(title=title, description="Foreground mask and depth from an image and a photo "
                                            "of the same scene without the foreground.")
+    app.add_middleware(BodyCap, max_bytes=limits.max_request_bytes)
+    gate = HeavyGate(limits.max_concurrent, limits.max_waiting)
 
     @app.exception_handler(RequestValidationError)
     async def missing_fields(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -146,7 +175,9 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
         """The model being served and the upload limits."""
         config = model.model.config.to_dict() if hasattr(model.model, "config") else {}
         return {"status": "ok", "variant": config.get("variant"), "max_side": model.max_side,
-                "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels}
+                "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels,
+                "max_request_bytes": limits.max_request_bytes,
+                "max_concurrent": limits.max_concurrent, "max_waiting": limits.max_waiting}
 
     @app.post("/predict", responses={200: {"content": {"application/zip": {}}}})
     async def predict(image: Annotated[UploadFile, File(description="the photo with the foreground")],
@@ -157,8 +188,13 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
         """Mask and depth for one pair. JSON: mask_png (0/255), depth_png (16-bit mm),
         overlay_png, depth_color_png (base64), mismatch and a warning when the background does
         not look like the image's scene. zip: mask.png, depth.png, view.png."""
-        rgb = await _read_image(image, "image", limits)
-        bg = await _read_image(background, "background", limits)
+        data = await _read_bytes(image, "image", limits), await _read_bytes(background, "background", limits)
+        names = (f"image ({image.filename or 'upload'})", f"background ({background.filename or 'upload'})")
+        async with gate:
+            return await _answer(data, names, align, format)
+
+    async def _answer(data, names, align: bool, format: str):
+        rgb, bg = await run_in_threadpool(_pair, *data, names, limits)
         if rgb.shape != bg.shape and not align:  # the rule of MaskDepth.predict and the CLI
             raise HTTPException(422, f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                                      f"{bg.shape[1]}x{bg.shape[0]}; send photos of equal size "
@@ -174,15 +210,12 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
               responses={200: {"content": {"image/png": {}}}})
     async def clean_plate(frames: Annotated[list[UploadFile], File(description="2 or more frames")]):
         """The scene without whoever moves through it: the per-pixel median of the frames."""
-        from maskdepth.io.video import clean_plate as median_plate
-
         if not 2 <= len(frames) <= limits.max_frames:
             raise HTTPException(422, f"send 2 to {limits.max_frames} frames, got {len(frames)}")
-        arrays = [await _read_image(frame, f"frames[{i}]", limits) for i, frame in enumerate(frames)]
-        if len({a.shape for a in arrays}) != 1:
-            raise HTTPException(422, "the frames differ in size; send frames of one camera")
-        plate = await run_in_threadpool(median_plate, arrays)
-        return Response(imageio.encode_png(plate), media_type="image/png")
+        data = [await _read_bytes(frame, f"frames[{i}]", limits) for i, frame in enumerate(frames)]
+        async with gate:
+            png = await run_in_threadpool(_plate, data, limits)
+        return Response(png, media_type="image/png")
 
     @app.websocket("/live")
     async def live(socket: WebSocket) -> None:
