@@ -119,6 +119,8 @@ def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, base
             bar.update(len(ids))
     results = {m: _finite(mask_metrics[m].compute()) for m in methods}
     if predictor is not None:
-        results["model"].update(_finite(depth_metrics.compute()))
-        results["model"].update(_finite(relative_metrics.compute()))
+        if relative_metrics.update_count:  # computed only when updated: no torchmetrics warning
+            results["model"].update(_finite(relative_metrics.compute()))
+        if depth_metrics.update_count:
+            results["model"].update(_finite(depth_metrics.compute()))
     return results
