@@ -86,7 +86,7 @@ def test_unknown_variants_and_mismatched_weights_are_one_line_errors(tmp_path, d
     cases = {
         "unknown": {**config, "variant": "giant"},
         "other": {**config, "variant": "resnet-shared"},
-        "shapes": {**config, "difference": True},
+        "shapes": {**config, "difference": not config["difference"]},
     }
     for name, stored in cases.items():
         path = tmp_path / f"{name}.safetensors"

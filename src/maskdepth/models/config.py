@@ -20,13 +20,14 @@ class ModelConfig:
         upsampled logits and the pixel difference (0 = none).
     """
 
-    variant: str = "original"
+    # The defaults are the shipped small model's (models/zoo.py): ModelConfig() builds it.
+    variant: str = "fast"
     max_depth: float = 12.0
     min_depth: float = 0.05
     shadow_head: bool = False
     pretrained: bool = False
-    difference: bool = False
-    refine: int = 0
+    difference: bool = True
+    refine: int = 8
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -19,7 +19,7 @@ from maskdepth.models.config import ModelConfig
 # (about 1.0 M parameters). large: ResNet18 encoder and two decoders with skips (about 16 M).
 # Both see image, background and their difference, and sharpen mask edges at full resolution.
 SIZES: dict[str, ModelConfig] = {
-    "small": ModelConfig(variant="fast", difference=True, refine=8),
+    "small": ModelConfig(),  # the defaults: fast, difference input, 8-channel refiner
     "large": ModelConfig(variant="original", difference=True, refine=8),
 }
 DEFAULT_MODEL = "small"
