@@ -243,22 +243,27 @@ def server(model):
         yield url
 
 
+class HeldModel:
+    """`real` whose predictions wait, after setting `started`, until `release` is set: a slow
+    request held open for as long as a test needs, without timing anything."""
+
+    def __init__(self, real: MaskDepth):
+        self.real, self.max_side, self.model = real, real.max_side, real.model
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def predict(self, *args, **kwargs):
+        self.started.set()
+        self.release.wait(timeout=60)
+        return self.real.predict(*args, **kwargs)
+
+
 def test_a_slow_prediction_does_not_block_the_page(model):
     import httpx
 
-    real = model
-
-    class Slow:
-        max_side, model = real.max_side, real.model
-
-        def predict(self, *args, **kwargs):
-            started.set()
-            release.wait(timeout=60)  # held until the other requests have been answered
-            return real.predict(*args, **kwargs)
-
-    started, release = threading.Event(), threading.Event()
+    held = HeldModel(model)
+    started, release = held.started, held.release
     good = encode_png(np.zeros((48, 64, 3), np.uint8))
-    with _serving(create_app(Slow())) as url, ThreadPoolExecutor(max_workers=1) as pool:
+    with _serving(create_app(held)) as url, ThreadPoolExecutor(max_workers=1) as pool:
         slow = pool.submit(httpx.post, f"{url}/predict", files=_files(good, good), timeout=90)
         assert started.wait(timeout=60)  # the prediction is under way
         try:
@@ -449,20 +454,11 @@ def test_heavy_requests_past_the_queue_get_503(model):
     """One at work, none may wait: a second request while the first is held gets 503 at once."""
     import httpx
 
-    real = model
-
-    class Held:
-        max_side, model = real.max_side, real.model
-
-        def predict(self, *args, **kwargs):
-            started.set()
-            release.wait(timeout=60)
-            return real.predict(*args, **kwargs)
-
-    started, release = threading.Event(), threading.Event()
+    held = HeldModel(model)
+    started, release = held.started, held.release
     good = encode_png(np.zeros((48, 64, 3), np.uint8))
     limits = Limits(max_concurrent=1, max_waiting=0)
-    with _serving(create_app(Held(), limits)) as url, ThreadPoolExecutor(max_workers=1) as pool:
+    with _serving(create_app(held, limits)) as url, ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(httpx.post, f"{url}/predict", files=_files(good, good), timeout=90)
         assert started.wait(timeout=60)
         try:

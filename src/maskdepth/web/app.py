@@ -17,7 +17,6 @@ and Limits.max_waiting wait, and more get 503 with Retry-After instead of piling
 
 from __future__ import annotations
 
-import base64
 import io
 import time
 import zipfile
@@ -38,13 +37,9 @@ from maskdepth.inference.writers import side_by_side
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth, overlay_mask
 from maskdepth.web.limits import BodyCap, HeavyGate, Limits
-from maskdepth.web.live import live_session
+from maskdepth.web.live import live_session, png_base64
 
 STATIC = Path(__file__).parent / "static"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 PLATE_MAX_PIXELS = 1_000_000  # clean-plate frames are reduced to this before the median
@@ -123,10 +118,10 @@ def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray
                else None)
     return {
         "width": image.shape[1], "height": image.shape[0],
-        "mask_png": _b64(imageio.encode_png(np.where(prediction.mask, 255, 0).astype(np.uint8))),
-        "depth_png": _b64(imageio.encode_png(imageio.depth_to_millimetres(prediction.depth))),
-        "overlay_png": _b64(imageio.encode_png(overlay_mask(image, prediction.mask))),
-        "depth_color_png": _b64(imageio.encode_png(depth_colour)),
+        "mask_png": png_base64(np.where(prediction.mask, 255, 0).astype(np.uint8)),
+        "depth_png": png_base64(imageio.depth_to_millimetres(prediction.depth)),
+        "overlay_png": png_base64(overlay_mask(image, prediction.mask)),
+        "depth_color_png": png_base64(depth_colour),
         "foreground": float(prediction.mask.mean()),
         "depth_range_m": [float(prediction.depth.min()), float(prediction.depth.max())],
         "mismatch": mismatch, "warning": warning, "model_ms": round(seconds * 1000, 1),

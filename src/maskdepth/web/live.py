@@ -28,6 +28,11 @@ from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth, overlay_mask
 
 
+def png_base64(array: np.ndarray) -> str:
+    """An image array as the base64 text of its PNG, as the JSON answers carry images."""
+    return base64.b64encode(imageio.encode_png(array)).decode("ascii")
+
+
 class LiveSession:
     """One camera's frames against one background; `answer(data)` -> the JSON reply."""
 
@@ -55,9 +60,8 @@ class LiveSession:
         seconds = time.perf_counter() - start
         self.frames += 1
         colour = colorize_depth(imageio.as_written(prediction.depth))
-        encode = lambda rgb: base64.b64encode(imageio.encode_png(rgb)).decode("ascii")
-        return {"overlay_png": encode(overlay_mask(frame, prediction.mask)),
-                "depth_color_png": encode(colour), "foreground": float(prediction.mask.mean()),
+        return {"overlay_png": png_base64(overlay_mask(frame, prediction.mask)),
+                "depth_color_png": png_base64(colour), "foreground": float(prediction.mask.mean()),
                 "model_ms": round(seconds * 1000, 1), "frame": self.frames}
 
 
