@@ -52,7 +52,7 @@ def test_a_sequence_is_scored_over_its_temporal_roi_with_pooled_counts(tmp_path)
     folder = write_sequence(tmp_path / "cat" / "seq", truths, roi, temporal=(2, 3))
     [sequence] = find_sequences(tmp_path)
     assert [f[0].name for f in sequence.frames] == ["in000002.png", "in000003.png"]
-    tp, fp, fn, tn = score_sequence(sequence, lambda frame: np.ones((4, 6), bool))
+    tp, fp, fn, tn = score_sequence(sequence, lambda frame: np.ones((4, 6), bool))[:4]
     # Frame 2: columns 2-3 moving (4 px); frame 3: columns 3-4 (4 px); column 5 outside the ROI.
     assert (tp, fp, fn, tn) == (8, 2 * 20 - 8, 0, 0)
     assert find_sequences(folder)[0].name == "seq"

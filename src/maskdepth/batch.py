@@ -24,9 +24,10 @@ exceeds MASK_THRESHOLD (prediction and the metrics use this one value).
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
-import torch
+if TYPE_CHECKING:  # the light inference path reads MASK_THRESHOLD without torch
+    import torch
 
 MAP_KEYS = ("image", "background", "mask", "depth", "shadow")  # the per-pixel maps every source gives
 MASK_THRESHOLD = 0.5  # a pixel is foreground when sigmoid(mask_logits) > this
@@ -53,6 +54,8 @@ def split_depth(batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
     (unknown) in `metric`, and the relative samples' depth (others 0) in `relative`, which is
     None when the batch has no relative sample (checked on the CPU only; on an accelerator the
     check would wait for the device, so a batch with the key always gets the relative path)."""
+    import torch
+
     depth = batch["depth"]
     if "relative" not in batch:
         return depth, None

@@ -38,6 +38,14 @@ def add_size_argument(parser: argparse.ArgumentParser, what: str = "output size"
                         help=f"{what}: one number (square) or HEIGHT WIDTH (default {default})")
 
 
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """The one `--engine` option (inference/loader.py): args.engine is auto, onnx or torch."""
+    parser.add_argument("--engine", choices=["auto", "onnx", "torch"], default="auto",
+                        help="what runs the model: auto (default: ONNX Runtime on the CPU, "
+                             "PyTorch on a GPU), onnx, or torch (needs maskdepth[train]); a "
+                             ".safetensors/.ckpt run by ONNX Runtime is exported once and cached")
+
+
 class _ModelAction(argparse.Action):
     """Stores `--checkpoint small|large|PATH` as the Path of a model file: a shipped model's name
     becomes its weights file (an unshipped one is refused when the command runs)."""

@@ -31,14 +31,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import evaluate_set
     from maskdepth.inference.api import MaskDepth
-    from maskdepth.inference.predictor import predict_tensors
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
-    from maskdepth.io.viz import prediction_sheet
+    from maskdepth.io.sheet import prediction_sheet
     from maskdepth.metrics import format_table
     from maskdepth.synth import SceneConfig, SceneEngine
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--image and --background go together")
     model = MaskDepth.load(args.checkpoint)
     batch = SceneEngine(SceneConfig(height=args.size[0], width=args.size[1]), seed=args.seed).render(args.n, args.seed)
-    probability, depth = predict_tensors(model.model, batch["image"], batch["background"])
+    probability, depth = (torch.from_numpy(array) for array in
+                          model.runner.predict(batch["image"].numpy(), batch["background"].numpy()))
     sheet = write_rgb(args.out / "contact_sheet.png", prediction_sheet(batch, probability, depth, limit=args.n))
     ids = [f"{i:06d}" for i in range(args.n)]
     values = evaluate_set(model, iter([(ids, batch)]), args.n, name="demo")["model"]

@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from maskdepth.commands import add_checkpoint_argument, add_size_argument
+from maskdepth.commands import (
+    add_checkpoint_argument,
+    add_engine_argument,
+    add_size_argument,
+    positive_int,
+)
 
 EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/model.safetensors --data ../shared/realdev/clean
@@ -51,6 +56,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--raw", action="store_true",
                         help="score the bare network on the tensors as they are, instead of what "
                              "`maskdepth predict` writes (background alignment, working size)")
+    add_engine_argument(parser)
+    parser.add_argument("--max-side", type=positive_int,
+                        help="the model's working size, longer side in px (default 320, as "
+                             "predict for photos; 160 is video's)")
+    parser.add_argument("--edges", choices=["guided", "bilinear"], default="guided",
+                        help="how the mask reaches the input's size (as predict's --edges)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
     parser.set_defaults(func=run)
 
@@ -60,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.cdnet import is_cdnet
     from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.api import MAX_SIDE, MaskDepth
     from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
@@ -76,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         count = args.engine_count or DataConfig.val_count
         seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
         sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
-    model = MaskDepth.load(args.checkpoint, device=args.device) if args.checkpoint else None
+    model = (MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
+                            max_side=args.max_side or MAX_SIDE, edges=args.edges)
+             if args.checkpoint else None)
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():
         total, batches = make()

@@ -35,6 +35,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.inference.onnx import export_onnx, validate_onnx
+    from maskdepth.io.atomic import file_digest
     from maskdepth.models.weights import load_weights
 
     if args.out.is_dir():
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     height, width = args.size
     model, lineage = load_weights(args.checkpoint)
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
-    export_onnx(model, args.out, height, width, args.opset, lineage=lineage)
+    export_onnx(model, args.out, height, width, args.opset, lineage=lineage,
+                source_sha256=file_digest(args.checkpoint))
     # Another size, not a multiple of 32 when the trace size is one, so that the dynamic shapes
     # and the padding are what gets checked.
     check_height, check_width = height + 36, width + 52

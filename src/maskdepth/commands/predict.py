@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import add_checkpoint_argument, positive_int
+from maskdepth.commands import add_checkpoint_argument, add_engine_argument, positive_int
 
 EXAMPLE = """examples:
   maskdepth predict --image person.jpg --background room.jpg --out out/
   maskdepth predict --data dataset/ --out preds/                 (<out>/<id>_mask.png, _depth.png)
   maskdepth predict --images shots/ --background room.jpg --out out/
   maskdepth predict --images video/input --background video/background.png --out results/ --cdnet
-  maskdepth predict --video call.mp4 --out out/                  (clean plate from the video itself)
+  maskdepth predict --video call.mp4 --out out/   (call_mask.mkv, call_depth.mkv, call_view.mp4;
+                                                   clean plate from the video itself)
   maskdepth predict --video call.mp4 --out out/ --resume         (after an interruption)
-  maskdepth predict --video call.mp4 --out out/ --engine onnx  (ONNX Runtime: real time on 2 cores)
-  maskdepth predict --webcam 0 --background empty.png --out live/ --engine onnx --no-frame-files
+  maskdepth predict --video call.mp4 --out out/ --engine torch --device cuda
+  maskdepth predict --webcam 0 --background empty.png --out live/
   maskdepth predict --video call.mp4 --background room.jpg --out out/ --engine onnx --checkpoint model.onnx
 """
 
@@ -24,8 +25,9 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict", help="predict masks and depth for a pair, a dataset, a folder or a video",
         description="Writes mask PNGs (0/255), 16-bit depth PNGs (mm), colour depth and a "
-                    "side-by-side view (an mp4 for video). The background is aligned to each "
-                    "image first (camera shift, exposure), with a warning if it does not match.",
+                    "side-by-side view; for video, a lossless mask video and 16-bit depth video "
+                    "(FFV1 in MKV) and a view mp4. The background is aligned to each image first "
+                    "(camera shift, exposure), with a warning if it does not match.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path, help="one image (with --background)")
@@ -45,9 +47,11 @@ def add_parser(subparsers) -> None:
                          help="finish an interrupted predict into the same --out (same inputs "
                               "and options): only what it lacks is predicted")
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
-    parser.add_argument("--engine", choices=["torch", "onnx"], default="torch",
-                        help="onnx: run the model with ONNX Runtime (about 1.7x faster on CPUs; "
-                             "a .safetensors/.ckpt is exported once and cached)")
+    add_engine_argument(parser)
+    parser.add_argument("--edges", choices=["guided", "bilinear"], default="guided",
+                        help="how the mask reaches the input's size: guided (default: edges at "
+                             "full resolution, from the image-background difference) or "
+                             "bilinear (the working-size mask blown up)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ... (torch engine)")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="images per batch (default 8)")
     parser.add_argument("--no-align", action="store_true", help="use the background as it is")
@@ -63,9 +67,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--cdnet", action="store_true",
                         help="--images of a CDnet video (input/inNNNNNN.jpg): write only the "
                              "masks, named as CDnet's results (binNNNNNN.png), for its tools")
-    parser.add_argument("--no-frame-files", action="store_true",
-                        help="video/webcam: write only the view mp4, not a mask and depth PNG "
-                             "per frame (faster; an interruption then starts again)")
+    parser.add_argument("--frames", action="store_true",
+                        help="video/webcam: also write a mask and a depth PNG per frame (in "
+                             "<out>/<stem>_frames/) besides the mask, depth and view videos")
     parser.set_defaults(func=run)
 
 
@@ -76,13 +80,14 @@ def run(args: argparse.Namespace) -> int:
         predict_folder,
         predict_manifest,
         predict_pair,
-        predict_video,
     )
+    from maskdepth.inference.video import predict_video
+    from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.io.journal import Journal
     from maskdepth.io.outputs import output_folder
 
     if args.engine == "torch" and args.checkpoint is not None and args.checkpoint.suffix == ".onnx":
-        raise UserError("an .onnx checkpoint runs with --engine onnx")
+        raise UserError("an .onnx checkpoint runs with --engine onnx (or auto)")
     if (args.image or args.images or args.webcam) and args.background is None:
         raise UserError("--image, --images and --webcam need --background (the scene without "
                         "the foreground)")
@@ -97,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--cdnet writes CDnet results for --images (a CDnet video's input/ folder)")
     from maskdepth.inference.api import MAX_SIDE, VIDEO_MAX_SIDE
 
+    keep_freed_memory()
     if args.max_side is None:
         args.max_side = VIDEO_MAX_SIDE if (args.video or args.webcam) else MAX_SIDE
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
-                           max_side=args.max_side)
+                           max_side=args.max_side, edges=args.edges)
     camera = None
     if args.webcam is not None:  # opened (and refused) before anything is written
         from maskdepth.io.video import Camera
@@ -126,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             elif args.video:
                 written = predict_video(model, args.video, args.background, out, align,
                                         args.batch_size, args.max_frames, journal,
-                                        frame_files=not args.no_frame_files,
+                                        frame_files=args.frames,
                                         steady=not args.per_frame_depth)
             else:
                 written = _webcam(model, camera, args, out, align, journal)
@@ -137,11 +143,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) -> int:
-    """Live prediction from an opened camera into <out>/camera_view.mp4 (and frame PNGs),
-    printing the frame rate and the latency per frame as it goes."""
+    """Live prediction from an opened camera into <out>/camera_mask.mkv, _depth.mkv and
+    _view.mp4 (and frame PNGs), printing the frame rate as it goes."""
     import sys
 
-    from maskdepth.inference.writers import predict_video
+    from maskdepth.inference.video import predict_video
 
     def report(frames: int, seconds: float) -> None:
         print(f"\r{frames} frames, {frames / seconds:.1f} frames/s", end="", file=sys.stderr)
@@ -149,7 +155,7 @@ def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) 
     batch = min(args.batch_size, 2)  # small batches: a frame waits for at most one other
     written = predict_video(model, camera, args.background, out, align, batch, args.max_frames,
                             journal, stem="camera", on_batch=report,
-                            frame_files=not args.no_frame_files, steady=not args.per_frame_depth)
+                            frame_files=args.frames, steady=not args.per_frame_depth)
     print(file=sys.stderr)
     return written
 
@@ -165,9 +171,10 @@ def _settings(args: argparse.Namespace) -> dict:
 
     return {"command": "predict", "image": where(args.image), "data": where(args.data),
             "images": where(args.images), "video": where(args.video), "webcam": args.webcam,
-            "max_side": args.max_side, "frame_files": not args.no_frame_files,
+            "max_side": args.max_side, "frame_files": args.frames,
             "background": where(args.background),
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
+            "edges": args.edges,
             "align": not args.no_align, "batch_size": args.batch_size,
             "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth,
             "cdnet": args.cdnet,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from maskdepth.commands import add_checkpoint_argument, positive_int
+from maskdepth.commands import add_checkpoint_argument, add_engine_argument, positive_int
 
 EXAMPLE = """examples:
   maskdepth serve                                 # http://127.0.0.1:7860
@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
                              "0.0.0.0 opens it to your network)")
     parser.add_argument("--port", type=port_number, default=7860, help="port, 1-65535 (default 7860)")
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
+    add_engine_argument(parser)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--max-upload-mb", type=positive_int, default=15,
                         help="largest file accepted, in MB (default 15)")
@@ -69,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
     from maskdepth.errors import UserError
     from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.web.app import Limits, create_app
 
     if args.checkpoint is not None and not args.checkpoint.exists():
         raise UserError(f"{args.checkpoint}: no such model file")
-    model = MaskDepth.load(args.checkpoint, device=args.device)
+    keep_freed_memory()
+    model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine)
     limits = Limits(max_bytes=args.max_upload_mb << 20,
                     max_pixels=args.max_megapixels * 1_000_000)
     if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -10,7 +10,8 @@ A sequence folder holds
 
     sequences = find_sequences("realvideo/")        # a sequence folder, or a folder of them
     counts = score_sequence(sequence, predict_mask)  # predict_mask(frame_path) -> (H, W) bool
-    cdnet_measures(counts)   # recall, specificity, fpr, fnr, pwc, precision, f_measure
+    cdnet_measures(counts)   # recall, specificity, fpr, fnr, pwc, precision, f_measure,
+                             # boundary_f (outline accuracy, 2 px; metrics/boundary.py)
     evaluate_sequences(sequences, {"model": mask_of})  # per video, category and overall
 
 Counts are pooled over a sequence's frames (as CDnet does); a category's measures are the means
@@ -25,13 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from maskdepth.errors import UserError
 from maskdepth.io.images import read_grey, read_mask, read_rgb
+from maskdepth.metrics.boundary import boundary_counts, boundary_f
 
 MOVING, SHADOW, OUTSIDE, UNKNOWN = 255, 50, 85, 170
-MEASURES = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure")
+MEASURES = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure", "boundary_f")
+BOUNDARY_TOLERANCE_PX = 2
 
 
 @dataclass
@@ -161,24 +165,44 @@ def frame_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray | None = N
                      (~pred & moving & scored).sum(), (~pred & ~moving & scored).sum()], np.int64)
 
 
+def frame_boundary_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray | None = None
+                          ) -> np.ndarray:
+    """metrics/boundary.boundary_counts of one frame against CDnet labels: the true mask is
+    "moving"; boundary pixels within 1 px of an unknown (170) or outside (85) pixel, or outside
+    `roi`, are not scored (the annotators left the outline's exact place open there)."""
+    unscored = ((truth == OUTSIDE) | (truth == UNKNOWN)).view(np.uint8)
+    scored = cv2.dilate(unscored, np.ones((3, 3), np.uint8)) == 0
+    if roi is not None:
+        scored &= roi
+    return boundary_counts(pred, truth == MOVING, scored, BOUNDARY_TOLERANCE_PX)
+
+
 def cdnet_measures(counts: np.ndarray) -> dict[str, float]:
     """CDnet's seven measures of pooled (tp, fp, fn, tn); PWC in percent. A ratio whose
-    denominator is 0 is NaN."""
-    tp, fp, fn, tn = (float(c) for c in counts)
+    denominator is 0 is NaN. Given 8 counts (score_sequence's), the last 4 pooled boundary counts
+    add boundary_f."""
+    tp, fp, fn, tn = (float(c) for c in counts[:4])
 
     def ratio(num: float, den: float) -> float:
         return num / den if den else float("nan")
 
     recall, precision = ratio(tp, tp + fn), ratio(tp, tp + fp)
-    return {"recall": recall, "specificity": ratio(tn, tn + fp), "fpr": ratio(fp, fp + tn),
-            "fnr": ratio(fn, tp + fn), "pwc": 100 * ratio(fn + fp, tp + fp + fn + tn),
-            "precision": precision, "f_measure": ratio(2 * precision * recall, precision + recall)}
+    measures = {"recall": recall, "specificity": ratio(tn, tn + fp), "fpr": ratio(fp, fp + tn),
+                "fnr": ratio(fn, tp + fn), "pwc": 100 * ratio(fn + fp, tp + fp + fn + tn),
+                "precision": precision,
+                "f_measure": ratio(2 * precision * recall, precision + recall)}
+    if len(counts) == 8:
+        measures["boundary_f"] = boundary_f(counts[4:])
+    return measures
 
 
 def score_sequence(sequence: Sequence, predict_mask: Callable[[Path], np.ndarray]) -> np.ndarray:
-    """Pooled (tp, fp, fn, tn) of predict_mask(frame path) -> (H, W) bool over the scored frames."""
+    """Pooled (tp, fp, fn, tn) and boundary counts (frame_boundary_counts) of predict_mask(frame
+    path) -> (H, W) bool over the scored frames: (8,) int64."""
     roi = read_mask(sequence.roi) > 0 if sequence.roi is not None else None
-    total = np.zeros(4, np.int64)
+    total = np.zeros(8, np.int64)
     for frame, truth in sequence.frames:
-        total += frame_counts(np.asarray(predict_mask(frame), bool), read_grey(truth), roi)
+        pred, labels = np.asarray(predict_mask(frame), bool), read_grey(truth)
+        total += np.concatenate([frame_counts(pred, labels, roi),
+                                 frame_boundary_counts(pred, labels, roi)])
     return total

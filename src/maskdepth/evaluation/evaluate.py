@@ -18,8 +18,7 @@ from tqdm import tqdm
 from maskdepth.batch import Batch, split_depth
 from maskdepth.data.manifest import open_dataset
 from maskdepth.evaluation.baselines import BASELINES
-from maskdepth.inference.api import MaskDepth
-from maskdepth.inference.predictor import predict_tensors, to_mask
+from maskdepth.inference.api import MaskDepth, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.tensors import to_numpy_rgb
@@ -74,8 +73,9 @@ def predict_batch(predictor: MaskDepth, batch: Batch, raw: bool = False
     page take: the background aligned to the image, the working size, the outputs resized back.
     raw: the bare network on the tensors as they are (no alignment, no resizing)."""
     if raw:
-        probability, depth = predict_tensors(predictor.model, batch["image"], batch["background"])
-        return to_mask(probability), depth
+        probability, depth = predictor.runner.predict(batch["image"].numpy(),
+                                                      batch["background"].numpy())
+        return torch.from_numpy(to_mask(probability)), torch.from_numpy(depth)
     images = [to_numpy_rgb(image) for image in batch["image"]]
     backgrounds = [to_numpy_rgb(background) for background in batch["background"]]
     with warnings.catch_warnings():

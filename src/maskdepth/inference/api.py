@@ -14,18 +14,18 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
+from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
-from maskdepth.inference.loader import load_model_file
-from maskdepth.inference.predictor import predict_tensors, to_mask
-from maskdepth.io.tensors import from_numpy_image
+from maskdepth.inference.loader import load_runner
+from maskdepth.inference.upsample import guided_upsample
 from maskdepth.models.zoo import resolve_weights
 
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
 # ... for video: the model's training size. On a 480x480 video composed from the training
 # photos it scored mask IoU 0.865 against 0.852 at 320, at about 3x the speed.
 VIDEO_MAX_SIDE = 160
+EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
 
 
 def default_weights() -> Path:
@@ -104,31 +104,37 @@ def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
     return np.round(np.clip(array.astype(np.float32), 0, 1) * 255).astype(np.uint8)
 
 
-def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return from_numpy_image(rgb)[None]
+def to_mask(probability):
+    """Foreground where the probability exceeds MASK_THRESHOLD (array -> bool array)."""
+    return probability > MASK_THRESHOLD
+
+
+def _batch(rgbs: list[np.ndarray]) -> np.ndarray:
+    """(H, W, 3) uint8 arrays of one size -> (B, 3, H, W) float32 in [0, 1]."""
+    return np.stack(rgbs).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
 
 
 class MaskDepth:
-    """A loaded model with a `predict` that takes photos of any size."""
+    """A loaded model with a `predict` that takes photos of any size.
 
-    def __init__(self, model, max_side: int = MAX_SIDE):
-        self.model, self.max_side = model, max_side
+    runner: the model on an engine (inference/runtime.py). max_side: the working size's longer
+    side. edges: "guided" (the mask's edges at full resolution, inference/upsample.py) or
+    "bilinear" (the working-size probability blown up)."""
+
+    def __init__(self, runner, max_side: int = MAX_SIDE, edges: str = "guided"):
+        if edges not in EDGES:
+            raise UserError(f"unknown edges {edges!r}; choose one of: {', '.join(EDGES)}")
+        self.runner, self.max_side, self.edges = runner, max_side, edges
+        self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int = MAX_SIDE,
-             engine: str = "torch") -> MaskDepth:
+             engine: str = "auto", edges: str = "guided") -> MaskDepth:
         """Load a shipped model by name ("small", the default, or "large"), weights
-        (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx, run with ONNX
-        Runtime). engine "onnx" runs any of them with ONNX Runtime (exported once and cached;
-        faster on CPUs)."""
-        path = resolve_weights(path)
-        if engine == "onnx":
-            if device != "cpu":
-                raise UserError("--engine onnx runs on the CPU here; use --device cpu")
-            from maskdepth.inference.loader import load_onnx_of
-
-            return cls(load_onnx_of(path), max_side)
-        return cls(load_model_file(path, device), max_side)
+        (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx). engine: "auto"
+        (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" or "torch" (inference/loader.py).
+        The shipped models on the CPU need no PyTorch."""
+        return cls(load_runner(path, engine, device), max_side, edges)
 
     def predict(self, image, background, align: bool = True, batch_size: int = 8):
         """Predict for one pair, or for a list of images (with one shared background or a list).
@@ -173,14 +179,32 @@ class MaskDepth:
             work = self.working_size(shape[:2])
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
-                image = torch.cat([_tensor(_resized(prepared[i][0], work)) for i in chunk])
-                background = torch.cat([_tensor(_resized(prepared[i][1], work)) for i in chunk])
-                probability, depth = predict_tensors(self.model, image, background)
+                image = _batch([_resized(prepared[i][0], work) for i in chunk])
+                background = _batch([self._background_at(prepared[i][1], work) for i in chunk])
+                probability, depth = self.runner.predict(image, background)
                 for j, i in enumerate(chunk):
-                    p = _resized(probability[j, 0].numpy(), shape[:2])
-                    d = _resized(depth[j, 0].numpy(), shape[:2], nearest=True)
-                    results[i] = Prediction(to_mask(p), p, d, prepared[i][2])
+                    rgb, bg, mismatch = prepared[i]
+                    p = self._upsampled(probability[j, 0], rgb, bg)
+                    d = _resized(depth[j, 0], shape[:2], nearest=True)
+                    results[i] = Prediction(to_mask(p), p, d, mismatch)
         return results
+
+    def _background_at(self, background: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """The background at the working size, resized once for the frames sharing it."""
+        array, at, small = self._small
+        if array is not background or at != size:
+            small = _resized(background, size)
+            self._small = (background, size, small)
+        return small
+
+    def _upsampled(self, probability: np.ndarray, image: np.ndarray, background: np.ndarray
+                   ) -> np.ndarray:
+        """The working-size probability (h, w) at the image's size, by `self.edges`."""
+        if probability.shape == image.shape[:2]:
+            return probability
+        if self.edges == "guided":
+            return guided_upsample(probability, image, background)
+        return _resized(probability, image.shape[:2])
 
     def working_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,

@@ -4,8 +4,8 @@
 
     export_onnx(model, "model.onnx")                   # dynamic batch, height and width
     validate_onnx(model, "model.onnx", 197, 213)       # {"mask_logits": 3e-8, "depth": 1e-6}
-    onnx_model = load_onnx("model.onnx")               # onnxruntime only; no torch model code runs
-    outputs = onnx_model(image, background)            # same dict as MaskDepthNet.forward
+    runner = load_onnx("model.onnx")                   # an OnnxRunner (inference/runtime.py)
+    outputs = runner.outputs(image, background)        # numpy; same dict as MaskDepthNet.forward
 
 The graph takes the same inputs and gives the same outputs as `MaskDepthNet.forward`:
 image, background (B, 3, H, W) float32 in [0, 1], any H and W; mask_logits, depth (metres)
@@ -26,21 +26,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskdepth.errors import UserError
+from maskdepth.inference.runtime import INPUT_NAMES, SOURCE_KEY, OnnxRunner
 from maskdepth.io.atomic import atomic_write_bytes
-from maskdepth.models import ModelConfig
-from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
-from maskdepth.models.weights import CONFIG_KEY
+from maskdepth.models.config import CONFIG_KEY
+from maskdepth.models.lineage import LINEAGE_KEY
 
-INPUT_NAMES = ("image", "background")
 DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
 
 
 def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, width: int = 160,
-                opset: int = 17, lineage: list[dict] | None = None) -> Path:
+                opset: int = 17, lineage: list[dict] | None = None,
+                source_sha256: str | None = None) -> Path:
     """Trace `model` (float32; put in eval mode) on (1, 3, height, width) inputs and write ONNX
-    atomically, with the model config and `lineage` (models/lineage.py) in its metadata.
-    Returns the path written.
+    atomically, with the model config, `lineage` (models/lineage.py) and the SHA-256 of the
+    weights file it came from (`source_sha256`) in its metadata. Returns the path written.
 
     Uses the TorchScript exporter (dynamo=False): the dynamo one needs onnxscript, and tracing
     already records the padding arithmetic on the input's symbolic shape."""
@@ -70,57 +69,15 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, wi
     props = {CONFIG_KEY: json.dumps(config.to_dict())} if config is not None else {}
     if lineage:
         props[LINEAGE_KEY] = json.dumps(lineage)
+    if source_sha256:
+        props[SOURCE_KEY] = source_sha256
     onnx.helper.set_model_props(proto, props)
     return atomic_write_bytes(path, proto.SerializeToString())
 
 
-class OnnxModel:
-    """An exported model run by ONNX Runtime, called like MaskDepthNet (torch tensors in and out).
-
-    device: where inputs must be (CPU: tensors go to ONNX Runtime as numpy arrays).
-    config: the ModelConfig stored at export, or None if the file has none; lineage: the runs
-    that shaped its weights ([] when none were recorded).
-    """
-
-    def __init__(self, path: str | os.PathLike, providers: list[str] | None = None):
-        import onnxruntime
-
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise UserError(f"{self.path}: no such ONNX model file")
-        options = onnxruntime.SessionOptions()
-        # No busy-waiting between runs: the cores go to decoding and writing, which overlap
-        # the model in video prediction (spinning cost about a third of the frame rate there).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = onnxruntime.InferenceSession(
-                str(self.path), options, providers=providers or ["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime's errors share no base class but Exception
-            raise UserError(f"{self.path}: not a readable ONNX model ({error}); "
-                            f"write one with `maskdepth export`") from error
-        inputs = [node.name for node in self.session.get_inputs()]
-        if sorted(inputs) != sorted(INPUT_NAMES):
-            raise UserError(f"{self.path}: inputs are {inputs}, not {list(INPUT_NAMES)}; "
-                            f"is it a model written by `maskdepth export`?")
-        self.output_names = [node.name for node in self.session.get_outputs()]
-        self.device = torch.device("cpu")
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        self.config = _read_config(metadata)
-        self.lineage = parse_lineage(metadata.get(LINEAGE_KEY), self.path)
-
-    def __call__(self, image: torch.Tensor, background: torch.Tensor) -> dict[str, torch.Tensor]:
-        """image, background (B, 3, H, W) in [0, 1] -> {name: (B, 1, H, W)}, as MaskDepthNet."""
-        if image.shape != background.shape or image.dim() != 4 or image.shape[1] != 3:
-            raise ValueError(f"image and background must both be (B, 3, H, W); got "
-                             f"{tuple(image.shape)} and {tuple(background.shape)}")
-        feed = {"image": _to_numpy(image), "background": _to_numpy(background)}
-        outputs = self.session.run(self.output_names, feed)
-        return {name: torch.from_numpy(value) for name, value in zip(self.output_names, outputs)}
-
-
-def load_onnx(path: str | os.PathLike, providers: list[str] | None = None) -> OnnxModel:
-    """An exported model, ready to call (see OnnxModel)."""
-    return OnnxModel(path, providers)
+def load_onnx(path: str | os.PathLike) -> OnnxRunner:
+    """An exported model, ready to run (see inference/runtime.py)."""
+    return OnnxRunner(path)
 
 
 @torch.no_grad()
@@ -134,18 +91,8 @@ def validate_onnx(model: nn.Module, path: str | os.PathLike, height: int, width:
     model.eval()
     device = next(model.parameters()).device
     expected = model(image.to(device), background.to(device))
-    actual = OnnxModel(path, ["CPUExecutionProvider"])(image, background)
+    actual = OnnxRunner(path).outputs(image.numpy(), background.numpy())
     if set(actual) != set(expected):
         raise ValueError(f"{path}: outputs {sorted(actual)} differ from the model's {sorted(expected)}")
-    return {name: (actual[name] - expected[name].float().cpu()).abs().max().item() for name in expected}
-
-
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())
-
-
-def _read_config(metadata: dict[str, str]) -> ModelConfig | None:
-    """The ModelConfig stored by export_onnx, or None."""
-    if CONFIG_KEY not in metadata:
-        return None
-    return ModelConfig.from_dict(json.loads(metadata[CONFIG_KEY]))
+    return {name: float(np.abs(actual[name] - expected[name].float().cpu().numpy()).max())
+            for name in expected}

@@ -1,11 +1,11 @@
 """Writing predictions for people and tools: per input, `<name>_mask.png` (0/255),
 `<name>_depth.png` (16-bit mm), `<name>_depth_color.png` and `<name>_view.png` (image | mask
-overlay | colour depth side by side); for video, the same per frame plus `<stem>_view.mp4`.
+overlay | colour depth side by side). Video: inference/video.py.
 
 Every writer notes each finished batch in a progress journal (io/journal.py) and skips the
 batches a resumed journal already holds, so a run killed at any moment and resumed writes the
 same files as an uninterrupted one. Views are drawn from the depth as written (whole
-millimetres), so a resumed video can redraw its finished frames from their PNGs."""
+millimetres)."""
 
 from __future__ import annotations
 
@@ -114,103 +114,3 @@ def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, 
     shared = to_rgb_array(background)
     return _batched(model, [p.stem for p in files], lambda i: (to_rgb_array(files[i]), shared),
                     out, align, batch_size, True, journal, write_cdnet if cdnet else write_prediction)
-
-
-def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,
-                  batch_size: int, max_frames: int | None, journal: Journal,
-                  stem: str | None = None, on_batch=None, frame_files: bool = True,
-                  steady: bool = True) -> int:
-    """Every frame: mask and depth PNGs in <out>/<stem>_frames/, and <out>/<stem>_view.mp4.
-
-    video: a file, or an opened `read_frames`-like source with `frames()` and `fps` (a camera).
-    Without a background photo, the clean plate is the temporal median of a sample of the
-    video's frames (<out>/<stem>_clean_plate.png). With `align`, the background is aligned once
-    and checked again every REALIGN_EVERY frames (a static camera; see inference/static.py).
-    Decoding runs a batch ahead in a thread and the files are written by another while the
-    model runs. Resumed, the finished batches' frames are redrawn into the mp4 from their PNGs
-    instead of being predicted again. frame_files False writes only the view video (and the
-    plate): nothing to resume from, so an interrupted run starts again. on_batch(frames_done,
-    seconds): called after each batch. A camera stops at Ctrl-C with its files complete.
-    steady: outside each frame's mask, write the empty scene's depth, predicted once per
-    background (a static camera's background does not move; see inference/static.py).
-    Returns the number of frames predicted by this call."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from maskdepth.inference.pipeline import batched, prefetch
-    from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
-    from maskdepth.io.video import VideoWriter, clean_plate, read_frames, video_info
-
-    camera = not isinstance(video, (str, Path))
-    stem = stem or (video.stem if not camera else "camera")
-    fps, count = (video.fps, 0) if camera else video_info(video)[:2]
-    frames = (lambda: video.frames(max_frames)) if camera else (lambda: read_frames(video, max_frames))
-    plate_path = out / f"{stem}_clean_plate.png"
-    if background is not None:
-        plate = to_rgb_array(background)
-    elif journal.done and plate_path.is_file():
-        plate = imageio.read_rgb(plate_path)  # lossless: the plate the finished frames used
-    else:
-        if camera:
-            raise UserError("a camera needs --background (a photo of the empty scene)")
-        plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
-        imageio.write_rgb(plate_path, plate)
-    static = StaticBackground(plate) if align else None
-    scene_depth = SceneDepth(model) if steady else None
-    frames_dir = out / f"{stem}_frames"
-    predicted = 0
-    total = min(count, max_frames) if max_frames else count
-    start = time.perf_counter()
-    with VideoWriter(out / f"{stem}_view.mp4", fps or 25.0) as writer, \
-            ThreadPoolExecutor(max_workers=1) as files, ThreadPoolExecutor(max_workers=2) as pngs, \
-            tqdm(total=total or None, unit="frame", desc="predict") as bar:
-        pending = None
-        try:
-            for first, chunk in prefetch(batched(frames(), batch_size)):
-                # Every batch passes the alignment checks, finished ones too, so that a resumed
-                # run aligns exactly as an uninterrupted one did.
-                scene = static.for_frame(chunk[0], first) if static else plate
-                if first in journal.done:
-                    predictions = None
-                else:
-                    predictions = model.predict(chunk, scene, align=False)
-                    if scene_depth is not None:
-                        predictions = [steady_depth(p, scene_depth.of(scene)) for p in predictions]
-                    predicted += len(chunk)
-                task = files.submit(_video_batch, chunk, predictions, first,
-                                    frames_dir if frame_files else None, writer, journal, pngs)
-                if pending is not None:
-                    pending.result()  # errors surface here; at most two batches in flight
-                pending = task
-                bar.update(len(chunk))
-                if on_batch is not None:
-                    on_batch(first + len(chunk), time.perf_counter() - start)
-        except KeyboardInterrupt:
-            if not camera:
-                raise
-        if pending is not None:
-            pending.result()
-    return predicted
-
-
-def _video_batch(frames, predictions, first, frames_dir, writer, journal, pngs) -> None:
-    """Frames `first`, `first + 1`, ...: written with their predictions (PNGs by the `pngs`
-    thread pool, OpenCV's encoder runs without the GIL), or read back when the journal holds
-    their batch (predictions None); drawn into the view video either way, in order."""
-    names = [f"{first + i:06d}" for i in range(len(frames))]
-    if predictions is None:
-        for frame, name in zip(frames, names):
-            mask_path, depth_path = prediction_paths(frames_dir, name)
-            done = Prediction(imageio.read_mask(mask_path), np.zeros(0, np.float32),
-                              imageio.read_depth(depth_path))
-            writer.write(side_by_side(frame, done))
-        return
-    written = [pngs.submit(write_prediction, frames_dir, name, frame, prediction, False)
-               for frame, name, prediction in zip(frames, names, predictions)
-               if frames_dir is not None]
-    for frame, prediction in zip(frames, predictions):
-        writer.write(side_by_side(frame, prediction))
-    for task in written:
-        task.result()
-    if frames_dir is not None:
-        journal.record(first)  # the journal's key for a video batch: its first frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 VARIANT_NAMES = ("original", "fast", "resnet-shared")  # models.registry.VARIANTS builds each
+CONFIG_KEY = "maskdepth.model_config"  # where weights and ONNX files store the config (JSON)
 
 
 @dataclass

@@ -20,8 +20,6 @@ import json
 import os
 import platform
 
-import torch
-
 from maskdepth.errors import UserError
 
 LINEAGE_KEY = "maskdepth.lineage"
@@ -35,6 +33,8 @@ def config_digest(config: dict) -> str:
 
 def hardware_name() -> str:
     """What trains here, e.g. '1x NVIDIA H100 80GB HBM3' or '2x CPU (AMD EPYC 7B13)'."""
+    import torch  # here: the rest of this module is read by the torch-free inference path
+
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
     cpu = platform.processor() or platform.machine()

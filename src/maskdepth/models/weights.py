@@ -17,9 +17,9 @@ from safetensors.torch import load_file, save_file
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_path
 from maskdepth.models import MaskDepthNet, ModelConfig, build_model
+from maskdepth.models.config import CONFIG_KEY
 from maskdepth.models.lineage import LINEAGE_KEY, lineage_entries, parse_lineage
 
-CONFIG_KEY = "maskdepth.model_config"
 FORMAT_KEY = "maskdepth.format"
 FORMAT = "1"
 

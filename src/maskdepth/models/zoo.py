@@ -3,6 +3,7 @@ each an architecture and, once trained well enough to ship, a weights file insid
 
     resolve_weights("small")          # -> .../maskdepth/weights/small.safetensors
     resolve_weights("runs/x/model.safetensors")   # any other value is a path, returned as is
+    shipped_onnx("small")             # -> .../maskdepth/weights/small.onnx (exported from the above)
 
 Torch-free: the CLI's parsers and the light inference path import it.
 """
@@ -32,9 +33,21 @@ def model_config(name: str) -> ModelConfig:
     return ModelConfig.from_dict(SIZES[name].to_dict())
 
 
-def shipped_path(name: str) -> Path:
-    """Where the package keeps the weights of model `name` (the file may not exist)."""
-    return Path(str(resources.files("maskdepth") / "weights" / f"{name}.safetensors"))
+def shipped_path(name: str, suffix: str = ".safetensors") -> Path:
+    """Where the package keeps the weights of model `name` (the file may not exist): PyTorch
+    weights (.safetensors) or their ONNX export (.onnx)."""
+    return Path(str(resources.files("maskdepth") / "weights" / f"{name}{suffix}"))
+
+
+def shipped_onnx(value: str | Path | None) -> Path | None:
+    """The ONNX export shipped beside a shipped model (a name, None = small, or the path of its
+    weights file), or None for any other model or when the package holds no export of it."""
+    weights = resolve_weights(value).resolve()
+    for name in SIZES:
+        if shipped_path(name).resolve() == weights:
+            path = shipped_path(name, ".onnx")
+            return path if path.is_file() else None
+    return None
 
 
 def resolve_weights(value: str | Path | None) -> Path:

@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from maskdepth.io.atomic import atomic_path, remove_stale_temps
-from maskdepth.io.viz import prediction_sheet
+from maskdepth.io.sheet import prediction_sheet
 from maskdepth.models.weights import safe_torch_load
 
 

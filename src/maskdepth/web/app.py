@@ -168,8 +168,9 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.get("/health")
     async def health() -> dict:
         """The model being served and the upload limits."""
-        config = model.model.config.to_dict() if hasattr(model.model, "config") else {}
-        return {"status": "ok", "variant": config.get("variant"), "max_side": model.max_side,
+        config = model.runner.config.to_dict() if model.runner.config is not None else {}
+        return {"status": "ok", "variant": config.get("variant"), "engine": model.runner.engine,
+                "max_side": model.max_side,
                 "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels,
                 "max_request_bytes": limits.max_request_bytes,
                 "max_concurrent": limits.max_concurrent, "max_waiting": limits.max_waiting}

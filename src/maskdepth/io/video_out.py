@@ -1,0 +1,173 @@
+"""Prediction videos that video tools read, written through PyAV (FFmpeg), resumable.
+
+    mask   <stem>_mask.mkv    FFV1, 8-bit grey, lossless: 0 background, 255 foreground
+    depth  <stem>_depth.mkv   FFV1, 16-bit grey (gray16le), lossless: millimetres, 0 unknown
+    view   <stem>_view.mp4    H.264 (yuv420p), for people: image | mask over it | colour depth
+
+The mask and depth videos hold exactly the values of the PNGs a photo's prediction gets (a
+decoded frame equals `read_mask` / `read_depth` of the PNG), e.g. with
+`ffmpeg -i walk_depth.mkv -pix_fmt gray16le depth_%06d.png` or `read_video(path, "depth")`.
+
+Each video is written in segments, each a complete file under a hidden `.<name>.parts/`
+folder, finished atomically; `join` remuxes them (no re-encoding) into the final file,
+atomically, and removes the parts. A run killed at any moment keeps its finished segments, so a
+resumed run writes only the rest.
+
+    video = SegmentedVideo(out / "walk_mask.mkv", "mask", fps=25)
+    video.begin(0); video.write(mask_uint8); ...; video.end()      # one segment per begin/end
+    video.join()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from maskdepth.io.atomic import remove_stale_temps, temp_path
+
+
+@dataclass(frozen=True)
+class VideoKind:
+    """How one kind of prediction video is encoded."""
+
+    suffix: str
+    codec: str
+    pix_fmt: str  # in the file
+    array_format: str  # of the arrays given: gray (H, W) uint8, gray16le (H, W) uint16, rgb24
+    options: dict = field(default_factory=dict)
+
+
+KINDS = {
+    "mask": VideoKind(".mkv", "ffv1", "gray", "gray", {"slices": "4", "slicecrc": "0"}),
+    "depth": VideoKind(".mkv", "ffv1", "gray16le", "gray16le", {"slices": "4", "slicecrc": "0"}),
+    "view": VideoKind(".mp4", "libx264", "yuv420p", "rgb24", {"preset": "veryfast", "crf": "22"}),
+}
+
+
+def video_rate(fps: float) -> Fraction:
+    """A frame rate as the fraction FFmpeg stores (29.97 -> 30000/1001)."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+class SegmentedVideo:
+    """One prediction video of `kind` (KINDS) at `fps`, written segment by segment."""
+
+    def __init__(self, path: str | os.PathLike, kind: str, fps: float):
+        import av  # here: PyAV loads FFmpeg's libraries; the photo paths never need them
+
+        self._av = av
+        self.path, self.kind, self.rate = Path(path), KINDS[kind], video_rate(fps or 25.0)
+        if self.path.suffix != self.kind.suffix:
+            raise ValueError(f"{self.path}: a {kind} video is written as {self.kind.suffix}")
+        self.parts = self.path.with_name(f".{self.path.name}.parts")
+        self._container = self._stream = self._temp = None
+        self._first = 0
+
+    def _segment(self, first: int) -> Path:
+        return self.parts / f"{first:09d}{self.kind.suffix}"
+
+    def finished(self) -> list[int]:
+        """First frames of the finished segments, in order."""
+        if not self.parts.is_dir():
+            return []
+        return sorted(int(p.stem) for p in self.parts.glob(f"[0-9]*{self.kind.suffix}")
+                      if p.stem.isdigit())
+
+    def keep_only(self, firsts: set[int]) -> None:
+        """Remove every segment not in `firsts` (a resumed run's journal), and stray temps."""
+        for first in self.finished():
+            if first not in firsts:
+                self._segment(first).unlink()
+        if self.parts.is_dir():
+            for stray in self.parts.glob(".*.tmp*"):
+                stray.unlink()
+
+    def begin(self, first: int) -> None:
+        """Start the segment whose first frame is `first`."""
+        if self._container is not None:
+            raise ValueError(f"{self.path}: segment {self._first} is still open")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self._first, self._temp = first, temp_path(self._segment(first))
+        self._container, self._stream = self._av.open(str(self._temp), "w"), None
+
+    def write(self, array: np.ndarray) -> None:
+        """Append one frame: (H, W) uint8 (mask), (H, W) uint16 (depth) or (H, W, 3) uint8 RGB
+        (view; even H and W). Every frame of a video has the size of the first."""
+        if self._stream is None:
+            stream = self._container.add_stream(self.kind.codec, rate=self.rate)
+            stream.height, stream.width = array.shape[:2]
+            stream.pix_fmt, stream.options = self.kind.pix_fmt, dict(self.kind.options)
+            self._stream = stream
+        frame = self._av.VideoFrame.from_ndarray(array, format=self.kind.array_format)
+        self._container.mux(self._stream.encode(frame))
+
+    @property
+    def open(self) -> bool:
+        return self._container is not None
+
+    def end(self) -> None:
+        """Finish the open segment: flushed, closed and renamed into place."""
+        if self._container is None:
+            return
+        if self._stream is not None:
+            self._container.mux(self._stream.encode(None))
+        self._container.close()
+        os.replace(self._temp, self._segment(self._first))
+        self._container = self._temp = None
+
+    def abandon(self) -> None:
+        """Drop the open segment (an error while writing it)."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # noqa: BLE001 - the segment is thrown away either way
+                pass
+            Path(self._temp).unlink(missing_ok=True)
+            self._container = self._temp = None
+
+    def join(self) -> Path | None:
+        """Remux the finished segments, in order, into `path` (atomically) and remove the parts.
+        Returns the path, or None when no frame was written (no segment, no earlier file)."""
+        av, firsts = self._av, self.finished()
+        if not firsts:
+            return self.path if self.path.is_file() else None
+        temp = temp_path(self.path)
+        try:
+            with av.open(str(temp), "w") as output:
+                stream, offset = None, 0
+                for first in firsts:
+                    with av.open(str(self._segment(first))) as part:
+                        source = part.streams.video[0]
+                        if stream is None:
+                            stream = output.add_stream_from_template(source)
+                        frames = 0
+                        for packet in part.demux(source):
+                            if packet.dts is None:  # the demuxer's end-of-stream marker
+                                continue
+                            packet.pts += offset
+                            packet.dts += offset
+                            packet.stream = stream
+                            output.mux(packet)
+                            frames += 1
+                        offset += round(frames / self.rate / source.time_base)
+            os.replace(temp, self.path)
+        finally:
+            remove_stale_temps(self.path)
+        shutil.rmtree(self.parts)
+        return self.path
+
+
+def read_video(path: str | os.PathLike, kind: str) -> Iterator[np.ndarray]:
+    """The frames of a prediction video as written: (H, W) uint8 0/255 (mask), (H, W) uint16
+    millimetres (depth) or (H, W, 3) uint8 RGB (view)."""
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format=KINDS[kind].array_format)
