@@ -140,7 +140,9 @@ def test_onnx_engine_matches_torch(weights, scene, tmp_path):
 
 
 def test_predict_video_with_and_without_a_background(weights, tmp_path):
+    from maskdepth.io.layout import prediction_paths
     from maskdepth.io.video import VideoWriter, read_frames
+    from maskdepth.io.video_out import read_video
 
     batch = SceneEngine(SceneConfig(height=64, width=96, capture=CaptureConfig.clean()), seed=1).render(1, 2)
     room = (batch["background"][0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
@@ -153,11 +155,19 @@ def test_predict_video_with_and_without_a_background(weights, tmp_path):
     imageio.write_rgb(tmp_path / "room.png", room)
     for extra, out in (([], tmp_path / "plate"), (["--background", str(tmp_path / "room.png")], tmp_path / "bg")):
         assert main(["predict", "--video", str(video), "--out", str(out), "--checkpoint", str(weights),
-                     "--batch-size", "5", *extra]) == 0
-        assert len(list((out / "walk_frames").glob("*_mask.png"))) == 12
-        assert len(list((out / "walk_frames").glob("*_depth.png"))) == 12
+                     "--batch-size", "5", "--frames", "--segment-frames", "5", *extra]) == 0
+        masks = list(read_video(out / "walk_mask.mkv", "mask"))
+        depths = list(read_video(out / "walk_depth.mkv", "depth"))
+        assert len(masks) == len(depths) == 12 and masks[0].dtype == np.uint8
+        for index, (mask, depth) in enumerate(zip(masks, depths)):  # lossless: the PNGs' values
+            mask_png, depth_png = prediction_paths(out / "walk_frames", f"{index:06d}")
+            assert np.array_equal(mask, imageio.read_grey(mask_png))
+            assert np.array_equal(depth, imageio.depth_to_millimetres(imageio.read_depth(depth_png)))
         view = list(read_frames(out / "walk_view.mp4"))
         assert len(view) == 12 and view[0].shape == (64, 288, 3)
+        assert sorted(p.name for p in out.iterdir() if p.name.startswith("walk_")) == [
+            *(["walk_clean_plate.png"] if not extra else []), "walk_depth.mkv", "walk_frames",
+            "walk_mask.mkv", "walk_view.mp4"]  # the segments joined, their folders gone
     plate = imageio.read_rgb(tmp_path / "plate" / "walk_clean_plate.png")
     assert np.abs(plate.astype(int) - room.astype(int)).mean() < 12
 

@@ -103,8 +103,8 @@ CLI_CASES = {
         ["predict", "--data", d, "--engine", "onnx", "--device", "cuda", "--out", t / "o"], d,
         ["runs on the CPU"]),
     "an .onnx with the torch engine": lambda t, d: (
-        ["predict", "--data", d, "--checkpoint", _onnx(t), "--out", t / "o"], d,
-        ["--engine onnx"]),
+        ["predict", "--data", d, "--checkpoint", _onnx(t), "--engine", "torch", "--out", t / "o"],
+        d, ["--engine onnx"]),
     "--device cuda with no GPU": lambda t, d: (
         ["predict", "--data", d, "--device", "cuda", "--out", t / "o"], d, ["no CUDA GPU"]),
     "--device that is not a device": lambda t, d: (

@@ -1,17 +1,19 @@
-"""ONNX export: parity with PyTorch at new sizes, metadata, OnnxModel and `maskdepth export`."""
+"""ONNX export: parity with PyTorch at new sizes, metadata, OnnxRunner and `maskdepth export`."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import onnx
 import pytest
 import torch
 
 from maskdepth import cli
 from maskdepth.errors import UserError
-from maskdepth.inference.onnx import OnnxModel, export_onnx, load_onnx, validate_onnx
+from maskdepth.inference.onnx import export_onnx, load_onnx, validate_onnx
 from maskdepth.inference.predictor import predict_tensors
+from maskdepth.inference.runtime import OnnxRunner
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY, save_model
 
@@ -60,27 +62,29 @@ def test_file_describes_itself(fast):
     assert load_onnx(path).config == model.config
 
 
-def test_onnx_model_serves_predict_tensors(fast):
+def test_the_onnx_runner_predicts_as_pytorch_does(fast):
     model, path = fast
-    onnx_model = load_onnx(path)
+    runner = load_onnx(path)
     generator = torch.Generator().manual_seed(1)
     image, background = (torch.rand(2, 3, 40, 72, generator=generator) for _ in range(2))
-    outputs = onnx_model(image, background)
-    assert {k: tuple(v.shape) for k, v in outputs.items()} == {
+    outputs = runner.outputs(image.numpy(), background.numpy())
+    assert {k: v.shape for k, v in outputs.items()} == {
         "mask_logits": (2, 1, 40, 72), "depth": (2, 1, 40, 72)}
-    probability, depth = predict_tensors(onnx_model, image, background)
+    probability, depth = runner.predict(image.numpy(), background.numpy())
     true_probability, true_depth = predict_tensors(model, image, background)
-    torch.testing.assert_close(probability, true_probability, atol=TOLERANCE, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(probability), true_probability, atol=TOLERANCE,
+                               rtol=0)
     # depth is rounded to millimetres: a tiny difference may cross a rounding boundary
-    torch.testing.assert_close(depth, true_depth, atol=1e-3 + 1e-6, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(depth), true_depth, atol=1e-3 + 1e-6, rtol=0)
+    assert np.all(np.round(depth * 1000) == np.round(depth * 1000, 3))  # whole millimetres
     with pytest.raises(ValueError, match="must both be"):
-        onnx_model(image, background[:1])
+        runner.outputs(image.numpy(), background[:1].numpy())
 
 
 @pytest.mark.bad_input
 def test_missing_or_garbage_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="missing.onnx: no such ONNX model file"):
-        OnnxModel(tmp_path / "missing.onnx")
+        OnnxRunner(tmp_path / "missing.onnx")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not an onnx model")
     with pytest.raises(UserError, match="garbage.onnx: not a readable ONNX model"):

@@ -10,8 +10,9 @@ import torch
 from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.inference.loader import load_model_file
-from maskdepth.inference.onnx import OnnxModel, export_onnx
+from maskdepth.inference.loader import load_runner, load_torch_model
+from maskdepth.inference.onnx import export_onnx
+from maskdepth.inference.runtime import OnnxRunner
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY
 from maskdepth.training.config import load_config
@@ -39,7 +40,7 @@ def dataset(tmp_path_factory):
 
 def test_a_checkpoint_loads_with_the_weights_of_its_run(trained):
     checkpoint, weights = trained
-    from_checkpoint, from_weights = load_model_file(checkpoint), load_model_file(weights)
+    from_checkpoint, from_weights = load_torch_model(checkpoint), load_torch_model(weights)
     for (name, a), b in zip(from_checkpoint.state_dict().items(), from_weights.state_dict().values()):
         assert torch.equal(a, b), name
 
@@ -57,17 +58,20 @@ def test_every_command_takes_a_checkpoint(trained, dataset, tmp_path):
 
 def test_evaluate_gives_the_same_metrics_from_onnx_as_from_its_weights(trained, dataset, tmp_path):
     _, weights = trained
-    onnx_file = export_onnx(load_model_file(weights), tmp_path / "m.onnx", 64, 64)
-    assert isinstance(load_model_file(onnx_file), OnnxModel)
+    onnx_file = export_onnx(load_torch_model(weights), tmp_path / "m.onnx", 64, 64)
+    assert isinstance(load_runner(onnx_file), OnnxRunner)
     results = {}
     for name, path in (("torch", weights), ("onnx", onnx_file)):
         report = tmp_path / f"{name}.json"
-        assert main(["evaluate", "--checkpoint", str(path), "--data", str(dataset), "--json", str(report)]) == 0
+        assert main(["evaluate", "--checkpoint", str(path), "--data", str(dataset), "--json",
+                     str(report), "--engine", "torch" if name == "torch" else "onnx"]) == 0
         results[name] = json.loads(report.read_text())["scenes: model"]
     for key, value in results["torch"].items():
         assert results["onnx"][key] == pytest.approx(value, abs=1e-3), key
     with pytest.raises(UserError, match="ONNX file"):
-        load_model_file(onnx_file, torch_only=True)
+        load_torch_model(onnx_file)
+    with pytest.raises(UserError, match="runs with --engine onnx"):
+        load_runner(onnx_file, engine="torch")
 
 
 def _one_line(capsys) -> str:

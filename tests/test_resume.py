@@ -114,28 +114,34 @@ def test_predict_killed_at_several_points_and_resumed_equals_one_run(tmp_path, s
 @pytest.mark.slow
 def test_predict_video_killed_and_resumed_equals_one_run(tmp_path, shots):
     from maskdepth.io.images import read_rgb
-    from maskdepth.io.video import VideoWriter, read_frames
+    from maskdepth.io.video import VideoWriter
+    from maskdepth.io.video_out import read_video
 
     images, _ = shots
     video = tmp_path / "clip.mp4"
     with VideoWriter(video, fps=10) as writer:
         for path in sorted(images.iterdir()):
             writer.write(read_rgb(path))
-    args = ["predict", "--video", video, "--batch-size", 3]
+    args = ["predict", "--video", video, "--batch-size", 3, "--segment-frames", 6, "--frames"]
     _finish(*args, "--out", tmp_path / "whole")
     out = tmp_path / "killed"
-    _kill_after(2, out, *args, "--out", out)
+    _kill_after(2, out, *args, "--out", out)  # 2 of the 4 segments finished
+    assert (out / ".clip_mask.mkv.parts").is_dir() and not (out / "clip_mask.mkv").exists()
     _finish(*args, "--out", out, "--resume")
     names = _files(tmp_path / "whole")
-    assert "clip_view.mp4" in names and "clip_frames/000023_mask.png" in names
+    assert {"clip_mask.mkv", "clip_depth.mkv", "clip_view.mp4",
+            "clip_frames/000023_mask.png"} <= set(names)
     assert names == _files(out)
     stills = [n for n in names if n.endswith(".png")]
     _, mismatch, _ = filecmp.cmpfiles(tmp_path / "whole", out, stills, shallow=False)
     assert not mismatch
-    # The view video was redrawn from the finished frames' files: frame for frame the same.
-    for expected, actual in zip(read_frames(tmp_path / "whole" / "clip_view.mp4"),
-                                read_frames(out / "clip_view.mp4"), strict=True):
-        assert np.array_equal(expected, actual)
+    # The videos: kept segments and new ones joined, frame for frame those of one run.
+    for name, kind in (("clip_mask.mkv", "mask"), ("clip_depth.mkv", "depth"),
+                       ("clip_view.mp4", "view")):
+        whole = list(read_video(tmp_path / "whole" / name, kind))
+        assert len(whole) == 24
+        for expected, actual in zip(whole, read_video(out / name, kind), strict=True):
+            assert np.array_equal(expected, actual), name
 
 
 def test_predict_resume_refuses_other_options_and_finished_folders(tmp_path, shots, capsys):

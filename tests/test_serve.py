@@ -248,7 +248,7 @@ class HeldModel:
     request held open for as long as a test needs, without timing anything."""
 
     def __init__(self, real: MaskDepth):
-        self.real, self.max_side, self.model = real, real.max_side, real.model
+        self.real, self.max_side, self.runner = real, real.max_side, real.runner
         self.started, self.release = threading.Event(), threading.Event()
 
     def predict(self, *args, **kwargs):

@@ -10,8 +10,8 @@ from maskdepth.cli import main
 from maskdepth.inference.api import Prediction
 from maskdepth.inference.static import SceneDepth, steady_depth
 from maskdepth.io import images as imageio
-from maskdepth.io.layout import prediction_paths
 from maskdepth.io.video import VideoWriter
+from maskdepth.io.video_out import read_video
 from maskdepth.metrics import depth_flicker
 from test_video import FPS, moving_square, static_background
 
@@ -19,9 +19,10 @@ from test_video import FPS, moving_square, static_background
 def test_steady_depth_keeps_the_frame_inside_its_mask_and_the_scene_outside():
     mask = np.array([[True, False], [False, True]])
     frame = Prediction(mask, mask.astype(np.float32), np.full((2, 2), 2.0, np.float32))
-    scene = np.array([[5.0, 6.0], [7.0, 8.0]], np.float32)
-    steady = steady_depth(frame, scene)
+    scene_mm = np.array([[5000, 6000], [7000, 8000]], np.uint16)
+    steady = steady_depth(frame, scene_mm)
     assert steady.depth.tolist() == [[2.0, 6.0], [7.0, 2.0]]
+    assert steady.depth_mm.tolist() == [[2000, 6000], [7000, 2000]]
     assert steady.mask is mask and steady.depth.dtype == np.float32
 
 
@@ -41,8 +42,8 @@ def test_the_scene_depth_is_predicted_once_per_background():
     model = CountingModel()
     scene = SceneDepth(model)
     first, second = np.full((4, 4, 3), 100, np.uint8), np.full((4, 4, 3), 50, np.uint8)
-    assert scene.of(first)[0, 0] == 10.0 and scene.of(first)[0, 0] == 10.0
-    assert scene.of(second)[0, 0] == 5.0  # a new alignment was kept: predicted again
+    assert scene.of(first)[0, 0] == 10000 and scene.of(first)[0, 0] == 10000  # millimetres
+    assert scene.of(second)[0, 0] == 5000  # a new alignment was kept: predicted again
     assert model.calls == [(True, False), (True, False)] and scene.predictions == 2
 
 
@@ -65,11 +66,10 @@ def test_video_depth_outside_the_mask_no_longer_flickers(tmp_path):
         out = tmp_path / mode
         assert main(["predict", "--video", str(video), "--background", str(plate),
                      "--out", str(out), *flags]) == 0
-        names = sorted(p.name[: -len("_depth.png")] for p in (out / "walk_frames").glob("*_depth.png"))
-        paths = [prediction_paths(out / "walk_frames", name) for name in names]
-        depth = torch.stack([torch.from_numpy(imageio.read_depth(d)) for _, d in paths])[:, None]
-        masks = [imageio.read_mask(m) for m, _ in paths]
-        static = torch.from_numpy(~np.stack(masks))[:, None]
+        depth = np.stack(list(read_video(out / "walk_depth.mkv", "depth"))).astype(np.float32)
+        depth = torch.from_numpy(depth / 1000)[:, None]
+        masks = np.stack(list(read_video(out / "walk_mask.mkv", "mask"))) > 0
+        static = torch.from_numpy(~masks)[:, None]
         assert static[1:].logical_and(static[:-1]).sum() > 0.5 * static[1:].numel()
         flicker[mode] = depth_flicker(depth, static)
     assert flicker["steady"] == 0.0  # the same scene depth on every predicted-static pixel

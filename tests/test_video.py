@@ -8,6 +8,7 @@ import pytest
 
 from maskdepth.errors import UserError
 from maskdepth.io.video import VideoWriter, clean_plate, read_frames, video_info
+from maskdepth.io.video_out import read_video
 
 HEIGHT, WIDTH, COUNT, FPS = 64, 96, 20, 10.0
 SQUARE = 16
@@ -142,7 +143,7 @@ def test_odd_sizes_are_padded_not_cropped(tmp_path):
 def test_a_static_camera_is_aligned_once(video, tmp_path, monkeypatch):
     from maskdepth.inference import static
     from maskdepth.inference.api import MaskDepth
-    from maskdepth.inference.writers import predict_video
+    from maskdepth.inference.video import predict_video
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
 
@@ -173,7 +174,8 @@ def test_webcam_mode_with_a_video_file_standing_in_for_the_camera(video, tmp_pat
                  "--out", str(out), "--max-frames", "6", "--no-align"]) == 0
     assert "frames/s" in capsys.readouterr().err
     assert sum(1 for _ in read_frames(out / "camera_view.mp4")) == 6
-    assert len(list((out / "camera_frames").glob("*_mask.png"))) == 6
+    assert sum(1 for _ in read_video(out / "camera_mask.mkv", "mask")) == 6
+    assert sum(1 for _ in read_video(out / "camera_depth.mkv", "depth")) == 6
     assert main(["predict", "--webcam", str(tmp_path / "no-such-camera.mp4"), "--background",
                  str(tmp_path / "empty.png"), "--out", str(tmp_path / "o2")]) == 2
     assert "cannot open it" in capsys.readouterr().err

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from maskdepth.commands import add_checkpoint_argument, add_engine_argument, positive_int
 
+SEGMENT_FRAMES = 240  # inference/video.py's default, repeated so that --help imports nothing
+
 EXAMPLE = """examples:
   maskdepth predict --image person.jpg --background room.jpg --out out/
   maskdepth predict --data dataset/ --out preds/                 (<out>/<id>_mask.png, _depth.png)
@@ -67,6 +69,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--cdnet", action="store_true",
                         help="--images of a CDnet video (input/inNNNNNN.jpg): write only the "
                              "masks, named as CDnet's results (binNNNNNN.png), for its tools")
+    parser.add_argument("--segment-frames", type=positive_int, default=SEGMENT_FRAMES,
+                        help=f"video/webcam: frames per resumable piece of the output videos "
+                             f"(default {SEGMENT_FRAMES}, about 10 s: what --resume may redo)")
     parser.add_argument("--frames", action="store_true",
                         help="video/webcam: also write a mask and a depth PNG per frame (in "
                              "<out>/<stem>_frames/) besides the mask, depth and view videos")
@@ -76,13 +81,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.memory import keep_freed_memory
+    from maskdepth.inference.video import predict_video
     from maskdepth.inference.writers import (
         predict_folder,
         predict_manifest,
         predict_pair,
     )
-    from maskdepth.inference.video import predict_video
-    from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.io.journal import Journal
     from maskdepth.io.outputs import output_folder
 
@@ -133,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
                 written = predict_video(model, args.video, args.background, out, align,
                                         args.batch_size, args.max_frames, journal,
                                         frame_files=args.frames,
-                                        steady=not args.per_frame_depth)
+                                        steady=not args.per_frame_depth,
+                                        segment_frames=args.segment_frames)
             else:
                 written = _webcam(model, camera, args, out, align, journal)
             journal.finish()
@@ -155,7 +161,8 @@ def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) 
     batch = min(args.batch_size, 2)  # small batches: a frame waits for at most one other
     written = predict_video(model, camera, args.background, out, align, batch, args.max_frames,
                             journal, stem="camera", on_batch=report,
-                            frame_files=args.frames, steady=not args.per_frame_depth)
+                            frame_files=args.frames, steady=not args.per_frame_depth,
+                            segment_frames=args.segment_frames)
     print(file=sys.stderr)
     return written
 
@@ -172,6 +179,7 @@ def _settings(args: argparse.Namespace) -> dict:
     return {"command": "predict", "image": where(args.image), "data": where(args.data),
             "images": where(args.images), "video": where(args.video), "webcam": args.webcam,
             "max_side": args.max_side, "frame_files": args.frames,
+            "segment_frames": args.segment_frames,
             "background": where(args.background),
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
             "edges": args.edges,

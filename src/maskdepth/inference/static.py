@@ -57,25 +57,28 @@ class StaticBackground:
 
 
 class SceneDepth:
-    """The depth (H, W) float32 metres of the empty scene, predicted from the background alone
-    (image = background: nothing in front), once per background image: again only when the
-    background object changes (a new alignment was kept)."""
+    """The depth of the empty scene, predicted from the background alone (image = background:
+    nothing in front), once per background image: again only when the background object
+    changes (a new alignment was kept). `of` gives (H, W) uint16 millimetres."""
 
     def __init__(self, model: MaskDepth):
         self.model = model
         self._for: np.ndarray | None = None
-        self._depth: np.ndarray | None = None
+        self._depth_mm: np.ndarray | None = None
         self.predictions = 0
 
     def of(self, background: np.ndarray) -> np.ndarray:
         if background is not self._for:
-            self._depth = self.model.predict(background, background, align=False).depth
+            self._depth_mm = self.model.predict(background, background, align=False).depth_mm
             self._for = background
             self.predictions += 1
-        return self._depth
+        return self._depth_mm
 
 
-def steady_depth(prediction: Prediction, scene_depth: np.ndarray) -> Prediction:
-    """The prediction with the scene's depth outside its mask (the frame's own inside it)."""
-    depth = np.where(prediction.mask, prediction.depth, scene_depth).astype(np.float32)
-    return Prediction(prediction.mask, prediction.probability, depth, prediction.mismatch)
+def steady_depth(prediction: Prediction, scene_depth_mm: np.ndarray) -> Prediction:
+    """The prediction with the scene's depth (H, W) uint16 millimetres outside its mask (the
+    frame's own inside it)."""
+    depth_mm = scene_depth_mm.copy()
+    np.copyto(depth_mm, prediction.depth_mm, where=prediction.mask)
+    return Prediction(prediction.mask, prediction.probability, mismatch=prediction.mismatch,
+                      depth_mm=depth_mm)

@@ -34,6 +34,10 @@ def difference_guide(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.absdiff(image, background), cv2.COLOR_RGB2GRAY)
 
 
+def _area(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
     """Mean over (2 radius + 1)^2 windows, edges replicated (cv2's box filter, normalised)."""
     return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1),
@@ -54,16 +58,18 @@ def guided_coefficients(probability: np.ndarray, guide: np.ndarray, radius: int 
 
 
 def guided_upsample(probability: np.ndarray, image: np.ndarray, background: np.ndarray,
-                    radius: int = RADIUS, eps: float = EPS) -> np.ndarray:
+                    radius: int = RADIUS, eps: float = EPS, shrink=None) -> np.ndarray:
     """The mask probability (h, w) float32 in [0, 1], predicted at the working size, at the size
     of `image` and `background` ((H, W, 3) uint8, H >= h, W >= w) with its edges where the
-    full-size difference guide puts them. Returns (H, W) float32 in [0, 1]."""
+    full-size difference guide puts them. shrink(array, (h, w)): the area averaging the model's
+    input was made with (default: OpenCV's). Returns (H, W) float32 in [0, 1]."""
+    if shrink is None:
+        shrink = _area
     height, width = image.shape[:2]
     if probability.shape == (height, width):
         return probability.astype(np.float32)
     guide = difference_guide(image, background)
-    small = cv2.resize(guide, (probability.shape[1], probability.shape[0]),
-                       interpolation=cv2.INTER_AREA).astype(np.float32) / np.float32(255)
+    small = shrink(guide, probability.shape).astype(np.float32) / np.float32(255)
     a, b = guided_coefficients(probability, small, radius, eps)
     a, b = (cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR) for c in (a, b))
     # a is per unit of the [0, 1] guide; the full-size guide stays in 8-bit levels

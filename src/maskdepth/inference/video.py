@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -34,7 +34,7 @@ from maskdepth.io.video_out import SegmentedVideo
 from maskdepth.io.viz import colorize_depth, overlay_mask
 
 SEGMENT_FRAMES = 240  # frames per resumable segment, rounded up to whole batches (~10 s)
-VIEW_MAX_WIDTH = 1920  # the view's three panels together; larger videos are shown smaller
+VIEW_MAX_WIDTH = 1280  # the view's three panels together: larger videos are shown smaller
 
 
 def view_frame(image: np.ndarray, mask: np.ndarray, depth_mm: np.ndarray,
@@ -55,42 +55,64 @@ def view_frame(image: np.ndarray, mask: np.ndarray, depth_mm: np.ndarray,
 
 class VideoOutputs:
     """The files of one predicted video: <stem>_mask.mkv, <stem>_depth.mkv, <stem>_view.mp4
-    and, given `frames_dir`, a mask and depth PNG per frame."""
+    and, given `frames_dir`, a mask and depth PNG per frame. Each is written by its own thread
+    (FFmpeg's encoders run without the GIL), in the order batches are given."""
 
     def __init__(self, out: Path, stem: str, fps: float, frames_dir: Path | None):
         self.videos = {kind: SegmentedVideo(out / f"{stem}_{kind}{suffix}", kind, fps)
                        for kind, suffix in (("mask", ".mkv"), ("depth", ".mkv"),
                                             ("view", ".mp4"))}
         self.frames_dir = frames_dir
+        kinds = [*self.videos, *(["frames"] if frames_dir is not None else [])]
+        self.workers = {kind: ThreadPoolExecutor(1, thread_name_prefix=f"write-{kind}")
+                        for kind in kinds}
 
     def keep_only(self, segments: set[int]) -> None:
         for video in self.videos.values():
             video.keep_only(segments)
 
-    def write(self, first: int, frames: list[np.ndarray], predictions: list[Prediction],
-              segment: int) -> None:
-        """Frames `first`, `first + 1`, ... of segment `segment` (opened at its first frame)."""
-        for video in self.videos.values():
-            if not video.open:
-                video.begin(segment)
-        for index, (frame, prediction) in enumerate(zip(frames, predictions), first):
-            mask = prediction.mask.view(np.uint8) * np.uint8(255)
-            depth_mm = imageio.depth_to_millimetres(prediction.depth)
-            self.videos["mask"].write(mask)
-            self.videos["depth"].write(depth_mm)
-            self.videos["view"].write(view_frame(frame, prediction.mask, depth_mm))
-            if self.frames_dir is not None:
-                mask_path, depth_path = prediction_paths(self.frames_dir, f"{index:06d}")
-                imageio.write_mask(mask_path, prediction.mask)
-                imageio.write_depth(depth_path, prediction.depth)
+    def submit(self, first: int, frames: list[np.ndarray], predictions: list[Prediction],
+               segment: int, last_of_segment: bool) -> list[Future]:
+        """Write frames `first`, `first + 1`, ... of segment `segment` (begun at its first
+        batch, ended after its last); returns the writers' futures."""
+        futures = [self.workers[kind].submit(self._write, kind, frames, predictions, segment,
+                                             last_of_segment) for kind in self.videos]
+        if self.frames_dir is not None:
+            futures.append(self.workers["frames"].submit(self._write_pngs, first, predictions))
+        return futures
 
-    def end_segment(self) -> None:
-        for video in self.videos.values():
+    def _write(self, kind: str, frames, predictions, segment: int, last: bool) -> None:
+        video = self.videos[kind]
+        if not video.open:
+            video.begin(segment)
+        for frame, prediction in zip(frames, predictions):
+            if kind == "mask":
+                video.write(prediction.mask.view(np.uint8) * np.uint8(255))
+            elif kind == "depth":
+                video.write(prediction.depth_mm)
+            else:
+                video.write(view_frame(frame, prediction.mask, prediction.depth_mm))
+        if last:
             video.end()
 
-    def abandon(self) -> None:
-        for video in self.videos.values():
-            video.abandon()
+    def _write_pngs(self, first: int, predictions: list[Prediction]) -> None:
+        for index, prediction in enumerate(predictions, first):
+            mask_path, depth_path = prediction_paths(self.frames_dir, f"{index:06d}")
+            imageio.write_mask(mask_path, prediction.mask)
+            imageio.write_depth_mm(depth_path, prediction.depth_mm)
+
+    def end_segments(self) -> None:
+        """Finish the open segments (a video that ended, or a camera stopped, mid-segment)."""
+        for future in [self.workers[kind].submit(video.end) for kind, video in self.videos.items()]:
+            future.result()
+
+    def close(self, abandon: bool = False) -> None:
+        """Stop the writer threads; abandon: first drop the open segments (an error)."""
+        if abandon:
+            for kind, video in self.videos.items():
+                self.workers[kind].submit(video.abandon)
+        for worker in self.workers.values():
+            worker.shutdown(wait=True)
 
     def join(self) -> None:
         for video in self.videos.values():
@@ -100,7 +122,7 @@ class VideoOutputs:
 def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,
                   batch_size: int, max_frames: int | None, journal: Journal,
                   stem: str | None = None, on_batch=None, frame_files: bool = False,
-                  steady: bool = True) -> int:
+                  steady: bool = True, segment_frames: int = SEGMENT_FRAMES) -> int:
     """Every frame of `video` predicted into VideoOutputs(out, stem); returns the number of
     frames predicted by this call.
 
@@ -109,6 +131,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     video's frames (<out>/<stem>_clean_plate.png). With `align`, the background is aligned once
     and checked again every REALIGN_EVERY frames (a static camera; inference/static.py).
     steady: outside each frame's mask, the empty scene's depth, predicted once per background.
+    segment_frames: frames per resumable segment (rounded up to whole batches).
     on_batch(frames_done, seconds): called after each batch. A camera stops at Ctrl-C with its
     files complete."""
     from maskdepth.io.video import clean_plate, read_frames, video_info
@@ -131,7 +154,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     scene_depth = SceneDepth(model) if steady else None
     outputs = VideoOutputs(out, stem, fps or 25.0, out / f"{stem}_frames" if frame_files else None)
     outputs.keep_only(set(journal.done))
-    segment_frames = batch_size * math.ceil(SEGMENT_FRAMES / batch_size)
+    segment_frames = batch_size * math.ceil(segment_frames / batch_size)
     predicted = 0
     total = min(count, max_frames) if max_frames else count
     start = time.perf_counter()
@@ -142,41 +165,50 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
             outputs.end_segment()
             journal.record(segment)
 
-    with ThreadPoolExecutor(max_workers=1) as writer, \
-            tqdm(total=total or None, unit="frame", desc="predict") as bar:
-        pending, open_segment = None, None
-        try:
-            for first, chunk in prefetch(batched(frames(), batch_size)):
-                # Every batch passes the alignment checks, finished ones too, so that a resumed
-                # run aligns exactly as an uninterrupted one did.
-                scene = static.for_frame(chunk[0], first) if static else plate
-                segment = first // segment_frames * segment_frames
-                if segment not in journal.done:
-                    predictions = model.predict(chunk, scene, align=False)
-                    if scene_depth is not None:
-                        predictions = [steady_depth(p, scene_depth.of(scene)) for p in predictions]
-                    predicted += len(chunk)
-                    task = writer.submit(write, first, chunk, predictions, segment,
-                                         first + len(chunk) == segment + segment_frames)
-                    open_segment = segment
-                    if pending is not None:
-                        pending.result()  # errors surface here; at most two batches in flight
-                    pending = task
-                bar.update(len(chunk))
-                if on_batch is not None:
-                    on_batch(first + len(chunk), time.perf_counter() - start)
-        except KeyboardInterrupt:
-            if not camera:
-                if pending is not None:
-                    pending.result()
-                writer.submit(outputs.abandon).result()
-                raise
-        except BaseException:
-            writer.submit(outputs.abandon).result()
-            raise
-        if pending is not None:
-            pending.result()
-        if open_segment is not None and open_segment not in journal.done:  # the last, short one
-            writer.submit(write, 0, [], [], open_segment, True).result()
+    in_flight: list[tuple[int, bool, list[Future]]] = []  # (segment, last of it, writes)
+
+    def settle(keep: int) -> None:
+        """Wait for all but the newest `keep` batches' writes; journal finished segments."""
+        while len(in_flight) > keep:
+            segment, last, futures = in_flight.pop(0)
+            for future in futures:
+                future.result()  # a writer's error surfaces here
+            if last:
+                journal.record(segment)
+
+    open_segment = None
+    try:
+        with tqdm(total=total or None, unit="frame", desc="predict") as bar:
+            try:
+                for first, chunk in prefetch(batched(frames(), batch_size)):
+                    # Every batch passes the alignment checks, finished ones too, so that a
+                    # resumed run aligns exactly as an uninterrupted one did.
+                    scene = static.for_frame(chunk[0], first) if static else plate
+                    segment = first // segment_frames * segment_frames
+                    if segment not in journal.done:
+                        predictions = model.predict(chunk, scene, align=False)
+                        if scene_depth is not None:
+                            predictions = [steady_depth(p, scene_depth.of(scene))
+                                           for p in predictions]
+                        predicted += len(chunk)
+                        last = first + len(chunk) == segment + segment_frames
+                        in_flight.append((segment, last, outputs.submit(
+                            first, chunk, predictions, segment, last)))
+                        open_segment = None if last else segment
+                        settle(keep=1)  # at most two batches in flight
+                    bar.update(len(chunk))
+                    if on_batch is not None:
+                        on_batch(first + len(chunk), time.perf_counter() - start)
+            except KeyboardInterrupt:
+                if not camera:
+                    raise
+        settle(keep=0)
+        if open_segment is not None:  # the video ended (or the camera stopped) mid-segment
+            outputs.end_segments()
+            journal.record(open_segment)
+    except BaseException:
+        outputs.close(abandon=True)
+        raise
+    outputs.close()
     outputs.join()
     return predicted

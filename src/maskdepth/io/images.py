@@ -228,11 +228,19 @@ def as_written(depth_m: np.ndarray) -> np.ndarray:
 
 def write_depth(path: str | os.PathLike, depth_m: np.ndarray) -> Path:
     """Write depth in metres, float (H, W), as a 16-bit PNG of millimetres (0 = unknown)."""
-    path = Path(path)
     _check_shape(depth_m, 2, "depth")
+    return write_depth_mm(path, depth_to_millimetres(depth_m))
+
+
+def write_depth_mm(path: str | os.PathLike, depth_mm: np.ndarray) -> Path:
+    """Write depth already in millimetres, uint16 (H, W), as a 16-bit PNG (0 = unknown)."""
+    path = Path(path)
+    _check_shape(depth_mm, 2, "depth")
+    if depth_mm.dtype != np.uint16:
+        raise ValueError(f"depth_mm must be uint16 millimetres, got {depth_mm.dtype}")
     if path.suffix.lower() != ".png":
         raise UserError(f"{path}: depth must be saved as .png (JPEG cannot hold 16-bit values)")
-    return atomic_write_bytes(path, _encode(path, depth_to_millimetres(depth_m)))
+    return atomic_write_bytes(path, _encode(path, depth_mm))
 
 
 def write_shadow(path: str | os.PathLike, shadow: np.ndarray) -> Path:

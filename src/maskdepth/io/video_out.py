@@ -20,6 +20,7 @@ resumed run writes only the rest.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from maskdepth.io.atomic import remove_stale_temps, temp_path
@@ -46,7 +48,7 @@ class VideoKind:
 KINDS = {
     "mask": VideoKind(".mkv", "ffv1", "gray", "gray", {"slices": "4", "slicecrc": "0"}),
     "depth": VideoKind(".mkv", "ffv1", "gray16le", "gray16le", {"slices": "4", "slicecrc": "0"}),
-    "view": VideoKind(".mp4", "libx264", "yuv420p", "rgb24", {"preset": "veryfast", "crf": "22"}),
+    "view": VideoKind(".mp4", "libx264", "yuv420p", "rgb24", {"preset": "ultrafast", "crf": "22"}),
 }
 
 
@@ -103,8 +105,13 @@ class SegmentedVideo:
             stream = self._container.add_stream(self.kind.codec, rate=self.rate)
             stream.height, stream.width = array.shape[:2]
             stream.pix_fmt, stream.options = self.kind.pix_fmt, dict(self.kind.options)
-            self._stream = stream
-        frame = self._av.VideoFrame.from_ndarray(array, format=self.kind.array_format)
+            stream.thread_count = 1  # one core per video: the other videos and the model share
+            self._stream = stream  # the rest, which gives more frames/s than wider encoders
+        if self.kind.array_format == "rgb24":  # OpenCV's conversion is 3x FFmpeg's swscale here
+            array = cv2.cvtColor(array, cv2.COLOR_RGB2YUV_I420)
+            frame = self._av.VideoFrame.from_ndarray(array, format="yuv420p")
+        else:
+            frame = self._av.VideoFrame.from_ndarray(array, format=self.kind.array_format)
         self._container.mux(self._stream.encode(frame))
 
     @property
@@ -124,10 +131,8 @@ class SegmentedVideo:
     def abandon(self) -> None:
         """Drop the open segment (an error while writing it)."""
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):  # the segment is thrown away either way
                 self._container.close()
-            except Exception:  # noqa: BLE001 - the segment is thrown away either way
-                pass
             Path(self._temp).unlink(missing_ok=True)
             self._container = self._temp = None
 

@@ -35,10 +35,13 @@ def grey_to_rgb(values: np.ndarray) -> np.ndarray:
 
 def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(0, 255, 120), opacity=0.5) -> np.ndarray:
     """Tint the foreground (mask (H, W) bool) of an image and outline it."""
-    out = image.astype(np.float32)
-    out[mask] = (1 - opacity) * out[mask] + opacity * np.array(colour, np.float32)
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out = np.ascontiguousarray(out.astype(np.uint8))
+    image = np.ascontiguousarray(image)
+    mask = np.ascontiguousarray(mask, bool).view(np.uint8)
+    tint = cv2.add(cv2.addWeighted(image, 1 - opacity, image, 0, 0),  # OpenCV: no float copies
+                   (*(float(c) * opacity for c in colour), 0.0))
+    out = image.copy()
+    cv2.copyTo(tint, mask, out)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(out, contours, -1, colour, 1)
     return out
 
