@@ -27,9 +27,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the clip to write (.mp4)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    room = read_rgb(sorted((args.photos / "backgrounds").glob("*.*g"))[0])
+    room = read_rgb(min((args.photos / "backgrounds").glob("*.*g")))
     room = cv2.resize(room, (width, height), interpolation=cv2.INTER_CUBIC)
-    person = read_rgba(sorted((args.photos / "foregrounds").glob("*.png"))[0])
+    person = read_rgba(min((args.photos / "foregrounds").glob("*.png")))
     scale = min(0.8 * height / person.shape[0], width / 3 / person.shape[1])
     person = cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     ph, pw = person.shape[:2]

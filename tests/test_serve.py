@@ -24,6 +24,7 @@ import pytest
 from maskdepth.inference.api import MaskDepth
 from maskdepth.io.images import decode_grey, encode_png, read_mask, read_rgb
 from maskdepth.web.app import Limits, create_app
+from maskdepth.web.live import read_reply
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REALDEV = SHARED / "realdev" / "clean"
@@ -358,7 +359,7 @@ def test_webcam_mode_with_a_fake_camera(server, pair, tmp_path):
         fps = float(browser.find_element(By.ID, "fps").text)
         latency = int(browser.find_element(By.ID, "latency").text)
         overlay = browser.find_element(By.ID, "cam-overlay").get_attribute("src")
-        assert fps > 0 and latency > 0 and overlay.startswith("data:image/png;base64,")
+        assert fps > 0 and latency > 0 and overlay.startswith("blob:")
         _screenshot(browser, "serve-webcam.png")
         browser.find_element(By.ID, "live").click()
     finally:
@@ -407,25 +408,22 @@ def test_live_session_takes_the_background_once_then_frames(client, model, pair)
         ready = socket.receive_json()
         assert ready == {"ready": True, "width": empty.shape[1], "height": empty.shape[0]}
         replies = []
+        socket.send_bytes(image.read_bytes())
         for _ in range(3):
-            socket.send_bytes(image.read_bytes())
-            replies.append(socket.receive_json())
+            socket.send_bytes(image.read_bytes())  # two in flight, as the page keeps them
+            replies.append(read_reply(socket.receive_bytes()))
+        replies.append(read_reply(socket.receive_bytes()))
         socket.send_bytes(encode_png(frame[:20]))
         assert "send frames of the background's size" in socket.receive_json()["error"]
         socket.send_bytes(image.read_bytes())
-        assert socket.receive_json()["frame"] == 4  # the session survived the bad frame
-    assert [r["frame"] for r in replies] == [1, 2, 3]
-    overlay = decode_rgb_png(replies[0]["overlay_png"])
-    assert overlay.shape == frame.shape
+        assert read_reply(socket.receive_bytes())[0]["frame"] == 5  # it survived the bad frame
+    assert [header["frame"] for header, _, _ in replies] == [1, 2, 3, 4]
+    header, overlay, depth = replies[0]
+    assert decode_rgb(overlay).shape == decode_rgb(depth).shape == frame.shape
+    assert {"foreground", "model_ms"} <= set(header)
     # The same mask as a one-off prediction with the background aligned to this frame.
     direct = model.predict(frame, empty)
-    assert abs(replies[-1]["foreground"] - direct.mask.mean()) < 0.01
-
-
-def decode_rgb_png(text: str) -> np.ndarray:
-    from maskdepth.io.images import decode_rgb
-
-    return decode_rgb(base64.b64decode(text), "reply")
+    assert abs(replies[-1][0]["foreground"] - direct.mask.mean()) < 0.01
 
 
 def test_a_background_of_another_size_is_aligned_to_the_image(client):

@@ -17,6 +17,9 @@ import sys
 from maskdepth.errors import UserError
 
 # Subcommand name -> module in maskdepth.commands. Order is the order shown in --help.
+# What `pip install "maskdepth[train]"` adds; a command that needs one names the extra.
+TRAIN_MODULES = ("torch", "torchvision", "numba", "yaml", "kornia", "torchmetrics", "safetensors",
+                 "lightning", "tensorboard", "onnx")
 COMMANDS = ("demo", "predict", "synth", "build", "convert", "train", "evaluate", "export", "validate",
             "summary", "bench", "serve")
 
@@ -48,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         message = (f"{where}{error.strerror or error}; check the path, free space and permissions "
                    f"(files are written atomically: nothing half-written is left)")
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in TRAIN_MODULES:
+            raise
+        message = (f"this needs {error.name}, which the light install leaves out; "
+                   f'pip install "maskdepth[train]" adds it (training, the scene engine, '
+                   f"evaluation, export and --engine torch)")
     except KeyboardInterrupt:
         print(f"maskdepth {args.command}: interrupted (files are written atomically: nothing "
               f"half-written is left)", file=sys.stderr)

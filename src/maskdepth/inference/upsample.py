@@ -46,15 +46,21 @@ def _box(array: np.ndarray, radius: int) -> np.ndarray:
 
 def guided_coefficients(probability: np.ndarray, guide: np.ndarray, radius: int = RADIUS,
                         eps: float = EPS) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel a, b (h, w) float32 of the guided filter of `probability` (h, w) by `guide`
-    (h, w) in [0, 1], both at the working size, averaged over each pixel's windows."""
+    """(A, B) (h, w) float32 at the working size such that A * guide + B, with A and B
+    upsampled, is the probability at full size. probability and guide (h, w), guide in [0, 1].
+
+    The guided filter's a, b (averaged over each pixel's windows), blended by each window's
+    confidence w = var / (var + eps) with the probability as it is: where the guide has no
+    structure (w = 0: A = 0, B = probability) the result is the plain bilinear upsampling, never
+    the filter's box-blurred mean, which would erode thin parts the guide cannot see."""
     p, g = probability.astype(np.float32), guide.astype(np.float32)
     mean_g, mean_p = _box(g, radius), _box(p, radius)
     covariance = _box(g * p, radius) - mean_g * mean_p
-    variance = _box(g * g, radius) - mean_g * mean_g
+    variance = np.maximum(_box(g * g, radius) - mean_g * mean_g, 0)
     a = covariance / (variance + np.float32(eps))
     b = mean_p - a * mean_g
-    return _box(a, radius), _box(b, radius)
+    confidence = _box(variance / (variance + np.float32(eps)), radius)
+    return confidence * _box(a, radius), confidence * _box(b, radius) + (1 - confidence) * p
 
 
 def guided_upsample(probability: np.ndarray, image: np.ndarray, background: np.ndarray,

@@ -1,20 +1,26 @@
 """The web page's live mode: one WebSocket session per camera, the background sent once.
 
     client -> server  binary: the empty scene (PNG or JPEG), once, first
-    server -> client  {"ready": true, "width": W, "height": H}
-    client -> server  binary: a frame (JPEG), of the background's size, after each answer
-    server -> client  {"overlay_png", "depth_color_png": base64, "foreground", "model_ms",
-                       "frame"} or {"error": "..."} (the session goes on after a bad frame)
+    server -> client  text: {"ready": true, "width": W, "height": H}
+    client -> server  binary: a frame (JPEG), of the background's size; the page keeps two in
+                      flight, so that its capture and the server's work overlap
+    server -> client  binary, per frame, in order: a 4-byte big-endian length n, n bytes of
+                      JSON {"foreground", "model_ms", "frame", "overlay_bytes", "depth_bytes"},
+                      then the mask-over-frame JPEG and the colour-depth JPEG (see `reply`);
+                      or text {"error": "..."} (the session goes on after a bad frame)
 
 The session holds what a static camera needs once: the background decoded once, aligned to the
 first frame and checked again every REALIGN_EVERY frames (inference/static.py), the empty
-scene's depth predicted once (steady depth, no flicker). Each frame then costs a decode, the
-model at its working size and two PNG encodings, all in a worker thread.
+scene's depth predicted once (steady depth, no flicker), the model at video's working size
+(VIDEO_MAX_SIDE) with full-size edges. Each frame then costs a JPEG decode, the model and two
+JPEG encodings, all in a worker thread.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import struct
 import time
 
 import numpy as np
@@ -22,7 +28,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from maskdepth.errors import UserError
-from maskdepth.inference.api import MaskDepth
+from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
 from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth, overlay_mask
@@ -37,12 +43,15 @@ class LiveSession:
     """One camera's frames against one background; `answer(data)` -> the JSON reply."""
 
     def __init__(self, model: MaskDepth, background: np.ndarray):
-        self.model, self.background = model, background
+        # the served model's runner at video's working size: a camera is a video
+        self.model = MaskDepth(model.runner, min(model.max_side, VIDEO_MAX_SIDE), model.edges)
+        self.background = background
         self.static = StaticBackground(background)
         self.scene_depth = SceneDepth(model)
         self.frames = 0
 
-    def answer(self, data: bytes, max_bytes: int) -> dict:
+    def answer(self, data: bytes, max_bytes: int) -> dict | bytes:
+        """The reply to one frame: bytes (see the module docstring), or an error dict."""
         if len(data) > max_bytes:
             return {"error": f"frame: larger than {max_bytes >> 20} MB"}
         try:
@@ -59,10 +68,26 @@ class LiveSession:
         prediction = steady_depth(prediction, self.scene_depth.of(background))
         seconds = time.perf_counter() - start
         self.frames += 1
-        colour = colorize_depth(imageio.as_written(prediction.depth))
-        return {"overlay_png": png_base64(overlay_mask(frame, prediction.mask)),
-                "depth_color_png": png_base64(colour), "foreground": float(prediction.mask.mean()),
-                "model_ms": round(seconds * 1000, 1), "frame": self.frames}
+        colour = colorize_depth(prediction.depth)
+        return reply({"foreground": float(prediction.mask.mean()),
+                      "model_ms": round(seconds * 1000, 1), "frame": self.frames},
+                     imageio.encode_jpeg(overlay_mask(frame, prediction.mask)),
+                     imageio.encode_jpeg(colour))
+
+
+def reply(header: dict, overlay: bytes, depth: bytes) -> bytes:
+    """One frame's binary answer: length-prefixed JSON header, then the two JPEGs."""
+    text = json.dumps({**header, "overlay_bytes": len(overlay), "depth_bytes": len(depth)})
+    return struct.pack(">I", len(text)) + text.encode() + overlay + depth
+
+
+def read_reply(data: bytes) -> tuple[dict, bytes, bytes]:
+    """(header, overlay JPEG, depth JPEG) of a `reply` (what the page's script parses)."""
+    (length,) = struct.unpack(">I", data[:4])
+    header = json.loads(data[4:4 + length])
+    start = 4 + length
+    middle = start + header["overlay_bytes"]
+    return header, data[start:middle], data[middle:middle + header["depth_bytes"]]
 
 
 async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int) -> None:
@@ -86,6 +111,10 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
                                     "height": background.shape[0]})
         while True:
             data = await socket.receive_bytes()
-            await socket.send_json(await run_in_threadpool(session.answer, data, max_bytes))
+            answer = await run_in_threadpool(session.answer, data, max_bytes)
+            if isinstance(answer, bytes):
+                await socket.send_bytes(answer)
+            else:
+                await socket.send_json(answer)
     except WebSocketDisconnect:
         return

@@ -135,39 +135,64 @@ function openSession(background) {
   });
 }
 
-function answer(socket, frame) {
-  return new Promise((resolve, reject) => {
-    socket.onmessage = (event) => {
-      const reply = JSON.parse(event.data);
-      if (reply.error) reject(new Error(reply.error)); else resolve(reply);
-    };
-    socket.onclose = () => reject(new Error("the live connection closed"));
-    socket.send(frame);
-  });
+// A frame's answer: a 4-byte big-endian length, that much JSON, the overlay JPEG, the depth JPEG
+// (web/live.py).
+function parseAnswer(buffer) {
+  const length = new DataView(buffer).getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  const start = 4 + length;
+  const overlay = new Blob([new Uint8Array(buffer, start, header.overlay_bytes)], { type: "image/jpeg" });
+  const depth = new Blob([new Uint8Array(buffer, start + header.overlay_bytes, header.depth_bytes)],
+                         { type: "image/jpeg" });
+  return { header, overlay, depth };
 }
+
+function show(element, blob) {
+  const old = element.src;
+  element.src = URL.createObjectURL(blob);
+  if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+}
+
+const IN_FLIGHT = 2;  // frames sent before their answers come: capture overlaps the server's work
 
 async function loop() {
   const times = [];
+  const sent = [];
   let count = 0;
   let socket = null;
   try {
     socket = await openSession(backgroundBlob);
-    while (live) {
-      const start = performance.now();
-      const result = await answer(socket, await frameBlob());
-      $("cam-overlay").src = png(result.overlay_png);
-      $("cam-depth").src = png(result.depth_color_png);
-      const now = performance.now();
-      times.push(now);
-      while (times.length > 1 && now - times[0] > 3000) times.shift();
-      count += 1;
-      $("frames").textContent = count;
-      $("latency").textContent = Math.round(now - start);
-      $("model-ms").textContent = Math.round(result.model_ms);
-      if (times.length > 1) {
-        $("fps").textContent = ((times.length - 1) / ((now - times[0]) / 1000)).toFixed(1);
-      }
-    }
+    await new Promise((resolve, reject) => {
+      const send = async () => {
+        const blob = await frameBlob();
+        sent.push(performance.now());
+        socket.send(blob);
+      };
+      socket.onclose = () => reject(new Error("the live connection closed"));
+      socket.onmessage = (event) => {
+        if (typeof event.data === "string") {
+          reject(new Error(JSON.parse(event.data).error));
+          return;
+        }
+        const { header, overlay, depth } = parseAnswer(event.data);
+        show($("cam-overlay"), overlay);
+        show($("cam-depth"), depth);
+        const now = performance.now();
+        const start = sent.shift();
+        times.push(now);
+        while (times.length > 1 && now - times[0] > 3000) times.shift();
+        count += 1;
+        $("frames").textContent = count;
+        $("latency").textContent = Math.round(now - start);
+        $("model-ms").textContent = Math.round(header.model_ms);
+        if (times.length > 1) {
+          $("fps").textContent = ((times.length - 1) / ((now - times[0]) / 1000)).toFixed(1);
+        }
+        if (live) send().catch(reject);
+        else if (sent.length === 0) resolve();
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) send().catch(reject);
+    });
   } catch (error) {
     $("cam-status").textContent = error.message;
     live = false;

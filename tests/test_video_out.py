@@ -1,0 +1,86 @@
+"""Prediction videos (io/video_out.py): lossless mask and depth, segments joined in order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskdepth.io.video_out import SegmentedVideo, read_video
+
+
+def _frames(kind: str, count: int, rng) -> list[np.ndarray]:
+    if kind == "mask":
+        return [rng.integers(0, 2, (36, 52), dtype=np.uint8) * 255 for _ in range(count)]
+    if kind == "depth":
+        return [rng.integers(0, 65536, (36, 52), dtype=np.uint16) for _ in range(count)]
+    return [rng.integers(0, 256, (36, 52, 3), dtype=np.uint8) for _ in range(count)]
+
+
+@pytest.mark.parametrize("kind, suffix", [("mask", ".mkv"), ("depth", ".mkv")])
+def test_segments_join_into_one_lossless_video(tmp_path, kind, suffix):
+    frames = _frames(kind, 11, np.random.default_rng(0))
+    video = SegmentedVideo(tmp_path / f"walk_{kind}{suffix}", kind, fps=29.97)
+    for first, last in ((0, 4), (4, 8), (8, 11)):
+        video.begin(first)
+        for frame in frames[first:last]:
+            video.write(frame)
+        video.end()
+    assert video.finished() == [0, 4, 8]
+    assert video.join() == tmp_path / f"walk_{kind}{suffix}"
+    decoded = list(read_video(video.path, kind))
+    assert len(decoded) == 11
+    for expected, actual in zip(frames, decoded):
+        assert actual.dtype == expected.dtype and np.array_equal(actual, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [video.path.name]  # parts removed
+
+
+def test_the_view_plays_in_order_at_its_rate(tmp_path):
+    import av
+
+    frames = [np.full((36, 52, 3), 20 * i, np.uint8) for i in range(9)]
+    video = SegmentedVideo(tmp_path / "walk_view.mp4", "view", fps=10)
+    for first in (0, 3, 6):
+        video.begin(first)
+        for frame in frames[first:first + 3]:
+            video.write(frame)
+        video.end()
+    video.join()
+    decoded = list(read_video(video.path, "view"))
+    assert [round(float(f.mean()) / 20) for f in decoded] == list(range(9))  # lossy, in order
+    with av.open(str(video.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.average_rate == 10
+        assert abs(float(container.duration / av.time_base) - 0.9) < 0.05
+
+
+def test_a_resumed_video_keeps_only_the_journalled_segments(tmp_path):
+    frames = _frames("mask", 6, np.random.default_rng(1))
+    video = SegmentedVideo(tmp_path / "walk_mask.mkv", "mask", fps=25)
+    for first in (0, 2, 4):
+        video.begin(first)
+        for frame in frames[first:first + 2]:
+            video.write(frame)
+        video.end()
+    video.begin(6)  # killed while writing this one: its temporary file stays
+    video.write(frames[0])
+    resumed = SegmentedVideo(tmp_path / "walk_mask.mkv", "mask", fps=25)
+    resumed.keep_only({0, 2})  # the journal: segment 4 was written but never noted
+    assert resumed.finished() == [0, 2]
+    assert [p.name for p in resumed.parts.iterdir()] and all(
+        not p.name.startswith(".") for p in resumed.parts.iterdir())
+    resumed.begin(4)
+    for frame in frames[4:6]:
+        resumed.write(frame)
+    resumed.end()
+    resumed.join()
+    assert all(np.array_equal(a, b) for a, b in
+               zip(read_video(resumed.path, "mask"), frames[:4] + frames[4:], strict=True))
+
+
+def test_an_abandoned_segment_leaves_nothing(tmp_path):
+    video = SegmentedVideo(tmp_path / "walk_depth.mkv", "depth", fps=25)
+    video.begin(0)
+    video.write(np.zeros((8, 8), np.uint16))
+    video.abandon()
+    assert video.finished() == [] and video.join() is None
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
