@@ -84,3 +84,18 @@ def test_an_abandoned_segment_leaves_nothing(tmp_path):
     video.abandon()
     assert video.finished() == [] and video.join() is None
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.slow
+def test_bench_video_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
+    from maskdepth.cli import main
+
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text("# Benchmarks\n\nother numbers\n")
+    for _ in range(2):  # the second run replaces the section, not appends another
+        assert main(["bench", "video", "--tiny", "--runs", "1", "--out", str(report)]) == 0
+    text = report.read_text()
+    assert text.startswith("# Benchmarks\n\nother numbers\n")
+    assert text.count("## Video: the default command, wall clock") == 1
+    assert "| 96x64 |" in text and "| model (ONNX Runtime) |" in text
+    assert "depth video (FFV1)" in capsys.readouterr().out

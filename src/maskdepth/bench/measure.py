@@ -4,7 +4,7 @@
 Measured: the machine's fp32 (and native bf16) matmul rate; scene engine and photo compositor
 rates in memory and to disk; training images/s per variant and precision with a step profile;
 inference images/s per variant for PyTorch and ONNX Runtime at 160 and 320 px, with GFLOPs and
-the fraction of the matmul rate they reach; end-to-end video frames/s at 640x480; and the
+the fraction of the matmul rate they reach; the video targets (bench/video.py); and the
 classical baselines' speed on the same frames.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,7 @@ class Settings:
     @property
     def video(self) -> tuple[int, int, int]:
         """(frames, height, width) of the end-to-end video."""
-        return (12, 48, 64) if self.tiny else (300, 480, 640)
+        return (16, 48, 64) if self.tiny else (300, 480, 640)
 
 
 def matmul_gflops(dtype: torch.dtype, seconds: float, n: int = 2048) -> float:
@@ -124,71 +123,19 @@ def _training_profile(settings: Settings) -> dict:
 
 
 def _video(settings: Settings) -> dict:
-    """End-to-end frames/s of predict --video on a static-camera clip (the shipped model)."""
-    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
-    from maskdepth.inference.writers import predict_video
-    from maskdepth.io.journal import Journal
-    from maskdepth.io.video import VideoWriter
+    """The video targets (bench/video.py) and the classical baselines' frames/s at 640x480."""
+    from maskdepth.bench.clip import make_clip
+    from maskdepth.bench.video import video_benchmark
+    from maskdepth.io.images import read_rgb
+    from maskdepth.io.video import read_frames
 
-    count, height, width = settings.video
-    rng = np.random.default_rng(0)
-    room = rng.integers(40, 220, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    room = np.kron(room, np.ones((8, 8, 1), np.uint8))[:height, :width]
-    frames = []
-    for index in range(count):
-        frame = room.copy()
-        left = int((width - width // 4) * index / max(count - 1, 1))
-        frame[height // 4:, left:left + width // 4] = (190, 140, 110)
-        frames.append(frame)
-    out = {}
+    frames, height, width = settings.video
+    sizes = ((width, height),) if settings.tiny else ((1280, 720), (640, 480))
+    results = video_benchmark(sizes, frames, runs=1 if settings.tiny else 3)
     with tempfile.TemporaryDirectory() as folder:
-        clip = Path(folder) / "clip.mp4"
-        with VideoWriter(clip, 25) as writer:
-            for frame in frames:
-                writer.write(frame)
-        from maskdepth.io.images import write_rgb
-
-        write_rgb(Path(folder) / "room.png", room)
-        for name, engine, files in (("torch", "torch", True), ("onnx", "onnx", True),
-                                    ("onnx_view_only", "onnx", False)):
-            model = MaskDepth.load(engine=engine, max_side=VIDEO_MAX_SIDE)
-            start = time.perf_counter()
-            predict_video(model, clip, Path(folder) / "room.png", Path(folder) / name, True,
-                          8, None, Journal.untracked(), frame_files=files)
-            out[name] = count / (time.perf_counter() - start)
-        out["baselines"] = _baseline_rates(frames, room, settings.seconds)
-        out["stages_ms"] = _video_stages(clip, frames, room, Path(folder) / "stages")
-    out["video_fps"] = out["onnx"]
-    out["size"] = f"{width}x{height}"
-    return out
-
-
-def _video_stages(clip: Path, frames: list[np.ndarray], room: np.ndarray, folder: Path) -> dict:
-    """Milliseconds of CPU a frame spends in each stage of predict --video, measured one stage
-    at a time (in the pipeline they overlap on the cores): what limits the frame rate."""
-    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
-    from maskdepth.inference.writers import side_by_side, write_prediction
-    from maskdepth.io.video import VideoWriter, read_frames
-
-    def per_frame(step) -> float:
-        start = time.perf_counter()
-        step()
-        return 1000 * (time.perf_counter() - start) / len(frames)
-
-    model = MaskDepth.load(engine="onnx", max_side=VIDEO_MAX_SIDE)
-    model.predict(frames[:8], room, align=False)
-    predictions: list = []
-    stages = {"decode": per_frame(lambda: sum(1 for _ in read_frames(clip))),
-              "model (ONNX Runtime, 160 px, batches of 8)": per_frame(
-                  lambda: [predictions.extend(model.predict(frames[i:i + 8], room, align=False))
-                           for i in range(0, len(frames), 8)]),
-              "mask + depth PNG": per_frame(
-                  lambda: [write_prediction(folder, f"{i:06d}", f, p, False)
-                           for i, (f, p) in enumerate(zip(frames, predictions))])}
-    with VideoWriter(folder / "view.mp4", 25) as writer:
-        stages["view drawn + mp4"] = per_frame(
-            lambda: [writer.write(side_by_side(f, p)) for f, p in zip(frames, predictions)])
-    return stages
+        clip, background = make_clip(Path(folder) / "clip.mp4", (width, height), 24)
+        baselines = _baseline_rates(list(read_frames(clip)), read_rgb(background), settings.seconds)
+    return {"sizes": results, "baselines": baselines}
 
 
 def _baseline_rates(frames: list[np.ndarray], room: np.ndarray, seconds: float) -> dict:
@@ -222,5 +169,6 @@ def measure(settings: Settings, progress=print) -> dict:
     results["data_loss_percent"] = share.get("data_wait", 0) + share.get("loss", 0)
     progress("video end to end and baselines")
     results["video"] = _video(settings)
-    results["video_fps"] = results["video"]["video_fps"]
+    for name, row in results["video"]["sizes"].items():
+        results[f"video_fps_{name}"] = row["best_fps"]
     return results

@@ -13,7 +13,8 @@ EXAMPLE = """examples:
   maskdepth bench synth --size 160 --json bench.json
   maskdepth bench build --backgrounds photos/backgrounds --foregrounds photos/foregrounds
   maskdepth bench model --variant fast --size 160 --batch-size 8
-  maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~15 min)
+  maskdepth bench video --out docs/BENCHMARKS.md          (the video targets, ~3 min: its section)
+  maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~20 min)
 """
 
 
@@ -22,13 +23,19 @@ def add_parser(subparsers) -> None:
         "bench", help="measure throughput (scene engine, models) on this machine",
         description="synth: how fast the scene engine renders in memory and to disk. "
                     "build: the same for cut-outs composed over photos (maskdepth build). "
-                    "model: a variant's parameters, GFLOPs and images/s for inference and training.",
+                    "model: a variant's parameters, GFLOPs and images/s for inference and training. "
+                    "video: the default predict command on 300-frame clips at 1280x720 and "
+                    "640x480, wall clock with start-up, and the cost of each stage.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models.config import VARIANT_NAMES
 
-    parser.add_argument("what", choices=["all", "synth", "build", "model"], help="what to measure")
+    parser.add_argument("what", choices=["all", "synth", "build", "model", "video"],
+                        help="what to measure")
     parser.add_argument("--out", type=Path, help="bench all: the Markdown report to write "
-                                                 "(e.g. docs/BENCHMARKS.md)")
+                                                 "(e.g. docs/BENCHMARKS.md); bench video: the "
+                                                 "report whose video section it replaces")
+    parser.add_argument("--frames", type=int, default=300, help="bench video: frames per clip")
+    parser.add_argument("--runs", type=int, default=3, help="bench video: runs per clip")
     parser.add_argument("--tiny", action="store_true",
                         help="bench all: tiny sizes and short timings (a smoke run, not figures)")
     parser.add_argument("--photos", type=Path,
@@ -51,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.what == "all":
         return _bench_all(args)
+    if args.what == "video":
+        return _bench_video(args)
     results = {"machine": machine(), "size": args.size}
     results.update(_bench_model(args) if args.what == "model" else _bench_synth(args))
     for key, value in results.items():
@@ -85,6 +94,26 @@ def _bench_all(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_bytes(args.json, json.dumps(results, indent=2, default=str).encode())
     print(f"wrote {args.out}")
+    return 0
+
+
+def _bench_video(args: argparse.Namespace) -> int:
+    from maskdepth.bench.video import render_video, replace_section, video_benchmark
+    from maskdepth.io.atomic import atomic_write_bytes
+
+    photos = args.photos if args.photos is not None and args.photos.is_dir() else None
+    sizes = ((96, 64),) if args.tiny else ((1280, 720), (640, 480))
+    results = video_benchmark(sizes, 16 if args.tiny else args.frames, args.runs, photos)
+    command = "maskdepth bench video" + (f" --out {args.out}" if args.out else "") + (
+        " --tiny" if args.tiny else "")
+    section = render_video(results, command)
+    print(section)
+    if args.out is not None:
+        report = args.out.read_text() if args.out.is_file() else "# Benchmarks\n"
+        atomic_write_bytes(args.out, replace_section(report, section).encode())
+        print(f"wrote its section of {args.out}")
+    if args.json:
+        atomic_write_bytes(args.json, json.dumps(results, indent=2).encode())
     return 0
 
 

@@ -16,6 +16,7 @@ Depth that does not flicker: the empty scene's depth is predicted once per backg
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from maskdepth.inference.align import align_background
@@ -79,6 +80,6 @@ def steady_depth(prediction: Prediction, scene_depth_mm: np.ndarray) -> Predicti
     """The prediction with the scene's depth (H, W) uint16 millimetres outside its mask (the
     frame's own inside it)."""
     depth_mm = scene_depth_mm.copy()
-    np.copyto(depth_mm, prediction.depth_mm, where=prediction.mask)
+    cv2.copyTo(prediction.depth_mm, prediction.mask.view(np.uint8), depth_mm)
     return Prediction(prediction.mask, prediction.probability, mismatch=prediction.mismatch,
                       depth_mm=depth_mm)

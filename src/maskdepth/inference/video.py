@@ -31,7 +31,7 @@ from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.video_out import SegmentedVideo
-from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 
 SEGMENT_FRAMES = 240  # frames per resumable segment, rounded up to whole batches (~10 s)
 VIEW_MAX_WIDTH = 1280  # the view's three panels together: larger videos are shown smaller
@@ -46,10 +46,13 @@ def view_frame(image: np.ndarray, mask: np.ndarray, depth_mm: np.ndarray,
     scale = min(1.0, max_width / (3 * width))
     size = (max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2))
     if size != (width, height):
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:  # fast halving
+            image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                               interpolation=cv2.INTER_AREA)
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)  # then under 2x
         mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).view(bool)
         depth_mm = cv2.resize(depth_mm, size, interpolation=cv2.INTER_NEAREST)
-    colour = colorize_depth(depth_mm.astype(np.float32) / np.float32(1000))
+    colour = colorize_depth_mm(depth_mm)
     return np.concatenate([image, overlay_mask(image, mask), colour], axis=1)
 
 

@@ -31,7 +31,7 @@ from maskdepth.errors import UserError
 from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
 from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
 from maskdepth.io import images as imageio
-from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 
 
 def png_base64(array: np.ndarray) -> str:
@@ -68,7 +68,7 @@ class LiveSession:
         prediction = steady_depth(prediction, self.scene_depth.of(background))
         seconds = time.perf_counter() - start
         self.frames += 1
-        colour = colorize_depth(prediction.depth)
+        colour = colorize_depth_mm(prediction.depth_mm)
         return reply({"foreground": float(prediction.mask.mean()),
                       "model_ms": round(seconds * 1000, 1), "frame": self.frames},
                      imageio.encode_jpeg(overlay_mask(frame, prediction.mask)),
