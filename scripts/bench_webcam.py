@@ -84,7 +84,7 @@ def main() -> None:
         try:
             _wait(lambda: _answers(port), 120)
             browser.get(f"http://127.0.0.1:{port}/")
-            element = lambda name: browser.find_element(By.ID, name)  # noqa: E731
+            element = lambda name: browser.find_element(By.ID, name)
             element("tab-webcam").click()
             Select(element("size")).select_by_visible_text(args.size)
             element("camera-start").click()
