@@ -207,7 +207,7 @@ def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
                  str(tmp_path / "bench.json"), "--export-dir", str(tmp_path)]) == 0
     text = report.read_text()
     for heading in ("## Targets", "## Machine", "## Data", "## Models", "## Training step profile",
-                    "## Video end to end"):
+                    "## Video: the default command, wall clock", "## What limits the rates"):
         assert heading in text
-    assert "640x480 video end to end" in text and "ONNX Runtime" in text and "mog2" in text
+    assert "| 64x48 |" in text and "model (ONNX Runtime)" in text and "mog2" in text
     assert "fast" in text and "resnet-shared" in text
