@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from maskdepth.bench.video import render_video
+from maskdepth.bench.video import MARK_END, MARK_START, render_video
 
 TARGETS = {  # name: (measured key, target, higher is better)
     "engine in memory, scenes/s at 160 px": ("engine_memory", 1000, True),
@@ -80,7 +80,7 @@ def render(results: dict, command: str) -> str:
               "| " + " | ".join("---" for _ in profile["percent"]) + " |",
               "| " + " | ".join(f"{v:.1f} %" for v in profile["percent"].values()) + " |"]
     video = results["video"]
-    lines += ["", render_video(video["sizes"], command),
+    lines += ["", MARK_START, render_video(video["sizes"], command) + MARK_END, "",
               "Classical baselines (mask only, no depth; MOG2 primed with the background for "
               "each frame, as `evaluate` scores it) at 640x480: " +
               ", ".join(f"{name} {rate:,.0f} frames/s" for name, rate in video["baselines"].items()),
