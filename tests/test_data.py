@@ -83,3 +83,14 @@ def test_learning_rate_schedules(schedule):
         assert values[0] == pytest.approx(0.04) and max(values) == values[30] == 1.0
         assert values[100] == pytest.approx(1e-3) and all(a >= b for a, b in pairwise(values[30:]))
     assert all(math.isfinite(v) and v >= 0 for v in values)
+
+
+def test_a_classic_engine_source_renders_the_rooms_small_was_first_trained_on():
+    from maskdepth.data.config import SourceConfig
+    from maskdepth.data.sources import EngineSource
+
+    classic = EngineSource(SourceConfig(kind="engine", classic=True), seed=0).make_renderer(32, None)
+    assert (classic.config.max_furniture, classic.config.doorway_p, classic.config.corner_p,
+            classic.config.wide_p) == (0, 0.0, 0.0, 0.0)
+    today = EngineSource(SourceConfig(kind="engine"), seed=0).make_renderer(32, None)
+    assert today.config.max_furniture > 0 and today.config.corner_p > 0

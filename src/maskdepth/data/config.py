@@ -16,7 +16,8 @@ class SourceConfig:
     archives at `path`, read in place; their teacher depth is relative, and `polarity` says
     whether it draws near things bright or dark: "auto" detects it). weight: its share of
     every batch. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
-    are folders as for `maskdepth synth`."""
+    are folders as for `maskdepth synth`, and `classic` renders the rooms the shipped small
+    model was first trained on: no solid furniture, doorways, corner cameras or wide lenses."""
 
     kind: str = "engine"
     path: str | None = None
@@ -26,6 +27,7 @@ class SourceConfig:
     backgrounds: str | None = None
     textures: str | None = None
     polarity: str = "auto"
+    classic: bool = False
 
 
 @dataclass

@@ -44,6 +44,8 @@ class EngineSource(RenderedSource):
     def make_renderer(self, size: int, capture: CaptureConfig | None) -> SceneEngine:
         config = SceneConfig(height=size, width=size)
         config.capture = capture or config.capture
+        if self.source.classic:
+            config.max_furniture, config.doorway_p, config.corner_p, config.wide_p = 0, 0.0, 0.0, 0.0
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
                            backgrounds=self.source.backgrounds, textures=self.source.textures,
                            device=self.device)
