@@ -93,8 +93,8 @@ def _variant_rates(settings: Settings, matmul: float) -> list[dict]:
             for size in settings.sizes:
                 flops = gflops(model, size, size)
                 rates = model_rates(model, size, size, batch, settings.seconds)
-                x = torch.rand(batch, 3, size, size)
-                onnx_rate = timed(lambda o=onnx, x=x.numpy(): o.predict(x, x), settings.seconds) * batch
+                x = torch.rand(batch, 3, size, size).numpy()
+                onnx_rate = timed(lambda o=onnx, x=x: o.predict(x, x), settings.seconds) * batch
                 rows.append({"variant": variant, "size": size,
                              "parameters_m": parameter_count(model) / 1e6, "gflops": flops,
                              "torch_infer": rates["inference_img_per_s"],
