@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from maskdepth import MaskDepth
-from maskdepth.inference.api import _batch, _resized
+from maskdepth.inference.api import resized, to_batch
 from maskdepth.inference.upsample import guided_coefficients, guided_upsample
 from maskdepth.io.images import read_mask, read_rgb
 from maskdepth.io.layout import read_manifest
@@ -40,10 +40,10 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=160)
     args = parser.parse_args()
     model = MaskDepth.load(max_side=args.max_side)
-    settings = {"bilinear": lambda p, i, b: _resized(p, i.shape[:2])}
+    settings = {"bilinear": lambda p, i, b: resized(p, i.shape[:2])}
     for radius, eps in itertools.product((1, 2), (1e-4, 1e-3, 1e-2)):
         settings[f"difference r{radius} eps{eps:g}"] = (
-            lambda p, i, b, r=radius, e=eps: guided_upsample(p, i, b, r, e))
+            lambda p, i, b, r=radius, e=eps: guided_upsample(p, i, b, r, e, shrink=resized))
         settings[f"image r{radius} eps{eps:g}"] = (
             lambda p, i, b, r=radius, e=eps: image_guided(p, i, r, e))
     totals = {name: [np.zeros(4, np.int64), []] for name in settings}
@@ -51,8 +51,8 @@ def main() -> None:
         image, background = read_rgb(row.image), read_rgb(row.background)
         truth = read_mask(row.mask)
         work = model.working_size(image.shape[:2])
-        probability, _ = model.runner.predict(_batch([_resized(image, work)]),
-                                              _batch([_resized(background, work)]))
+        probability, _ = model.runner.predict(to_batch([resized(image, work)]),
+                                              to_batch([resized(background, work)]))
         for name, upsample in settings.items():
             mask = upsample(probability[0, 0], image, background) > 0.5
             totals[name][0] += boundary_counts(mask, truth)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from maskdepth.inference.api import MaskDepth, _resized
+from maskdepth.inference.api import MaskDepth, resized
 from maskdepth.inference.upsample import guided_upsample
 from maskdepth.metrics.boundary import boundary_counts, boundary_f, mask_edges
 
@@ -46,7 +46,7 @@ def test_a_line_thinner_than_a_working_pixel_is_kept():
     truth[40:43, :] = True  # and a horizontal bar
     image, background = _scene(truth, np.random.default_rng(1))
     low = _low_probability(truth)
-    bilinear = _resized(low, truth.shape) > 0.5
+    bilinear = resized(low, truth.shape) > 0.5
     assert not bilinear[:32, 61:64].any() and not bilinear[:, :56].any()  # it loses both
     guided = guided_upsample(low, image, background) > 0.5
     assert np.array_equal(guided, truth)
@@ -59,7 +59,7 @@ def test_where_the_foreground_matches_the_background_it_stays_smooth():
     background = np.full((64, 64, 3), 90, np.uint8)
     low = _low_probability(truth)
     guided = guided_upsample(low, background, background)
-    assert np.abs(guided - np.clip(_resized(low, truth.shape), 0, 1)).max() < 1e-5
+    assert np.abs(guided - np.clip(resized(low, truth.shape), 0, 1)).max() < 1e-5
 
 
 def test_the_api_uses_it_and_bilinear_on_request():
@@ -95,3 +95,15 @@ def test_boundary_counts_by_hand():
     scored = np.zeros_like(truth)
     scored[:, :5] = True  # only the square's left half is scored
     assert boundary_counts(truth, truth, scored)[3] == 10
+
+
+def test_the_boundary_is_the_one_training_logs():
+    import torch
+
+    from maskdepth.metrics.mask import mask_boundary
+
+    rng = np.random.default_rng(2)
+    masks = cv2.blur(rng.random((4, 40, 56)).astype(np.float32).transpose(1, 2, 0), (5, 5)) > 0.5
+    for mask in masks.transpose(2, 0, 1):
+        expected = mask_boundary(torch.from_numpy(mask)[None, None])[0, 0].numpy()
+        assert np.array_equal(mask_edges(mask), expected)

@@ -35,14 +35,15 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
     """CPU milliseconds per frame of each stage of predict --video, one thread, one at a time."""
     import cv2
 
-    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, _batch, _resized
+    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, resized, to_batch
     from maskdepth.inference.loader import load_runner
     from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.inference.static import SceneDepth, steady_depth
-    from maskdepth.inference.video import view_frame
+    from maskdepth.inference.video import VIEW_MAX_WIDTH
     from maskdepth.io.images import depth_to_millimetres, read_rgb
     from maskdepth.io.video import read_frames
     from maskdepth.io.video_out import SegmentedVideo
+    from maskdepth.io.viz import side_by_side
 
     keep_freed_memory()
     threads = cv2.getNumThreads()
@@ -61,16 +62,16 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
         video = timed("decode", lambda: list(read_frames(clip, frames)))
         work = model.working_size(room.shape[:2])
         model.predict(video[:8], room, align=False)  # warm-up
-        small_room = _batch([_resized(room, work)] * 8)
+        small_room = to_batch([resized(room, work)] * 8)
         for first in range(0, frames, 8):
             chunk = video[first:first + 8]
-            small = timed("frames to the working size", lambda c=chunk: _batch(
-                [_resized(frame, work) for frame in c]))
+            small = timed("frames to the working size", lambda c=chunk: to_batch(
+                [resized(frame, work) for frame in c]))
             probability, depth = timed("model (ONNX Runtime)", lambda s=small: model.runner.predict(
                 s, small_room[:len(s)]))
             timed("full-size mask (guided) and depth", lambda c=chunk, p=probability, d=depth: [
-                (model._upsampled(p[i, 0], frame, room),
-                 _resized(depth_to_millimetres(d[i, 0]), frame.shape[:2], nearest=True))
+                (model.upsample_probability(p[i, 0], frame, room),
+                 resized(depth_to_millimetres(d[i, 0]), frame.shape[:2], nearest=True))
                 for i, frame in enumerate(c)])
         predictions = [p for first in range(0, frames, 8)
                        for p in model.predict(video[first:first + 8], room, align=False)]
@@ -85,7 +86,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
                 timed(f"{kind} video (FFV1)", lambda w=writer, a=array: [
                     w.write(a(p, f)) for p, f in zip(predictions, video)])
                 writer.end()
-            views = timed("view drawn", lambda: [view_frame(f, p.mask, p.depth_mm)
+            views = timed("view drawn", lambda: [side_by_side(f, p.mask, p.depth_mm, VIEW_MAX_WIDTH)
                                                 for f, p in zip(video, predictions)])
             writer = SegmentedVideo(Path(folder) / "x_view.mp4", "view", 25)
             writer.begin(0)

@@ -18,7 +18,7 @@ from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_runner
 from maskdepth.inference.upsample import guided_upsample
-from maskdepth.io.images import depth_to_millimetres
+from maskdepth.io.images import depth_to_millimetres, shrink
 from maskdepth.models.zoo import resolve_weights
 
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -39,7 +39,8 @@ class Prediction:
     mask: (H, W) bool foreground. probability: (H, W) float32 in [0, 1].
     depth: (H, W) float32 z-depth in metres, whole millimetres; depth_mm: the same as uint16
     millimetres (0 = unknown), what depth PNGs and videos hold. Give either; the other is made
-    on first use (a video writes millimetres and never pays for the metres). mismatch: how
+    on first use (a video writes millimetres and never pays for the metres). Given as depth_mm,
+    depth is what a depth PNG reads back: 0 for unknown, at most 65.535 m. mismatch: how
     little the background looked like the image's scene (0 good, 1 unrelated), when the
     background was aligned first, else None.
     """
@@ -60,8 +61,6 @@ class Prediction:
     @property
     def depth_mm(self) -> np.ndarray:
         if self._depth_mm is None:
-            from maskdepth.io.images import depth_to_millimetres
-
             self._depth_mm = depth_to_millimetres(self._depth)
         return self._depth_mm
 
@@ -89,6 +88,9 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
         else:
             return np.array(value.convert("RGB"))
     array = np.asarray(value)
+    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.size \
+            and array.flags.c_contiguous:
+        return array  # as it is: the same object, so a video's shared plate is resized once
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
@@ -127,7 +129,7 @@ def to_mask(probability):
     return probability > MASK_THRESHOLD
 
 
-def _batch(rgbs: list[np.ndarray]) -> np.ndarray:
+def to_batch(rgbs: list[np.ndarray]) -> np.ndarray:
     """(H, W, 3) uint8 arrays of one size -> (B, 3, H, W) float32 in [0, 1]."""
     return np.stack(rgbs).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
 
@@ -199,15 +201,15 @@ class MaskDepth:
             work = self.working_size(shape[:2])
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
-                image = _batch([_resized(prepared[i][0], work) for i in chunk])
-                background = _batch([self._background_at(prepared[i][1], work) for i in chunk])
+                image = to_batch([resized(prepared[i][0], work) for i in chunk])
+                background = to_batch([self._background_at(prepared[i][1], work) for i in chunk])
                 probability, depth = self.runner.predict(image, background)
                 for j, i in enumerate(chunk):
                     rgb, bg, mismatch = prepared[i]
-                    p = self._upsampled(probability[j, 0], rgb, bg)
+                    p = self.upsample_probability(probability[j, 0], rgb, bg)
                     # millimetres at the working size, then nearest: the same numbers as
                     # converting the full-size metres, for a fraction of the work
-                    d = _resized(depth_to_millimetres(depth[j, 0]), shape[:2], nearest=True)
+                    d = resized(depth_to_millimetres(depth[j, 0]), shape[:2], nearest=True)
                     results[i] = Prediction(to_mask(p), p, mismatch=mismatch, depth_mm=d)
         return results
 
@@ -215,18 +217,18 @@ class MaskDepth:
         """The background at the working size, resized once for the frames sharing it."""
         array, at, small = self._small
         if array is not background or at != size:
-            small = _resized(background, size)
+            small = resized(background, size)
             self._small = (background, size, small)
         return small
 
-    def _upsampled(self, probability: np.ndarray, image: np.ndarray, background: np.ndarray
+    def upsample_probability(self, probability: np.ndarray, image: np.ndarray, background: np.ndarray
                    ) -> np.ndarray:
         """The working-size probability (h, w) at the image's size, by `self.edges`."""
         if probability.shape == image.shape[:2]:
             return probability
         if self.edges == "guided":
-            return guided_upsample(probability, image, background, shrink=_resized)
-        return _resized(probability, image.shape[:2])
+            return guided_upsample(probability, image, background, shrink=resized)
+        return resized(probability, image.shape[:2])
 
     def working_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,
@@ -238,7 +240,7 @@ class MaskDepth:
         return max(32, round(height * scale)), max(32, round(width * scale))
 
 
-def _resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+def resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
     """`array` (H, W[, C]) at (height, width): area averaging when shrinking (images), bilinear
     when growing (the probability back to the input's size); itself when equal. nearest: each
     output pixel takes one input pixel's value (depth: never a blend of a person's depth and the
@@ -248,12 +250,5 @@ def _resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) ->
     if nearest:
         return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     if size[0] < array.shape[0]:
-        # Halving first (OpenCV's fast path: 2x2 means) and area averaging for the rest give
-        # the same box average as one area step, at a third of its time at 720p.
-        while array.shape[0] >= 2 * size[0] and array.shape[1] >= 2 * size[1]:
-            array = cv2.resize(array, (array.shape[1] // 2, array.shape[0] // 2),
-                               interpolation=cv2.INTER_AREA)
-        if array.shape[:2] == tuple(size):
-            return array
-        return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        return shrink(array, size)
     return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)

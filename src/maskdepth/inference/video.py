@@ -6,7 +6,8 @@
     # frame_files: out/walk_frames/NNNNNN_mask.png, NNNNNN_depth.png
 
 Stages overlap: decoding runs a batch ahead in a thread, the model and the full-size mask run
-here, and the encoders run in a writer thread, so the two cores share the work. The videos are
+here, and each output's encoder (and the PNG writer) runs in a thread of its own, so the two
+cores share the work. The videos are
 written in segments of whole batches; the journal notes each finished segment (key: its first
 frame), so a killed run resumes at the first unfinished one and writes the same files as an
 uninterrupted run.
@@ -14,12 +15,14 @@ uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -30,30 +33,11 @@ from maskdepth.inference.static import SceneDepth, StaticBackground, steady_dept
 from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
-from maskdepth.io.video_out import SegmentedVideo
-from maskdepth.io.viz import colorize_depth_mm, overlay_mask
+from maskdepth.io.video_out import KINDS, SegmentedVideo
+from maskdepth.io.viz import side_by_side
 
 SEGMENT_FRAMES = 240  # frames per resumable segment, rounded up to whole batches (~10 s)
 VIEW_MAX_WIDTH = 1280  # the view's three panels together: larger videos are shown smaller
-
-
-def view_frame(image: np.ndarray, mask: np.ndarray, depth_mm: np.ndarray,
-               max_width: int = VIEW_MAX_WIDTH) -> np.ndarray:
-    """(h, 3w, 3) uint8: the image, the mask over it and the colour depth side by side, each
-    panel shrunk so that the three fit in `max_width`, with even sides (H.264 needs them).
-    image (H, W, 3) uint8, mask (H, W) bool, depth_mm (H, W) uint16."""
-    height, width = image.shape[:2]
-    scale = min(1.0, max_width / (3 * width))
-    size = (max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2))
-    if size != (width, height):
-        while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:  # fast halving
-            image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
-                               interpolation=cv2.INTER_AREA)
-        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)  # then under 2x
-        mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).view(bool)
-        depth_mm = cv2.resize(depth_mm, size, interpolation=cv2.INTER_NEAREST)
-    colour = colorize_depth_mm(depth_mm)
-    return np.concatenate([image, overlay_mask(image, mask), colour], axis=1)
 
 
 class VideoOutputs:
@@ -62,9 +46,8 @@ class VideoOutputs:
     (FFmpeg's encoders run without the GIL), in the order batches are given."""
 
     def __init__(self, out: Path, stem: str, fps: float, frames_dir: Path | None):
-        self.videos = {kind: SegmentedVideo(out / f"{stem}_{kind}{suffix}", kind, fps)
-                       for kind, suffix in (("mask", ".mkv"), ("depth", ".mkv"),
-                                            ("view", ".mp4"))}
+        self.videos = {kind: SegmentedVideo(out / f"{stem}_{kind}{KINDS[kind].suffix}", kind, fps)
+                       for kind in ("mask", "depth", "view")}
         self.frames_dir = frames_dir
         kinds = [*self.videos, *(["frames"] if frames_dir is not None else [])]
         self.workers = {kind: ThreadPoolExecutor(1, thread_name_prefix=f"write-{kind}")
@@ -94,7 +77,8 @@ class VideoOutputs:
             elif kind == "depth":
                 video.write(prediction.depth_mm)
             else:
-                video.write(view_frame(frame, prediction.mask, prediction.depth_mm))
+                video.write(side_by_side(frame, prediction.mask, prediction.depth_mm,
+                                         VIEW_MAX_WIDTH))
         if last:
             video.end()
 
@@ -105,8 +89,12 @@ class VideoOutputs:
             imageio.write_depth_mm(depth_path, prediction.depth_mm)
 
     def end_segments(self) -> None:
-        """Finish the open segments (a video that ended, or a camera stopped, mid-segment)."""
-        for future in [self.workers[kind].submit(video.end) for kind, video in self.videos.items()]:
+        """Finish the open segments (a video that ended, or a camera stopped, mid-segment),
+        after every write handed over before (each worker runs its tasks in order)."""
+        futures = [self.workers[kind].submit(video.end) for kind, video in self.videos.items()]
+        if "frames" in self.workers:
+            futures.append(self.workers["frames"].submit(lambda: None))
+        for future in futures:
             future.result()
 
     def close(self, abandon: bool = False) -> None:
@@ -135,83 +123,118 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     and checked again every REALIGN_EVERY frames (a static camera; inference/static.py).
     steady: outside each frame's mask, the empty scene's depth, predicted once per background.
     segment_frames: frames per resumable segment (rounded up to whole batches).
-    on_batch(frames_done, seconds): called after each batch. A camera stops at Ctrl-C with its
-    files complete."""
-    from maskdepth.io.video import clean_plate, read_frames, video_info
+    on_batch(frames_done, seconds): called after each batch. A camera stops at Ctrl-C (after
+    the batch in hand) with its files complete."""
+    from maskdepth.io.video import read_frames, video_info
 
     camera = not isinstance(video, (str, Path))
     stem = stem or (video.stem if not camera else "camera")
     fps, count = (video.fps, 0) if camera else video_info(video)[:2]
     frames = (lambda: video.frames(max_frames)) if camera else (lambda: read_frames(video, max_frames))
-    plate_path = out / f"{stem}_clean_plate.png"
-    if background is not None:
-        plate = to_rgb_array(background)
-    elif journal.done and plate_path.is_file():
-        plate = imageio.read_rgb(plate_path)  # lossless: the plate the finished frames used
-    else:
-        if camera:
-            raise UserError("a camera needs --background (a photo of the empty scene)")
-        plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
-        imageio.write_rgb(plate_path, plate)
-    static = StaticBackground(plate) if align else None
-    scene_depth = SceneDepth(model) if steady else None
+    plate = _plate(video, background, out / f"{stem}_clean_plate.png", max_frames, journal)
     outputs = VideoOutputs(out, stem, fps or 25.0, out / f"{stem}_frames" if frame_files else None)
     outputs.keep_only(set(journal.done))
-    segment_frames = batch_size * math.ceil(segment_frames / batch_size)
-    predicted = 0
+    run = _Run(model, plate, align, steady, outputs, journal,
+               batch_size * math.ceil(segment_frames / batch_size))
     total = min(count, max_frames) if max_frames else count
     start = time.perf_counter()
-
-    def write(first, chunk, predictions, segment, last_of_segment) -> None:
-        outputs.write(first, chunk, predictions, segment)
-        if last_of_segment:
-            outputs.end_segment()
-            journal.record(segment)
-
-    in_flight: list[tuple[int, bool, list[Future]]] = []  # (segment, last of it, writes)
-
-    def settle(keep: int) -> None:
-        """Wait for all but the newest `keep` batches' writes; journal finished segments."""
-        while len(in_flight) > keep:
-            segment, last, futures = in_flight.pop(0)
-            for future in futures:
-                future.result()  # a writer's error surfaces here
-            if last:
-                journal.record(segment)
-
-    open_segment = None
     try:
-        with tqdm(total=total or None, unit="frame", desc="predict") as bar:
-            try:
-                for first, chunk in prefetch(batched(frames(), batch_size)):
-                    # Every batch passes the alignment checks, finished ones too, so that a
-                    # resumed run aligns exactly as an uninterrupted one did.
-                    scene = static.for_frame(chunk[0], first) if static else plate
-                    segment = first // segment_frames * segment_frames
-                    if segment not in journal.done:
-                        predictions = model.predict(chunk, scene, align=False)
-                        if scene_depth is not None:
-                            predictions = [steady_depth(p, scene_depth.of(scene))
-                                           for p in predictions]
-                        predicted += len(chunk)
-                        last = first + len(chunk) == segment + segment_frames
-                        in_flight.append((segment, last, outputs.submit(
-                            first, chunk, predictions, segment, last)))
-                        open_segment = None if last else segment
-                        settle(keep=1)  # at most two batches in flight
-                    bar.update(len(chunk))
-                    if on_batch is not None:
-                        on_batch(first + len(chunk), time.perf_counter() - start)
-            except KeyboardInterrupt:
-                if not camera:
-                    raise
-        settle(keep=0)
-        if open_segment is not None:  # the video ended (or the camera stopped) mid-segment
-            outputs.end_segments()
-            journal.record(open_segment)
+        with tqdm(total=total or None, unit="frame", desc="predict") as bar, \
+                _stopped_by_ctrl_c(camera) as stop:
+            for first, chunk in prefetch(batched(frames(), batch_size)):
+                run.batch(first, chunk)
+                bar.update(len(chunk))
+                if on_batch is not None:
+                    on_batch(first + len(chunk), time.perf_counter() - start)
+                if stop.is_set():
+                    break
+        run.finish()
     except BaseException:
         outputs.close(abandon=True)
         raise
     outputs.close()
     outputs.join()
-    return predicted
+    return run.predicted
+
+
+def _plate(video, background: Path | None, plate_path: Path, max_frames: int | None,
+           journal: Journal) -> np.ndarray:
+    """The background (H, W, 3) uint8: the photo given, else the clean plate a resumed run
+    used (lossless PNG), else the temporal median of the video's frames, written beside."""
+    from maskdepth.io.video import clean_plate, read_frames
+
+    if background is not None:
+        return to_rgb_array(background)
+    if journal.done and plate_path.is_file():
+        return imageio.read_rgb(plate_path)
+    if not isinstance(video, (str, Path)):
+        raise UserError("a camera needs --background (a photo of the empty scene)")
+    plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
+    imageio.write_rgb(plate_path, plate)
+    return plate
+
+
+@contextlib.contextmanager
+def _stopped_by_ctrl_c(camera: bool):
+    """An event set by Ctrl-C while a camera runs (checked between batches, so no batch is
+    left half written and no segment journalled before its files); a file's run keeps
+    Ctrl-C's usual KeyboardInterrupt."""
+    stop = threading.Event()
+    if not camera or threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Run:
+    """The batches of one predict_video call: predicted (unless their segment is journalled),
+    handed to the writers with at most two batches in flight, segments journalled when their
+    files are complete."""
+
+    def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool, steady: bool,
+                 outputs: VideoOutputs, journal: Journal, segment_frames: int):
+        self.model, self.plate, self.outputs, self.journal = model, plate, outputs, journal
+        self.static = StaticBackground(plate) if align else None
+        self.scene_depth = SceneDepth(model) if steady else None
+        self.segment_frames = segment_frames
+        self.in_flight: list[tuple[int, bool, list[Future]]] = []  # (segment, last of it, writes)
+        self.open_segment: int | None = None
+        self.predicted = 0
+
+    def batch(self, first: int, chunk: list[np.ndarray]) -> None:
+        # Every batch passes the alignment checks, finished ones too, so that a resumed run
+        # aligns exactly as an uninterrupted one did.
+        scene = self.static.for_frame(chunk[0], first) if self.static else self.plate
+        segment = first // self.segment_frames * self.segment_frames
+        if segment in self.journal.done:
+            return
+        predictions = self.model.predict(chunk, scene, align=False)
+        if self.scene_depth is not None:
+            predictions = [steady_depth(p, self.scene_depth.of(scene)) for p in predictions]
+        self.predicted += len(chunk)
+        last = first + len(chunk) == segment + self.segment_frames
+        self.in_flight.append((segment, last, self.outputs.submit(first, chunk, predictions,
+                                                                  segment, last)))
+        self.open_segment = None if last else segment
+        self.settle(keep=1)
+
+    def settle(self, keep: int) -> None:
+        """Wait for all but the newest `keep` batches' writes; journal finished segments."""
+        while len(self.in_flight) > keep:
+            segment, last, futures = self.in_flight[0]
+            for future in futures:
+                future.result()  # a writer's error surfaces here
+            self.in_flight.pop(0)
+            if last:
+                self.journal.record(segment)
+
+    def finish(self) -> None:
+        """All writes done; a segment the video ended (or the camera stopped) in, closed."""
+        self.settle(keep=0)
+        if self.open_segment is not None:
+            self.outputs.end_segments()
+            self.journal.record(self.open_segment)

@@ -20,24 +20,22 @@ from maskdepth.io import images as imageio
 from maskdepth.io.images import IMAGE_SUFFIXES
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
-from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.io.viz import colorize_depth_mm, side_by_side
 
 
-def side_by_side(image: np.ndarray, prediction: Prediction) -> np.ndarray:
+def view(image: np.ndarray, prediction: Prediction) -> np.ndarray:
     """(H, 3W, 3) uint8: the image, the mask over it, the colour depth (as written, in mm)."""
-    colour = colorize_depth(imageio.as_written(prediction.depth))
-    return np.concatenate([image, overlay_mask(image, prediction.mask), colour], axis=1)
+    return side_by_side(image, prediction.mask, prediction.depth_mm)
 
 
 def write_prediction(out: Path, name: str, image: np.ndarray, prediction: Prediction,
                      views: bool = True) -> None:
     mask_path, depth_path = prediction_paths(out, name)
     imageio.write_mask(mask_path, prediction.mask)
-    imageio.write_depth(depth_path, prediction.depth)
+    imageio.write_depth_mm(depth_path, prediction.depth_mm)
     if views:
-        colour = colorize_depth(imageio.as_written(prediction.depth))
-        imageio.write_rgb(out / f"{name}_depth_color.png", colour)
-        imageio.write_rgb(out / f"{name}_view.png", side_by_side(image, prediction))
+        imageio.write_rgb(out / f"{name}_depth_color.png", colorize_depth_mm(prediction.depth_mm))
+        imageio.write_rgb(out / f"{name}_view.png", view(image, prediction))
 
 
 def predict_pair(model: MaskDepth, image: Path, background: Path, out: Path, align: bool,

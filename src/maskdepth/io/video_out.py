@@ -53,7 +53,8 @@ KINDS = {
 
 
 def video_rate(fps: float) -> Fraction:
-    """A frame rate as the fraction FFmpeg stores (29.97 -> 30000/1001)."""
+    """A frame rate as the fraction FFmpeg stores (30000 / 1001 = 29.97002997... ->
+    30000/1001, as OpenCV reports NTSC files' rates; 25.0 -> 25)."""
     return Fraction(fps).limit_denominator(1001)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskdepth.io.images import depth_to_millimetres
+from maskdepth.io.images import depth_to_millimetres, shrink
 
 
 def colorize_depth(depth_m: np.ndarray, max_depth: float | None = None) -> np.ndarray:
@@ -34,6 +34,23 @@ def colorize_depth_mm(depth_mm: np.ndarray, max_mm: float | None = None) -> np.n
     if unknown.any():
         rgb[unknown] = 0
     return rgb
+
+
+def side_by_side(image: np.ndarray, mask: np.ndarray, depth_mm: np.ndarray,
+                 max_width: int | None = None) -> np.ndarray:
+    """(h, 3w, 3) uint8: the image, the mask over it and the colour depth side by side (the
+    view of a prediction). image (H, W, 3) uint8, mask (H, W) bool, depth_mm (H, W) uint16.
+    max_width: shrink the panels so that the three fit (with even sides, as H.264 needs);
+    None keeps the image's size."""
+    height, width = image.shape[:2]
+    if max_width is not None and 3 * width > max_width:
+        scale = max_width / (3 * width)
+        size = (max(2, round(height * scale) // 2 * 2), max(2, round(width * scale) // 2 * 2))
+        image = shrink(image, size, last=cv2.INTER_LINEAR)
+        mask = cv2.resize(np.ascontiguousarray(mask).view(np.uint8), size[::-1],
+                          interpolation=cv2.INTER_NEAREST).view(bool)
+        depth_mm = cv2.resize(depth_mm, size[::-1], interpolation=cv2.INTER_NEAREST)
+    return np.concatenate([image, overlay_mask(image, mask), colorize_depth_mm(depth_mm)], axis=1)
 
 
 def grey_to_rgb(values: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ one, at any resolution (the edges of full-size masks, where IoU barely moves).
     counts = boundary_counts(pred, truth, scored, tolerance_px=2)   # one frame, (4,) int64
     boundary_f(total_counts)                                         # pooled over frames
 
-A mask's boundary is its foreground pixels with a background 4-neighbour; pixels outside the
-image count as background. A predicted boundary pixel is right when a true boundary pixel lies
+A mask's boundary is its foreground pixels with a background pixel among their 8 neighbours
+(the mask minus its 3x3 erosion, as metrics/mask.mask_boundary); pixels outside the image count
+as background. A predicted boundary pixel is right when a true boundary pixel lies
 within `tolerance_px` (Chebyshev distance) of it (precision), and a true one is found when a
 predicted one lies that near (recall); F = 2PR / (P + R), as metrics/mask.boundary_fscore (the
 torch one training logs) scores a single image.
@@ -16,13 +17,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+_SQUARE = np.ones((3, 3), np.uint8)
 
 
 def mask_edges(mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool -> (H, W) bool: foreground pixels with a background 4-neighbour."""
-    mask = np.asarray(mask, bool).view(np.uint8)
-    eroded = cv2.erode(mask, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    """(H, W) bool -> (H, W) bool: foreground pixels with a background 8-neighbour."""
+    mask = np.ascontiguousarray(mask, bool).view(np.uint8)
+    eroded = cv2.erode(mask, _SQUARE, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return (mask > eroded)
 
 

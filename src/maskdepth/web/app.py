@@ -33,9 +33,9 @@ from fastapi.staticfiles import StaticFiles
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth
 from maskdepth.inference.mismatch import MISMATCH_WARNING
-from maskdepth.inference.writers import side_by_side
+from maskdepth.inference.writers import view
 from maskdepth.io import images as imageio
-from maskdepth.io.viz import colorize_depth, overlay_mask
+from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 from maskdepth.web.limits import BodyCap, HeavyGate, Limits
 from maskdepth.web.live import live_session, png_base64
 
@@ -111,7 +111,7 @@ def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray
     start = time.perf_counter()
     prediction = model.predict(image, background, align=align)
     seconds = time.perf_counter() - start
-    depth_colour = colorize_depth(imageio.as_written(prediction.depth))
+    depth_colour = colorize_depth_mm(prediction.depth_mm)
     mismatch = prediction.mismatch
     warning = (f"the background does not look like the image's scene (mismatch {mismatch:.2f}); "
                f"results may be poor" if mismatch is not None and mismatch > MISMATCH_WARNING
@@ -119,7 +119,7 @@ def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray
     return {
         "width": image.shape[1], "height": image.shape[0],
         "mask_png": png_base64(np.where(prediction.mask, 255, 0).astype(np.uint8)),
-        "depth_png": png_base64(imageio.depth_to_millimetres(prediction.depth)),
+        "depth_png": png_base64(prediction.depth_mm),
         "overlay_png": png_base64(overlay_mask(image, prediction.mask)),
         "depth_color_png": png_base64(depth_colour),
         "foreground": float(prediction.mask.mean()),
@@ -135,9 +135,8 @@ def _prediction_zip(model: MaskDepth, image: np.ndarray, background: np.ndarray,
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("mask.png", imageio.encode_png(np.where(prediction.mask, 255, 0)
                                                         .astype(np.uint8)))
-        archive.writestr("depth.png", imageio.encode_png(
-            imageio.depth_to_millimetres(prediction.depth)))
-        archive.writestr("view.png", imageio.encode_png(side_by_side(image, prediction)))
+        archive.writestr("depth.png", imageio.encode_png(prediction.depth_mm))
+        archive.writestr("view.png", imageio.encode_png(view(image, prediction)))
     return buffer.getvalue()
 
 

@@ -47,7 +47,7 @@ class LiveSession:
         self.model = MaskDepth(model.runner, min(model.max_side, VIDEO_MAX_SIDE), model.edges)
         self.background = background
         self.static = StaticBackground(background)
-        self.scene_depth = SceneDepth(model)
+        self.scene_depth = SceneDepth(self.model)
         self.frames = 0
 
     def answer(self, data: bytes, max_bytes: int) -> dict | bytes:

@@ -114,10 +114,12 @@ $("plate").addEventListener("click", async () => {
   useBackground(await response.blob());
 });
 
+let run = 0;  // the current live run: a loop whose number is older stops sending
+
 $("live").addEventListener("click", () => {
   live = !live;
   $("live").textContent = live ? "Stop" : "Start live";
-  if (live) loop();
+  if (live) loop(++run);
 });
 
 // One WebSocket session per live run: the background goes once (the server aligns it once and
@@ -155,7 +157,8 @@ function show(element, blob) {
 
 const IN_FLIGHT = 2;  // frames sent before their answers come: capture overlaps the server's work
 
-async function loop() {
+async function loop(mine) {
+  const going = () => live && mine === run;
   const times = [];
   const sent = [];
   let count = 0;
@@ -170,8 +173,11 @@ async function loop() {
       };
       socket.onclose = () => reject(new Error("the live connection closed"));
       socket.onmessage = (event) => {
-        if (typeof event.data === "string") {
-          reject(new Error(JSON.parse(event.data).error));
+        if (typeof event.data === "string") {  // this frame was refused; the session goes on
+          sent.shift();
+          $("cam-status").textContent = JSON.parse(event.data).error;
+          if (going()) send().catch(reject);
+          else if (sent.length === 0) resolve();
           return;
         }
         const { header, overlay, depth } = parseAnswer(event.data);
@@ -188,15 +194,17 @@ async function loop() {
         if (times.length > 1) {
           $("fps").textContent = ((times.length - 1) / ((now - times[0]) / 1000)).toFixed(1);
         }
-        if (live) send().catch(reject);
+        if (going()) send().catch(reject);
         else if (sent.length === 0) resolve();
       };
       for (let i = 0; i < IN_FLIGHT; i++) send().catch(reject);
     });
   } catch (error) {
     $("cam-status").textContent = error.message;
-    live = false;
-    $("live").textContent = "Start live";
+    if (mine === run) {
+      live = false;
+      $("live").textContent = "Start live";
+    }
   } finally {
     if (socket) { socket.onclose = null; socket.close(); }
   }
