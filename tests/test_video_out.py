@@ -16,15 +16,20 @@ def _frames(kind: str, count: int, rng) -> list[np.ndarray]:
     return [rng.integers(0, 256, (36, 52, 3), dtype=np.uint8) for _ in range(count)]
 
 
-@pytest.mark.parametrize("kind, suffix", [("mask", ".mkv"), ("depth", ".mkv")])
-def test_segments_join_into_one_lossless_video(tmp_path, kind, suffix):
-    frames = _frames(kind, 11, np.random.default_rng(0))
-    video = SegmentedVideo(tmp_path / f"walk_{kind}{suffix}", kind, fps=29.97)
-    for first, last in ((0, 4), (4, 8), (8, 11)):
+def _write_segments(video: SegmentedVideo, frames: list[np.ndarray], bounds) -> None:
+    """Each (first, last) of `bounds` as one finished segment of frames[first:last]."""
+    for first, last in bounds:
         video.begin(first)
         for frame in frames[first:last]:
             video.write(frame)
         video.end()
+
+
+@pytest.mark.parametrize("kind, suffix", [("mask", ".mkv"), ("depth", ".mkv")])
+def test_segments_join_into_one_lossless_video(tmp_path, kind, suffix):
+    frames = _frames(kind, 11, np.random.default_rng(0))
+    video = SegmentedVideo(tmp_path / f"walk_{kind}{suffix}", kind, fps=29.97)
+    _write_segments(video, frames, ((0, 4), (4, 8), (8, 11)))
     assert video.finished() == [0, 4, 8]
     assert video.join() == tmp_path / f"walk_{kind}{suffix}"
     decoded = list(read_video(video.path, kind))
@@ -39,11 +44,7 @@ def test_the_view_plays_in_order_at_its_rate(tmp_path):
 
     frames = [np.full((36, 52, 3), 20 * i, np.uint8) for i in range(9)]
     video = SegmentedVideo(tmp_path / "walk_view.mp4", "view", fps=10)
-    for first in (0, 3, 6):
-        video.begin(first)
-        for frame in frames[first:first + 3]:
-            video.write(frame)
-        video.end()
+    _write_segments(video, frames, ((0, 3), (3, 6), (6, 9)))
     video.join()
     decoded = list(read_video(video.path, "view"))
     assert [round(float(f.mean()) / 20) for f in decoded] == list(range(9))  # lossy, in order
@@ -56,11 +57,7 @@ def test_the_view_plays_in_order_at_its_rate(tmp_path):
 def test_a_resumed_video_keeps_only_the_journalled_segments(tmp_path):
     frames = _frames("mask", 6, np.random.default_rng(1))
     video = SegmentedVideo(tmp_path / "walk_mask.mkv", "mask", fps=25)
-    for first in (0, 2, 4):
-        video.begin(first)
-        for frame in frames[first:first + 2]:
-            video.write(frame)
-        video.end()
+    _write_segments(video, frames, ((0, 2), (2, 4), (4, 6)))
     video.begin(6)  # killed while writing this one: its temporary file stays
     video.write(frames[0])
     resumed = SegmentedVideo(tmp_path / "walk_mask.mkv", "mask", fps=25)
@@ -68,10 +65,7 @@ def test_a_resumed_video_keeps_only_the_journalled_segments(tmp_path):
     assert resumed.finished() == [0, 2]
     assert [p.name for p in resumed.parts.iterdir()] and all(
         not p.name.startswith(".") for p in resumed.parts.iterdir())
-    resumed.begin(4)
-    for frame in frames[4:6]:
-        resumed.write(frame)
-    resumed.end()
+    _write_segments(resumed, frames, ((4, 6),))
     resumed.join()
     assert all(np.array_equal(a, b) for a, b in
                zip(read_video(resumed.path, "mask"), frames[:4] + frames[4:], strict=True))
