@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
-torch.set_num_threads(2)
+# 2 threads, as on the 2-core machines CI runs on; test_kernel_parity.py also runs with 1.
+THREADS_ENV = "MASKDEPTH_TEST_THREADS"
+torch.set_num_threads(int(os.environ.get(THREADS_ENV, "2")))
 
 
 def small_config(**capture) -> SceneConfig:

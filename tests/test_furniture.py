@@ -14,7 +14,7 @@ from maskdepth.synth import SceneEngine
 from maskdepth.synth import room as rooms
 from maskdepth.synth.furniture import BOX_SLOTS, CLEARANCE, Boxes, sample_furniture
 from maskdepth.synth.scene import render_rooms, render_rooms_torch, sample_rooms
-from test_engine import _assert_same_render
+from parity import assert_same_render
 
 SIZE = 65  # odd: the middle pixel's ray runs exactly along the optical axis
 CAMERA_HEIGHT = 1.5
@@ -58,10 +58,9 @@ def _level_scene(engine: SceneEngine, boxes: Boxes, far: float = 0.0, person_at:
 
 
 def _both(scenes):
+    """Both renderers' maps of the scenes, checked equal (tests/parity.py's rule)."""
     fast, reference = render_rooms(scenes, SIZE, SIZE), render_rooms_torch(scenes)
-    assert torch.equal(fast["mask"], reference["mask"])
-    for key in ("image", "depth", "background_depth"):
-        assert (fast[key] - reference[key]).abs().max() < 1e-4, key
+    assert_same_render(fast, reference)
     return fast, reference
 
 
@@ -71,6 +70,7 @@ def _ray_grid(scenes):
     return rays.dx[0].expand(SIZE, SIZE), rays.dy[0].expand(SIZE, SIZE)
 
 
+@pytest.mark.kernel_parity
 def test_a_box_face_is_at_its_exact_distance(engine):
     front = (-0.5, 0.0, 3.0, 0.5, 2.0, 3.4)
     scenes = _level_scene(engine, _boxes(front))
@@ -88,6 +88,7 @@ def test_a_box_face_is_at_its_exact_distance(engine):
         assert (depth[off_face] > 3.0 + 1e-3).all()
 
 
+@pytest.mark.kernel_parity
 def test_a_table_top_below_the_camera_is_hit_from_above(engine):
     # Corners off the pixel grid: a ray exactly along an edge may go either way by one ulp.
     top = (-1.03, 0.71, 1.52, 0.97, 0.75, 2.47)
@@ -101,6 +102,7 @@ def test_a_table_top_below_the_camera_is_hit_from_above(engine):
         assert torch.allclose(depth[on_top], t_top[on_top], rtol=1e-5)
 
 
+@pytest.mark.kernel_parity
 def test_a_lamp_glows_in_its_own_colour(engine):
     lamp = (-0.63, 2.91, 2.02, 0.57, 2.98, 3.03)
     scenes = _level_scene(engine, _boxes(lamp, emit=(0,)))
@@ -113,6 +115,7 @@ def test_a_lamp_glows_in_its_own_colour(engine):
         assert torch.allclose(seen, torch.full_like(seen, 0.8), atol=1 / 255)
 
 
+@pytest.mark.kernel_parity
 def test_a_doorway_shows_the_space_behind_the_back_wall(engine):
     scenes = _level_scene(engine, _boxes(), far=4.0)
     dx, dy = _ray_grid(scenes)
@@ -131,6 +134,7 @@ def test_a_doorway_shows_the_space_behind_the_back_wall(engine):
     assert closed[SIZE // 2, SIZE // 2].item() == pytest.approx(6.0, abs=1e-4)
 
 
+@pytest.mark.kernel_parity
 def test_furniture_hides_a_person_behind_it_and_is_not_foreground(engine):
     cabinet = (-0.5, 0.0, 3.0, 0.5, 2.0, 3.4)
     hidden = _both(_level_scene(engine, _boxes(cabinet), person_at=4.5))[0]
@@ -196,6 +200,7 @@ def test_foreground_of_corner_cameras_stands_where_the_view_meets_the_floor():
     assert (batch["mask"].flatten(1).sum(1) > 0).float().mean() > 0.7
 
 
+@pytest.mark.kernel_parity
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_renderer_matches_with_furniture_doorways_and_corner_cameras(seed):
     cfg = small_config(shadow_p=1.0)
@@ -205,4 +210,4 @@ def test_compiled_renderer_matches_with_furniture_doorways_and_corner_cameras(se
                           torch.Generator().manual_seed(seed))
     assert scenes.boxes.present.sum() > 12 and (scenes.doorway.far > 0).sum() > 6
     fast, reference = render_rooms(scenes, 64, 64), render_rooms_torch(scenes)
-    _assert_same_render(fast, reference)
+    assert_same_render(fast, reference)

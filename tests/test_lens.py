@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from conftest import small_config
 from maskdepth.synth import SceneEngine
 from maskdepth.synth.lens import distort, distortion_grid
+from parity import assert_same_engine_batch
 
 
 def test_no_distortion_samples_every_pixel_at_its_own_centre():
@@ -46,3 +48,15 @@ def test_distorted_scenes_keep_exact_masks_and_the_rest_are_untouched():
     assert torch.equal(warped["mask"][3].bool(), warped["depth"][3] < warped["background_depth"][3])
     depths = set(plain["depth"][3].flatten().tolist())
     assert set(warped["depth"][3].flatten().tolist()) <= depths  # never a blended depth
+
+
+@pytest.mark.kernel_parity
+def test_both_renderers_agree_through_a_wide_lens():
+    """Every scene through a wide lens: the kernels' render and the PyTorch one, each distorted
+    (nearest source pixel for masks and depths), still agree by tests/parity.py's rule."""
+    config = small_config()
+    config.wide_p = 1.0
+    kernels = SceneEngine(config, seed=3).render(8, seed=7)
+    torch_cpu = SceneEngine(config, seed=3, device="torch-cpu").render(8, seed=7)
+    assert torch.equal(kernels["mask"].bool(), kernels["depth"] < kernels["background_depth"])
+    assert_same_engine_batch(kernels, torch_cpu)
