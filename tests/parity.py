@@ -47,9 +47,9 @@ def assert_same_render(fast: dict[str, torch.Tensor], reference: dict[str, torch
     """Rendered maps (B, C, H, W) of the same scenes: the same keys, shapes and dtypes; masks
     equal; depths (metres) within DEPTH_RTOL; colours within COLOUR_ATOL except seam pixels."""
     assert set(fast) == set(reference)
-    for key in fast:
-        assert fast[key].shape == reference[key].shape, key
-        assert fast[key].dtype == reference[key].dtype, key
+    for key, value in fast.items():
+        assert value.shape == reference[key].shape, key
+        assert value.dtype == reference[key].dtype, key
     if "mask" in fast:
         assert torch.equal(fast["mask"], reference["mask"]), int((fast["mask"] != reference["mask"]).sum())
     for key in DEPTHS:

@@ -44,8 +44,24 @@ def test_evaluate_scores_the_files_predict_writes(dataset, tmp_path):
 
 
 def test_raw_scores_the_bare_network(dataset, tmp_path):
-    report = tmp_path / "raw.json"
+    """--raw: the network on each pair as the files are (no alignment, no resizing); its masks
+    and their IoU computed here by hand, pair by pair, are what evaluate saves and reports."""
+    from maskdepth.inference.api import MaskDepth, to_batch, to_mask
+
+    report, saved = tmp_path / "raw.json", tmp_path / "saved"
     assert main(["evaluate", "--checkpoint", "small", "--data", str(dataset), "--raw",
-                 "--json", str(report)]) == 0
+                 "--json", str(report), "--save-predictions", str(saved)]) == 0
+    runner = MaskDepth.load("small").runner
+    ious = []
+    for row in read_manifest(dataset / "manifest.csv"):
+        image, background = (imageio.read_rgb(dataset / name) for name in (row.image, row.background))
+        probability, _ = runner.predict(to_batch([image]), to_batch([background]))
+        mask, truth = to_mask(probability[0, 0]), imageio.read_mask(dataset / row.mask)
+        assert mask.shape == (336, 336)  # the files' own size: nothing resized
+        assert np.array_equal(imageio.read_mask(saved / dataset.name / f"{row.id}_mask.png"), mask), row.id
+        union = np.logical_or(mask, truth).sum()
+        ious.append(np.logical_and(mask, truth).sum() / union if union else 1.0)
     values = json.loads(report.read_text())[f"{dataset.name}: model"]
-    assert 0 <= values["mask_iou"] <= 1 and values["depth_rmse"] > 0
+    assert values["mask_iou"] == pytest.approx(float(np.mean(ious)), abs=1e-5)
+    assert 0.3 < values["mask_iou"] < 1  # the shipped model finds the people, not nothing
+    assert values["depth_rmse"] > 0

@@ -97,6 +97,7 @@ def test_shared_banks_are_copied_to_the_device_once():
     assert torch.equal(renderer.to_device(other), other)
 
 
+@pytest.mark.kernel_parity
 def test_a_training_stream_renders_on_the_configured_device():
     sources = [SourceConfig(kind="engine", clean=True, weight=0.5),
                SourceConfig(kind="engine", weight=0.5)]

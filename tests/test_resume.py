@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from maskdepth.io.atomic import TEMP_NAME
+from maskdepth.io.faults import KILL_AFTER
 from maskdepth.io.images import write_rgb
 from maskdepth.io.journal import JOURNAL_NAME
 from maskdepth.io.outputs import LOCK_NAME
@@ -39,19 +39,16 @@ def _finish(*args) -> None:
 
 
 def _kill_after(entries: int, out: Path, *args) -> None:
-    """Run a command and SIGKILL it as soon as its journal notes `entries` finished units (0:
-    as soon as the journal exists, before anything is finished)."""
+    """Run a command that SIGKILLs itself as soon as its journal notes `entries` finished units
+    (0: as soon as the journal exists, before anything is finished; io/faults.py)."""
     journal = out / JOURNAL_NAME
-    process = _maskdepth(*args)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
-        if journal.exists() and len(journal.read_text().splitlines()) - 1 >= entries:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.001)
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, f"it finished before the kill: {process.stderr.read()}"
-    assert journal.exists()
+    before = len(journal.read_text().splitlines()) - 1 if journal.exists() else 0
+    process = subprocess.Popen([sys.executable, "-m", "maskdepth", *map(str, args)],
+                               env={**ENV, KILL_AFTER: str(entries)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL, f"it was not killed: {err}"
+    assert len(journal.read_text().splitlines()) - 1 == max(entries, before)
 
 
 def _files(folder: Path) -> list[str]:
@@ -185,3 +182,12 @@ def test_a_resume_whose_video_was_replaced_at_the_same_path_is_refused(tmp_path,
                  "--resume"]) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and f"content of {video.resolve()}" in err
+
+
+@pytest.mark.bad_input
+def test_a_kill_point_that_is_not_a_number_is_refused(tmp_path):
+    process = subprocess.run([sys.executable, "-m", "maskdepth", "synth", "--n", "2", "--size", "32",
+                              "--out", str(tmp_path / "out")], env={**ENV, KILL_AFTER: "two"},
+                             check=False, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 2, process.stderr
+    assert "MASKDEPTH_KILL_AFTER='two' is not a whole number" in process.stderr

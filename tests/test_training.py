@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from maskdepth.cli import main
 from maskdepth.data.sources import TrainStream
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
+from maskdepth.io.faults import KILL_AFTER
 from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.metrics import depth_errors, mask_iou
 from maskdepth.training.config import load_config
@@ -88,15 +88,13 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "maskdepth", "train", "--run", str(run), "--set", *TINY,
                "trainer.max_steps=500", "trainer.checkpoint_every=3", "trainer.val_every=1000"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # It kills itself (SIGKILL) at the start of step 8, after the checkpoints of steps 3 and 6.
+    process = subprocess.run(command, check=False, env={**os.environ, KILL_AFTER: "7"},
+                             capture_output=True, text=True, timeout=600)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-3000:]
     last = run / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while time.time() < deadline and (not last.exists() or step_of(last) < 6):
-        time.sleep(0.5)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
     reached = step_of(last)  # still a complete checkpoint
-    assert reached >= 6
+    assert reached == 6
     assert main(["train", "--run", str(run), "--resume", "--set", f"trainer.max_steps={reached + 3}"]) == 0
     assert step_of(last) == reached + 3
     assert not list(run.rglob("*.tmp*"))

@@ -22,6 +22,7 @@ from typing import Any
 
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import remove_stale_temps_under
+from maskdepth.io.faults import kill_point
 
 JOURNAL_NAME = ".maskdepth-progress.jsonl"
 
@@ -64,6 +65,7 @@ class Journal:
         handle = (folder / JOURNAL_NAME).open("w", encoding="utf-8")
         handle.write(json.dumps({"settings": settings}) + "\n")
         handle.flush()
+        kill_point(0)  # tests of resuming only (io/faults.py)
         return cls(folder, {}, handle)
 
     @classmethod
@@ -92,6 +94,7 @@ class Journal:
             except json.JSONDecodeError:  # the line being written when the job stopped
                 break
             done[entry["key"]] = entry.get("value")
+        kill_point(len(done))  # tests of resuming only (io/faults.py)
         return cls(folder, done, journal.open("a", encoding="utf-8"))
 
     def record(self, key, value=None) -> None:
@@ -100,6 +103,8 @@ class Journal:
             self._handle.write(json.dumps({"key": key, "value": value}) + "\n")
             self._handle.flush()
         self.done[key] = value
+        if self._handle is not None:
+            kill_point(len(self.done))  # tests of resuming only (io/faults.py)
 
     def close(self) -> None:
         if self._handle is not None:

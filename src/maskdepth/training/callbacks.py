@@ -1,4 +1,5 @@
-"""Training callbacks: TensorBoard image grids, the step-time profile, atomic checkpoints."""
+"""Training callbacks: TensorBoard image grids, the step-time profile, atomic checkpoints, the
+tests' kill point."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from maskdepth.io.atomic import atomic_path, remove_stale_temps
+from maskdepth.io.faults import kill_point
 from maskdepth.io.sheet import prediction_sheet
 from maskdepth.models.weights import safe_torch_load
 
@@ -29,6 +31,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         remove_stale_temps(path)  # from a save interrupted by kill -9
         with atomic_path(path) as temp:
             super().save_checkpoint(checkpoint, temp, storage_options)
+
+
+class KillPoint(L.Callback):
+    """Tests of resuming only (io/faults.py): SIGKILL the run at the start of a step once
+    MASKDEPTH_KILL_AFTER optimizer steps are finished, after the checkpoints of those steps."""
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        kill_point(trainer.global_step)
 
 
 class ImageLogger(L.Callback):

@@ -13,9 +13,16 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from maskdepth.data.module import MaskDepthData
 from maskdepth.io.atomic import file_digest
+from maskdepth.io.faults import kill_after
 from maskdepth.models import MaskDepthNet, build_model
 from maskdepth.models.weights import load_weights, save_model
-from maskdepth.training.callbacks import AtomicCheckpointIO, ImageLogger, StepProfiler, Throughput
+from maskdepth.training.callbacks import (
+    AtomicCheckpointIO,
+    ImageLogger,
+    KillPoint,
+    StepProfiler,
+    Throughput,
+)
 from maskdepth.training.config import TrainConfig, save_config
 from maskdepth.training.module import MaskDepthModule
 from maskdepth.training.precision import emulated_bf16_warning, resolve_precision, trains_on_gpu
@@ -35,6 +42,8 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
     ]
     if profile:
         callbacks.append(StepProfiler(run / "profile.json"))
+    if kill_after() is not None:
+        callbacks.append(KillPoint())
     precision = resolve_precision(t.precision, t.accelerator)
     warning = emulated_bf16_warning(precision, t.accelerator)
     if warning:
