@@ -17,7 +17,9 @@ class SourceConfig:
     whether it draws near things bright or dark: "auto" detects it). weight: its share of
     every batch. `clean` turns capture effects off; for the engine, foregrounds/backgrounds/textures
     are folders as for `maskdepth synth`, and `classic` renders the rooms the shipped small
-    model was first trained on: no solid furniture, doorways, corner cameras or wide lenses."""
+    model was first trained on: no solid furniture, doorways, corner cameras or wide lenses;
+    `empty_p` is the engine's share of empty scenes (no foreground: an empty mask and the
+    room's depth everywhere; None = the engine's default, synth/config.py)."""
 
     kind: str = "engine"
     path: str | None = None
@@ -28,6 +30,7 @@ class SourceConfig:
     textures: str | None = None
     polarity: str = "auto"
     classic: bool = False
+    empty_p: float | None = None
 
 
 @dataclass
@@ -63,6 +66,8 @@ class DataConfig:
             if not source.weight > 0:
                 problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
                                 f"instead), got {source.weight}")
+            if source.empty_p is not None and not 0 <= source.empty_p <= 1:
+                problems.append(f"data.sources[{i}].empty_p must be in [0, 1], got {source.empty_p}")
         if len(self.sizes) != len(self.size_steps) or not self.sizes:
             problems.append("data.sizes and data.size_steps must be lists of the same length")
         elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):

@@ -46,6 +46,8 @@ class EngineSource(RenderedSource):
         config.capture = capture or config.capture
         if self.source.classic:
             config.max_furniture, config.doorway_p, config.corner_p, config.wide_p = 0, 0.0, 0.0, 0.0
+        if self.source.empty_p is not None:
+            config.empty_p = self.source.empty_p
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
                            backgrounds=self.source.backgrounds, textures=self.source.textures,
                            device=self.device)

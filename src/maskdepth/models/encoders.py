@@ -1,8 +1,14 @@
-"""Encoders: torchvision backbones on the 6-channel (image, background) stack.
+"""Encoders: ImageNet backbones on the (image, background[, difference]) stack.
 
-Contract: `encoder(x)` with x (B, 6, H, W), H and W multiples of 32, returns a list of five
-feature maps, fine to coarse, at strides 2, 4, 8, 16 and 32; `encoder.channels` lists their
-channel counts in the same order.
+Contract: `encoder(x)` with x (B, in_channels, H, W), H and W multiples of 32, returns a list of
+five feature maps, fine to coarse, at `encoder.strides` (2, 4, 8, 16 and 32) with
+`encoder.channels` channels. Each encoder class also owns what its weights expect and where they
+come from (as timm's registry entries do):
+
+    mean, std   the RGB normalisation its ImageNet weights were trained with (inputs in [0, 1])
+    weights     their source (models/pretrained.py), loaded when built with pretrained=True
+
+Here the torchvision ones; efficientnet_lite.py holds EfficientNet-Lite0 and Lite2.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ import torch
 import torchvision
 from torch import nn
 
-from maskdepth.errors import UserError
+from maskdepth.models.pretrained import TorchvisionWeights
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def patch_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -28,31 +37,19 @@ def patch_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     return new
 
 
-def load_pretrained(model: nn.Module, weights: torchvision.models.WeightsEnum) -> None:
-    """Load torchvision ImageNet weights into `model`, with a clear message when offline."""
-    try:
-        state = weights.get_state_dict(progress=True, check_hash=True)
-    except Exception as error:  # no network, proxy, corrupt download ...
-        cache = f"{torch.hub.get_dir()}/checkpoints"
-        file = weights.url.rsplit("/", 1)[-1]
-        raise UserError(
-            f"could not get the pretrained weights {weights} ({error.__class__.__name__}: {error}). "
-            f"Download {weights.url} on a machine with internet access and place it at "
-            f"{cache}/{file} (set TORCH_HOME to move that folder), or train with pretrained=false."
-        ) from error
-    model.load_state_dict(state)
-
-
 class ResNet18Encoder(nn.Module):
     """torchvision ResNet18 without its classification layer: channels (64, 64, 128, 256, 512)."""
 
     channels = (64, 64, 128, 256, 512)
+    strides = (2, 4, 8, 16, 32)
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    weights = TorchvisionWeights("ResNet18_Weights.IMAGENET1K_V1")
 
     def __init__(self, in_channels: int = 6, pretrained: bool = False):
         super().__init__()
         net = torchvision.models.resnet18(weights=None)
         if pretrained:
-            load_pretrained(net, torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
+            net.load_state_dict(self.weights.state_dict())
         net.conv1 = patch_first_conv(net.conv1, in_channels)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
         self.layer1 = nn.Sequential(net.maxpool, net.layer1)
@@ -69,6 +66,9 @@ class MobileNetV3SmallEncoder(nn.Module):
     """torchvision MobileNetV3-Small features: channels (16, 16, 24, 48, 576); ~1M parameters."""
 
     channels = (16, 16, 24, 48, 576)
+    strides = (2, 4, 8, 16, 32)
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    weights = TorchvisionWeights("MobileNet_V3_Small_Weights.IMAGENET1K_V1")
     # Index of the last block at each stride (2, 4, 8, 16, 32) in torchvision's `features`.
     stage_ends = (0, 1, 3, 8, 12)
 
@@ -76,7 +76,7 @@ class MobileNetV3SmallEncoder(nn.Module):
         super().__init__()
         net = torchvision.models.mobilenet_v3_small(weights=None)
         if pretrained:
-            load_pretrained(net, torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1)
+            net.load_state_dict(self.weights.state_dict())
         features = net.features
         features[0][0] = patch_first_conv(features[0][0], in_channels)
         starts = (0,) + tuple(end + 1 for end in self.stage_ends[:-1])

@@ -9,6 +9,9 @@ so compute spent on a model is never forgotten. One entry:
      "steps": 2400, "samples": 38400, "sizes": [160], "precision": "32-true",
      "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26"}
 
+A run started from ImageNet weights (model.pretrained) also holds "pretrained": {"package",
+"version", "file", "sha256", "licence"} (models/pretrained.py).
+
 An entry recorded by hand (the model card's history of a file written before lineage was
 kept) says so in "note_source".
 """
@@ -74,6 +77,15 @@ def totals(entries: list[dict]) -> dict:
     return {key: sum(e.get(key) or 0 for e in entries) for key in ("steps", "samples", "train_hours")}
 
 
+def _roots(entry: dict) -> str:
+    """Where a run without --init started: ImageNet weights (naming them) or scratch."""
+    source = entry.get("pretrained")
+    if isinstance(source, dict):
+        return (f"; from ImageNet weights {source.get('package', '?')} {source.get('version', '?')}"
+                f" ({source.get('licence', '?')})")
+    return "; from scratch"
+
+
 def format_lineage(entries: list[dict]) -> str:
     """One line per run, oldest first, and the totals; a note when nothing was recorded."""
     if not entries:
@@ -87,7 +99,7 @@ def format_lineage(entries: list[dict]) -> str:
             f"{e.get('samples', 0):,} samples at {sizes} px, {e.get('precision', '?')}, "
             f"{e.get('hardware', '?')}" + (f", {hours:.2f} h" if hours is not None else "")
             + f"; config {e.get('config_sha256', '?')}"
-            + (f"; started from {e['init'][:16]}" if e.get("init") else "; from scratch"))
+            + (f"; started from {e['init'][:16]}" if e.get("init") else _roots(e)))
     total = totals(entries)
     lines.append(f"  total: {total['steps']:,} steps, {total['samples']:,} samples, "
                  f"{total['train_hours']:.2f} h of training")

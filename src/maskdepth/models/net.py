@@ -9,8 +9,6 @@ from torch import nn
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.decoders import Decoder
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
 DIFFERENCE_STD = 0.2  # scale of image - background channels (most pixels near 0, edges +-1)
 
@@ -64,8 +62,9 @@ class SharedTrunk(nn.Module):
 
 
 class MaskDepthNet(nn.Module):
-    """An encoder on the 6-channel stack (9 with config.difference: image - background too), a
-    decoder, 1-channel heads and, with config.refine, a full-resolution mask edge refiner.
+    """An encoder on the 6-channel stack (9 with config.difference: image - background too),
+    each image normalised as the encoder's weights expect (encoder.mean, encoder.std), a decoder,
+    1-channel heads and, with config.refine, a full-resolution mask edge refiner.
 
     forward(image, background):
         image, background: (B, 3, H, W) float RGB in [0, 1], any H and W (padded internally to a
@@ -85,7 +84,7 @@ class MaskDepthNet(nn.Module):
         self.depth_head = nn.Conv2d(depth_channels, 1, 3, padding=1)
         self.shadow_head = nn.Conv2d(mask_channels, 1, 3, padding=1) if config.shadow_head else None
         self.refiner = EdgeRefiner(config.refine) if config.refine else None
-        mean, std = IMAGENET_MEAN * 2, IMAGENET_STD * 2
+        mean, std = tuple(encoder.mean) * 2, tuple(encoder.std) * 2  # what its weights expect
         if config.difference:
             mean, std = mean + (0.0,) * 3, std + (DIFFERENCE_STD,) * 3
         channels = input_channels(config)

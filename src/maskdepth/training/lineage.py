@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from maskdepth.models.lineage import config_digest, hardware_name
+from maskdepth.models.registry import pretrained_provenance
 from maskdepth.training.config import TrainConfig
 
 
@@ -17,8 +18,10 @@ def sizes_used(config: TrainConfig, steps: int) -> list[int]:
 def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: str,
               seconds: float, init: str | None) -> dict:
     """One lineage entry for a run at optimizer step `steps` on `world` processes (samples =
-    steps x batch size x accumulation x world). init: SHA-256 of the weights it started from."""
-    return {
+    steps x batch size x accumulation x world). init: SHA-256 of the weights it started from;
+    a run started from ImageNet weights (model.pretrained) records their package, version,
+    file, SHA-256 and licence under "pretrained"."""
+    entry = {
         "run": run,
         "config_sha256": config_digest(config.to_dict()),
         "init": init,
@@ -30,3 +33,6 @@ def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: 
         "train_hours": round(seconds / 3600, 3),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
     }
+    if config.model.pretrained:
+        entry["pretrained"] = pretrained_provenance(config.model)
+    return entry
