@@ -86,8 +86,20 @@ def ref_depth(pred: np.ndarray, true: np.ndarray, region: np.ndarray | None = No
     def lower_median(x: np.ndarray) -> float:
         return np.sort(x)[(len(x) - 1) // 2]
 
+    def ranks(x: np.ndarray) -> np.ndarray:  # 1 .. n, ties sharing their mean rank
+        order = np.empty(len(x))
+        order[np.argsort(x, kind="stable")] = np.arange(1, len(x) + 1)
+        for value in np.unique(x):
+            order[x == value] = order[x == value].mean()
+        return order
+
+    def spearman(a: np.ndarray, b: np.ndarray) -> float:
+        a, b = ranks(a) - ranks(a).mean(), ranks(b) - ranks(b).mean()
+        spread = np.sqrt((a * a).sum() * (b * b).sum())
+        return float((a * b).sum() / spread) if spread > 0 else 0.0
+
     scaled = np.maximum(p * lower_median(t) / lower_median(p), 1e-3)
-    return {**errors(p), **{f"si_{k}": v for k, v in errors(scaled).items()}}
+    return {**errors(p), **{f"si_{k}": v for k, v in errors(scaled).items()}, "rank": spearman(p, t)}
 
 
 # ---- data ----
@@ -249,7 +261,7 @@ def test_depth_metrics_accumulate_over_updates_and_split_regions():
     metric.update(pred_a, true_a, mask_a)
     metric.update(pred_b, true_b, mask_b)
     got = metric.compute()
-    assert list(got) == depth_metric_keys() and len(got) == 36
+    assert list(got) == depth_metric_keys() and len(got) == 39
     want = _reference_depth_means(torch.cat([pred_a, pred_b]), torch.cat([true_a, true_b]),
                                   torch.cat([mask_a, mask_b]))
     assert set(want) == set(got)
@@ -304,3 +316,32 @@ def test_relative_depth_metrics_are_scale_and_shift_invariant():
     assert values["depth_ssi_mae"] < 1e-5 and values["depth_ssi_rmse"] < 1e-5
     metric.update(torch.rand(2, 1, 10, 10, generator=g), true)
     assert metric.compute()["depth_ssi_mae"] > 0.01
+
+
+def test_rank_correlation_by_hand():
+    """Spearman's rho with tied ranks averaged: true (1, 2, 2, 3 m), pred (1, 3, 2, 4 m) rank as
+    (1, 2.5, 2.5, 4) and (1, 3, 2, 4): 4.5 / sqrt(4.5 * 5) = 0.9487."""
+    from maskdepth.metrics.depth import rank_correlation
+
+    true = torch.tensor([1.0, 2.0, 2.0, 3.0]).view(1, 1, 2, 2)
+    pred = torch.tensor([1.0, 3.0, 2.0, 4.0]).view(1, 1, 2, 2)
+    known = torch.ones_like(true, dtype=torch.bool)
+    assert rank_correlation(pred, true, known).item() == pytest.approx(4.5 / math.sqrt(22.5), rel=1e-6)
+    assert rank_correlation(3 * true.square() + 1, true, known).item() == pytest.approx(1.0)  # order only
+    assert rank_correlation(1 / true, true, known).item() == pytest.approx(-1.0)
+    assert rank_correlation(torch.full_like(true, 2.7), true, known).item() == 0.0  # a constant orders nothing
+    assert math.isnan(rank_correlation(pred, true, torch.zeros_like(known)).item())
+    unknown_corner = known.clone()
+    unknown_corner[0, 0, 1, 1] = False  # pixels outside `known` do not count
+    assert rank_correlation(pred, true, unknown_corner).item() == pytest.approx(
+        rank_correlation(pred[..., :3].flatten()[None, None, None, :3], true.flatten()[None, None, None, :3],
+                         torch.ones(1, 1, 1, 3, dtype=torch.bool)).item())
+
+
+def test_depth_metrics_report_the_rank_correlation_per_image_mean():
+    true = torch.rand(3, 1, 8, 8) * 4 + 0.5
+    pred = true.clone()
+    pred[1] = 10 - true[1]  # reversed order
+    metrics = DepthMetrics()
+    metrics.update(pred, true, torch.zeros_like(true))
+    assert metrics.compute()["depth_rank"] == pytest.approx((1 - 1 + 1) / 3, abs=1e-6)

@@ -142,6 +142,12 @@ def test_evaluate_numbers_equal_the_metric_functions_on_saved_predictions(tmp_pa
         rmses.append(depth_errors(pred_depth, true_depth)["rmse"].item())
     assert results["data: model"]["mask_iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     assert results["data: model"]["depth_rmse"] == pytest.approx(np.mean(rmses), abs=1e-5)
+    # The depth baselines: a constant 2.7 m orders nothing; median scaling turns it into the
+    # plane at each image's true median, so its si_d1 is that plane's d1.
+    constant, plane = results["data: constant 2.7 m"], results["data: median plane"]
+    assert "mask_iou" not in constant and constant["depth_rank"] == 0
+    assert constant["depth_si_d1"] == pytest.approx(plane["depth_d1"], abs=1e-6)
+    assert plane["depth_si_d1"] == pytest.approx(plane["depth_d1"], abs=1e-6)
     assert "mask_iou" in capsys.readouterr().out
 
 

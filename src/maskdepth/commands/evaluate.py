@@ -22,7 +22,7 @@ EXAMPLE = """examples:
 
 SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_absrel",
          "depth_log10", "depth_d1", "depth_d2", "depth_d3", "depth_si_rmse", "depth_si_d1",
-         "depth_fg_rmse", "depth_fg_absrel", "depth_bg_rmse", "depth_bg_absrel", "depth_ssi_mae",
+         "depth_rank", "depth_fg_rmse", "depth_fg_absrel", "depth_bg_rmse", "depth_bg_absrel", "depth_ssi_mae",
          "depth_ssi_rmse")
 
 
@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if not sets:
         _write_json(args.json, results)
         return 0
-    mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")} for row, values in results.items()}
+    mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")}
+                 for row, values in results.items() if any(k.startswith("mask") for k in values)}
     depth_rows = {row: {k: values[k] for k in SHOWN if k in values and k.startswith("depth")}
                   for row, values in results.items() if any(k.startswith("depth") for k in values)}
     print(format_table(mask_rows))

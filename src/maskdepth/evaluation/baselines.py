@@ -1,13 +1,16 @@
-"""Classical foreground extraction, to show what the network buys over them.
+"""Classical foreground extraction and trivial depth maps, to show what the network buys.
 
-Each function takes uint8 RGB arrays (H, W, 3) of the image and the background and returns a
-bool mask (H, W), True = foreground.
+Mask baselines (BASELINES) take uint8 RGB arrays (H, W, 3) of the image and the background and
+return a bool mask (H, W), True = foreground. Depth baselines (DEPTH_BASELINES) take the true
+depth (B, 1, H, W) metres, 0 = unknown, and return a map of the same shape: what a model must
+beat to know anything about a scene's depth.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
 
 
 def absdiff_otsu(image: np.ndarray, background: np.ndarray, blur: int = 5, kernel: int = 5) -> np.ndarray:
@@ -35,3 +38,22 @@ def mog2(image: np.ndarray, background: np.ndarray, priming: int = 20) -> np.nda
 
 
 BASELINES = {"absdiff": absdiff_otsu, "mog2": mog2}
+
+
+ROOM_DEPTH = 2.7  # metres: a room-scale guess, the median depth of typical indoor photos
+
+
+def constant_depth(true: torch.Tensor) -> torch.Tensor:
+    """ROOM_DEPTH everywhere: no scene knowledge at all (its rank correlation is 0)."""
+    return torch.full_like(true, ROOM_DEPTH)
+
+
+def median_plane(true: torch.Tensor) -> torch.Tensor:
+    """Each image's true median depth (over known pixels) everywhere: a flat map at the right
+    scale, which no model can know from one photo; median scaling makes the constant map this."""
+    known = true > 0
+    median = torch.where(known, true, torch.full_like(true, float("nan"))).flatten(1).nanmedian(1).values
+    return torch.nan_to_num(median, nan=ROOM_DEPTH).view(-1, 1, 1, 1).expand_as(true).clone()
+
+
+DEPTH_BASELINES = {"constant 2.7 m": constant_depth, "median plane": median_plane}

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from maskdepth.batch import Batch, split_depth
 from maskdepth.data.manifest import open_dataset
-from maskdepth.evaluation.baselines import BASELINES
+from maskdepth.evaluation.baselines import BASELINES, DEPTH_BASELINES
 from maskdepth.inference.api import MaskDepth, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
@@ -100,12 +100,15 @@ def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, base
     methods = (["model"] if predictor is not None else []) + (list(BASELINES) if baselines else [])
     mask_metrics = {m: MaskMetrics() for m in methods}
     depth_metrics, relative_metrics = DepthMetrics(), RelativeDepthMetrics()
+    depth_baselines = {m: DepthMetrics() for m in DEPTH_BASELINES} if baselines else {}
     with tqdm(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
         for ids, batch in batches:
+            metric_depth, relative_depth = split_depth(batch)
+            for method, metric in depth_baselines.items():
+                metric.update(DEPTH_BASELINES[method](metric_depth), metric_depth, batch["mask"])
             if predictor is not None:
                 mask, depth = predict_batch(predictor, batch, raw)
                 mask_metrics["model"].update(mask, batch["mask"])
-                metric_depth, relative_depth = split_depth(batch)
                 depth_metrics.update(depth, metric_depth, batch["mask"])
                 if relative_depth is not None:
                     relative_metrics.update(depth, relative_depth)
@@ -123,4 +126,8 @@ def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, base
             results["model"].update(_finite(relative_metrics.compute()))
         if depth_metrics.update_count:
             results["model"].update(_finite(depth_metrics.compute()))
+    for method, metric in depth_baselines.items():  # rows only where the set has metric depth
+        values = _finite(metric.compute()) if metric.update_count else {}
+        if values:
+            results[method] = values
     return results

@@ -16,7 +16,8 @@ from torchmetrics import Metric
 
 MIN_DEPTH = 1e-3  # metres; predictions are clamped to this before logs and ratios
 DEPTH_KEYS = ("rmse", "absrel", "log10", "d1", "d2", "d3")
-ERROR_KEYS = (*DEPTH_KEYS, *(f"si_{key}" for key in DEPTH_KEYS))  # depth_errors' values
+# depth_errors' values: the above, the same after median scaling, and the rank correlation.
+ERROR_KEYS = (*DEPTH_KEYS, *(f"si_{key}" for key in DEPTH_KEYS), "rank")
 REGIONS = ("", "fg_", "bg_")  # all known pixels, foreground only, background only
 
 
@@ -49,6 +50,30 @@ def _masked_median(values: Tensor, known: Tensor) -> Tensor:
     return masked.flatten(1).nanmedian(dim=1).values
 
 
+def _average_ranks(values: Tensor) -> Tensor:
+    """Ranks (1 .. n) of a 1-D tensor's values, ties given the mean of the ranks they share."""
+    _, inverse, counts = torch.unique(values, sorted=True, return_inverse=True, return_counts=True)
+    ends = counts.cumsum(0).double()  # the last rank of each distinct value
+    return (ends - (counts.double() - 1) / 2)[inverse]
+
+
+def rank_correlation(pred: Tensor, true: Tensor, known: Tensor) -> Tensor:
+    """Spearman's rank correlation per image (B,) between pred and true over `known` pixels
+    (all (B, 1, H, W)): +1 when the prediction orders every pair of pixels as the truth does,
+    whatever its scale; 0 when either is constant (no order to compare); NaN with no known
+    pixel. Ties take their mean rank (depth PNGs hold whole millimetres)."""
+    values = []
+    for p, t, k in zip(pred, true, known):
+        if not k.any():
+            values.append(torch.tensor(math.nan, dtype=torch.float64))
+            continue
+        a, b = _average_ranks(p[k]), _average_ranks(t[k])
+        a, b = a - a.mean(), b - b.mean()
+        spread = (a.square().sum() * b.square().sum()).sqrt()
+        values.append((a * b).sum() / spread if spread > 0 else torch.zeros((), dtype=torch.float64))
+    return torch.stack(values).to(pred.dtype)
+
+
 def depth_errors(pred: Tensor, true: Tensor, region: Tensor | None = None) -> dict[str, Tensor]:
     """Per-image depth errors over known pixels (true > 0) inside `region`.
 
@@ -56,7 +81,8 @@ def depth_errors(pred: Tensor, true: Tensor, region: Tensor | None = None) -> di
     region: optional (B, 1, H, W) bool. Returns (B,) float tensors: rmse (m), absrel, log10
     (mean |log10 pred - log10 true|), d1, d2, d3 (share of max(pred/true, true/pred) < 1.25^k),
     the same with prefix si_ after scaling pred by median(true) / median(pred) over the same
-    pixels, and valid (B,) bool: images with at least one such pixel (others hold NaN).
+    pixels, rank (Spearman's rank correlation, see `rank_correlation`), and valid (B,) bool:
+    images with at least one such pixel (others hold NaN).
     """
     pred, true = pred.float().clamp(min=MIN_DEPTH), true.float()
     known = true > 0
@@ -66,6 +92,7 @@ def depth_errors(pred: Tensor, true: Tensor, region: Tensor | None = None) -> di
     scaled = (pred * scale.view(-1, 1, 1, 1)).clamp(min=MIN_DEPTH)
     errors = _depth_stats(pred, true, known)
     errors.update({f"si_{k}": v for k, v in _depth_stats(scaled, true, known).items()})
+    errors["rank"] = rank_correlation(pred, true, known)
     errors["valid"] = known.flatten(1).any(1)
     return errors
 
@@ -171,7 +198,7 @@ class DepthMetrics(Metric):
         foreground = true_mask > 0.5
         for index, region in enumerate((None, foreground, ~foreground)):
             errors = depth_errors(pred_depth.detach(), true_depth, region)
-            per_image = torch.stack([errors[name] for name in ERROR_KEYS], dim=1)  # (B, 12)
+            per_image = torch.stack([errors[name] for name in ERROR_KEYS], dim=1)  # (B, 13)
             valid = errors["valid"].unsqueeze(1)
             per_image = torch.where(valid, per_image, torch.zeros_like(per_image))
             self.sums[index] += per_image.sum(0).double()
