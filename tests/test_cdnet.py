@@ -140,3 +140,38 @@ def test_predict_cdnet_needs_cdnet_frame_names(tmp_path, capsys):
     assert main(["predict", "--images", str(folder), "--background", str(tmp_path / "bg.png"),
                  "--out", str(tmp_path / "out"), "--cdnet"]) == 2
     assert "inNNNNNN" in capsys.readouterr().err
+
+
+def test_a_square_ringed_by_the_unknown_band_scores_boundary_f_one():
+    """CDnet's unscored band is the 170 pixels themselves: the true outline is the edge of the
+    255 square inside its 1-px 170 ring, and a prediction equal to the square finds it all."""
+    from maskdepth.evaluation.cdnet import cdnet_measures, frame_boundary_counts, frame_counts
+
+    truth = np.zeros((32, 32), np.uint8)
+    truth[7:25, 7:25] = 170
+    truth[8:24, 8:24] = 255
+    square = truth == 255
+    counts = np.concatenate([frame_counts(square, truth), frame_boundary_counts(square, truth)])
+    assert counts[7] == 4 * 15  # every pixel of the square's outline is scored
+    assert cdnet_measures(counts)["boundary_f"] == 1.0
+    grown = truth > 0  # the square and its ring: the ring's pixels are not scored
+    grown_counts = np.concatenate([frame_counts(grown, truth), frame_boundary_counts(grown, truth)])
+    assert cdnet_measures(grown_counts)["boundary_f"] == 1.0
+    shrunk = np.zeros_like(square)
+    shrunk[12:20, 12:20] = True  # 4 px inside the outline: beyond the 2 px tolerance
+    shrunk_counts = np.concatenate([frame_counts(shrunk, truth), frame_boundary_counts(shrunk, truth)])
+    assert cdnet_measures(shrunk_counts)["boundary_f"] == 0.0
+
+
+def test_a_sequence_without_a_scorable_outline_reports_no_boundary_f_and_leaves_the_mean_alone():
+    from maskdepth.evaluation.cdnet import cdnet_measures, frame_boundary_counts, frame_counts
+    from maskdepth.metrics.table import format_table
+
+    truth = np.full((16, 16), 170, np.uint8)  # everything unknown: no outline to score
+    pred = np.zeros((16, 16), bool)
+    pred[4:8, 4:8] = True
+    measures = cdnet_measures(np.concatenate([frame_counts(pred, truth), frame_boundary_counts(pred, truth)]))
+    assert math.isnan(measures["boundary_f"])
+    assert "\u2013" in format_table({"seq": {"boundary_f": measures["boundary_f"]}})
+    mean = float(np.nanmean([measures["boundary_f"], 0.5]))
+    assert mean == 0.5

@@ -176,3 +176,32 @@ def test_a_png_with_a_truncated_header_is_refused_naming_the_file(tmp_path):
     for reader in (read_rgb, read_mask, read_depth):
         with pytest.raises(UserError, match="cut.png: not a readable image"):
             reader(path)
+
+
+def test_progress_off_a_terminal_is_whole_lines_and_a_final_one():
+    """`evaluate ... > log 2>&1`: no carriage returns, one line at the start, at most one per
+    interval, one at the end."""
+    import io
+
+    from maskdepth.io.progress import LineProgress, progress
+
+    log = io.StringIO()
+    with progress(total=500, unit="sample", desc="clean", stream=log) as bar:
+        assert isinstance(bar, LineProgress)
+        for _ in range(500):
+            bar.update(1)
+    text = log.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert lines[0] == "clean: started (500 samples)" and lines[-1].startswith("clean: done: 500 samples in ")
+    assert len(lines) == 2  # the 500 updates took less than the 10 s interval
+    quiet = io.StringIO()
+    with progress(total=3, desc="x", stream=quiet, disable=True) as bar:
+        bar.update(3)
+    assert quiet.getvalue() == ""
+    ticking = io.StringIO()
+    with LineProgress(total=3, unit="frame", desc="video", every=0.0, stream=ticking) as bar:
+        bar.update(2)
+        bar.update(1)
+    lines = ticking.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines[1:3]] == ["video: 2/3 frames", "video: 3/3 frames"]

@@ -298,7 +298,7 @@ def test_format_table_aligns_columns():
     lines = table.splitlines()
     assert len(lines) == 4
     assert lines[0].split() == ["mask_iou", "depth_rmse"]
-    assert lines[2].split() == ["synthetic", "0.9123", "nan"]
+    assert lines[2].split() == ["synthetic", "0.9123", "\u2013"]
     assert lines[3].split() == ["real-photos", "0.5000", "-"]
     assert len({len(line) for line in lines}) == 1
 

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from maskdepth.errors import UserError
@@ -167,11 +166,11 @@ def frame_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray | None = N
 
 def frame_boundary_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray | None = None
                           ) -> np.ndarray:
-    """metrics/boundary.boundary_counts of one frame against CDnet labels: the true mask is
-    "moving"; boundary pixels within 1 px of an unknown (170) or outside (85) pixel, or outside
-    `roi`, are not scored (the annotators left the outline's exact place open there)."""
-    unscored = ((truth == OUTSIDE) | (truth == UNKNOWN)).view(np.uint8)
-    scored = cv2.dilate(unscored, np.ones((3, 3), np.uint8)) == 0
+    """metrics/boundary.boundary_counts of one frame against CDnet labels: the true outline is
+    the edge of the "moving" (255) region as the annotators drew it; boundary pixels on unknown
+    (170) or outside-ROI (85) labels, or outside `roi`, are not scored (CDnet's unscored band
+    is the 170 pixels themselves, which run around every object)."""
+    scored = (truth != OUTSIDE) & (truth != UNKNOWN)
     if roi is not None:
         scored &= roi
     return boundary_counts(pred, truth == MOVING, scored, BOUNDARY_TOLERANCE_PX)
@@ -180,7 +179,7 @@ def frame_boundary_counts(pred: np.ndarray, truth: np.ndarray, roi: np.ndarray |
 def cdnet_measures(counts: np.ndarray) -> dict[str, float]:
     """CDnet's seven measures of pooled (tp, fp, fn, tn); PWC in percent. A ratio whose
     denominator is 0 is NaN. Given 8 counts (score_sequence's), the last 4 pooled boundary counts
-    add boundary_f."""
+    add boundary_f (NaN when no true boundary pixel was scored; means over videos leave it out)."""
     tp, fp, fn, tn = (float(c) for c in counts[:4])
 
     def ratio(num: float, den: float) -> float:
@@ -191,8 +190,8 @@ def cdnet_measures(counts: np.ndarray) -> dict[str, float]:
                 "fnr": ratio(fn, tp + fn), "pwc": 100 * ratio(fn + fp, tp + fp + fn + tn),
                 "precision": precision,
                 "f_measure": ratio(2 * precision * recall, precision + recall)}
-    if len(counts) == 8:
-        measures["boundary_f"] = boundary_f(counts[4:])
+    if len(counts) == 8:  # NaN without a scorable true outline: nothing to measure, not 0
+        measures["boundary_f"] = boundary_f(counts[4:]) if counts[7] else float("nan")
     return measures
 
 

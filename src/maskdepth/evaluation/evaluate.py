@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from maskdepth.batch import Batch, split_depth
 from maskdepth.data.manifest import open_dataset
@@ -21,6 +20,7 @@ from maskdepth.evaluation.baselines import BASELINES, DEPTH_BASELINES
 from maskdepth.inference.api import MaskDepth, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
+from maskdepth.io.progress import progress
 from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.synth.stream import fixed_scenes
@@ -101,7 +101,7 @@ def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, base
     mask_metrics = {m: MaskMetrics() for m in methods}
     depth_metrics, relative_metrics = DepthMetrics(), RelativeDepthMetrics()
     depth_baselines = {m: DepthMetrics() for m in DEPTH_BASELINES} if baselines else {}
-    with tqdm(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
+    with progress(total=total, unit="sample", desc=name or "evaluate", leave=False) as bar:
         for ids, batch in batches:
             metric_depth, relative_depth = split_depth(batch)
             for method, metric in depth_baselines.items():

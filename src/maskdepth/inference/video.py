@@ -24,7 +24,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
@@ -33,6 +32,7 @@ from maskdepth.inference.static import SceneDepth, StaticBackground, steady_dept
 from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
+from maskdepth.io.progress import progress
 from maskdepth.io.video_out import KINDS, SegmentedVideo
 from maskdepth.io.viz import side_by_side
 
@@ -139,7 +139,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     total = min(count, max_frames) if max_frames else count
     start = time.perf_counter()
     try:
-        with tqdm(total=total or None, unit="frame", desc="predict") as bar, \
+        with progress(total=total or None, unit="frame", desc="predict") as bar, \
                 _stopped_by_ctrl_c(camera) as stop:
             for first, chunk in prefetch(batched(frames(), batch_size)):
                 run.batch(first, chunk)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
@@ -20,6 +19,7 @@ from maskdepth.io import images as imageio
 from maskdepth.io.images import IMAGE_SUFFIXES
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
+from maskdepth.io.progress import progress
 from maskdepth.io.viz import colorize_depth_mm, side_by_side
 
 
@@ -60,7 +60,7 @@ def _batched(model, names, load, out, align, batch_size, views, journal: Journal
     input i as (image, background) arrays; write(out, name, image, prediction[, views]) writes
     one. Returns the number of predictions written by this call."""
     written = 0
-    with tqdm(total=len(names), unit="image", desc="predict") as bar:
+    with progress(total=len(names), unit="image", desc="predict") as bar:
         for k, start in enumerate(range(0, len(names), batch_size)):
             indices = range(start, min(start + batch_size, len(names)))
             if k in journal.done:

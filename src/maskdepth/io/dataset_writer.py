@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from maskdepth.errors import UserError
 from maskdepth.io.journal import Journal, read_settings
 from maskdepth.io.layout import write_manifest
 from maskdepth.io.outputs import LOCK_NAME, folder_lock
+from maskdepth.io.progress import progress as progress_bar
 
 
 def _journal(folder: Path, settings: dict, command: str) -> Journal:
@@ -45,7 +44,7 @@ def write_dataset(folder: str | Path, settings: dict, command: str, sizes: Seque
     folder = Path(folder)
     try:
         with folder_lock(folder), _journal(folder, settings, command) as journal, \
-                tqdm(total=sum(sizes), unit="sample", disable=not progress,
+                progress_bar(total=sum(sizes), unit="sample", disable=not progress,
                      desc=desc or command) as bar:
             bar.update(sum(len(rows) for rows in journal.done.values()))
             for k, size in enumerate(sizes):

@@ -51,10 +51,11 @@ def boundary_counts(pred: np.ndarray, truth: np.ndarray, scored: np.ndarray | No
 
 def boundary_f(counts: np.ndarray) -> float:
     """Boundary F of pooled boundary_counts; 1.0 when neither mask has a boundary, 0.0 when only
-    one has."""
+    one has. A prediction whose outline lies wholly outside `scored` claims nothing that can be
+    wrong (precision 1): its F is its recall's."""
     hit_pred, pred, hit_true, true = (float(c) for c in counts)
     if pred == 0 and true == 0:
         return 1.0
-    precision = hit_pred / pred if pred else 0.0
+    precision = hit_pred / pred if pred else 1.0
     recall = hit_true / true if true else 0.0
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 
 def _cell(value: float | None, digits: int) -> str:
     if value is None:
         return "-"
+    if math.isnan(value):  # NaN: measured, but nothing could be scored
+        return "\u2013"
     return f"{float(value):.{digits}f}"
 
 
 def format_table(rows: dict[str, dict[str, float]], digits: int = 4) -> str:
     """An aligned text table: one row per name (e.g. a dataset), one column per metric key
-    (in order of first appearance). Missing values print as '-', NaN as 'nan'.
+    (in order of first appearance). Missing values print as '-', NaN (nothing to score) as '\u2013'.
     """
     columns = list(dict.fromkeys(key for row in rows.values() for key in row))
     header = ["", *columns]
