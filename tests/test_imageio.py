@@ -205,3 +205,13 @@ def test_progress_off_a_terminal_is_whole_lines_and_a_final_one():
         bar.update(1)
     lines = ticking.getvalue().splitlines()
     assert [line.split(",")[0] for line in lines[1:3]] == ["video: 2/3 frames", "video: 3/3 frames"]
+
+
+def test_fit_within_is_the_one_size_rule():
+    from maskdepth.io.resize import fit_within
+
+    assert fit_within((720, 1280), max_side=160) == (90, 160)
+    assert fit_within((100, 50), max_side=160) == (100, 50)  # never scaled up
+    assert fit_within((4000, 3000), max_pixels=1_000_000) == (1155, 866)
+    assert fit_within((4000, 3000), max_side=1000, max_pixels=1_000_000) == (1000, 750)
+    assert fit_within((2000, 10), max_side=100, minimum=32) == (100, 32)

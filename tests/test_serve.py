@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -249,7 +250,7 @@ class HeldModel:
     request held open for as long as a test needs, without timing anything."""
 
     def __init__(self, real: MaskDepth):
-        self.real, self.max_side, self.runner = real, real.max_side, real.runner
+        self.real, self.max_side, self.runner, self.edges = real, real.max_side, real.runner, real.edges
         self.started, self.release = threading.Event(), threading.Event()
 
     def predict(self, *args, **kwargs):
@@ -535,3 +536,39 @@ def _resident_mib() -> float:
     """The memory this process holds now (resident set, MiB), not its lifetime peak."""
     with open("/proc/self/statm") as file:
         return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.bad_input
+def test_live_text_messages_get_an_error_and_the_session_goes_on(client, pair):
+    _, background, _ = pair
+    with client.websocket_connect("/live") as socket:
+        socket.send_text("hello")
+        assert "binary messages" in socket.receive_json()["error"]
+        socket.send_bytes(background.read_bytes())
+        assert socket.receive_json()["ready"] is True
+        socket.send_text("{}")
+        assert "binary messages" in socket.receive_json()["error"]
+
+
+def test_live_work_waits_behind_the_same_gate_as_http_requests(model, pair):
+    """One heavy slot, no queue: while an HTTP prediction holds it, the live session's work is
+    refused as busy (and the session goes on once the slot is free)."""
+    import httpx
+    from websockets.sync.client import connect
+
+    _, background, _ = pair
+    held = HeldModel(model)
+    good = encode_png(np.zeros((48, 64, 3), np.uint8))
+    with _serving(create_app(held, Limits(max_concurrent=1, max_waiting=0))) as url, \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(httpx.post, f"{url}/predict", files=_files(good, good), timeout=90)
+        assert held.started.wait(timeout=60)
+        with connect(url.replace("http://", "ws://") + "/live") as socket:
+            try:
+                socket.send(background.read_bytes())
+                assert "busy" in json.loads(socket.recv(timeout=60))["error"]
+            finally:
+                held.release.set()
+            assert first.result().status_code == 200
+            socket.send(background.read_bytes())
+            assert json.loads(socket.recv(timeout=60))["ready"] is True

@@ -35,10 +35,11 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
     """CPU milliseconds per frame of each stage of predict --video, one thread, one at a time."""
     import cv2
 
-    from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, resized, to_batch
+    from maskdepth.inference.api import MaskDepth, resized, to_batch
     from maskdepth.inference.loader import load_runner
     from maskdepth.inference.memory import keep_freed_memory
-    from maskdepth.inference.static import SceneDepth, steady_depth
+    from maskdepth.inference.session import StreamSession
+    from maskdepth.inference.static import steady_depth
     from maskdepth.inference.video import VIEW_MAX_WIDTH
     from maskdepth.io.images import depth_to_millimetres, read_rgb
     from maskdepth.io.video import read_frames
@@ -49,8 +50,11 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        model = MaskDepth(load_runner(threads=1), VIDEO_MAX_SIDE)
         room = read_rgb(background)
+        # The command's session (working size, scene depth); alignment, once per 50 frames, is
+        # left out of the stages.
+        session = StreamSession(MaskDepth(load_runner(threads=1)), room, align=False)
+        model = session.model
         costs: dict[str, float] = {}
 
         def timed(name: str, step) -> object:
@@ -75,8 +79,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
                 for i, frame in enumerate(c)])
         predictions = [p for first in range(0, frames, 8)
                        for p in model.predict(video[first:first + 8], room, align=False)]
-        scene = SceneDepth(model)
-        predictions = timed("steady depth", lambda: [steady_depth(p, scene.of(room))
+        predictions = timed("steady depth", lambda: [steady_depth(p, session.scene_depth.of(room))
                                                      for p in predictions])
         with tempfile.TemporaryDirectory() as folder:
             for kind, array in (("mask", lambda p, f: p.mask.view(np.uint8) * np.uint8(255)),

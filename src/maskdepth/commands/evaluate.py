@@ -118,17 +118,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate_videos(roots: list[Path], model, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """CDnet's measures of the model (each frame through `MaskDepth.predict`, as `maskdepth
-    predict` runs it; --raw: no alignment) and, with --baselines, of the classical baselines, on
+    """CDnet's measures of the model (the frames in order through the stream session `maskdepth
+    predict --video` runs: video's working size unless --max-side, the empty scene aligned once
+    and checked again; --raw: not aligned) and, with --baselines, of the classical baselines, on
     every sequence under `roots`."""
     from maskdepth.evaluation.baselines import BASELINES
-    from maskdepth.evaluation.cdnet import evaluate_sequences, find_sequences
+    from maskdepth.evaluation.cdnet import evaluate_sequences, find_sequences, per_pair
+    from maskdepth.inference.session import StreamSession
 
-    methods = {}
-    if model is not None:
-        methods["model"] = lambda frame, empty: model.predict(frame, empty, align=not args.raw).mask
+    def stream(empty):
+        session = StreamSession(model, empty, align=not args.raw, steady=False, max_side=args.max_side)
+        return lambda frame: session.predict([frame], session.frames)[0].mask
+
+    methods = {"model": stream} if model is not None else {}
     if args.baselines:
-        methods.update(BASELINES)
+        methods.update({name: per_pair(mask_of) for name, mask_of in BASELINES.items()})
     sequences = [sequence for root in roots for sequence in find_sequences(root)]
     return evaluate_sequences(sequences, methods, args.background)
 

@@ -126,10 +126,17 @@ def sequence_background(sequence: Sequence, override: Path | None = None) -> np.
     return clean_plate(_LazyFrames(sequence.inputs))
 
 
-MaskOf = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (frame, background) -> (H, W) bool
+# A method starts on a sequence's empty scene ((H, W, 3) uint8) and returns its mask maker:
+# frame (H, W, 3) uint8 -> (H, W) bool, called on the scored frames in order (a stream).
+Method = Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
 
 
-def evaluate_sequences(sequences: list[Sequence], methods: dict[str, MaskOf],
+def per_pair(mask_of: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Method:
+    """A Method of a (frame, background) -> mask function with no memory (the baselines)."""
+    return lambda empty: lambda frame: mask_of(frame, empty)
+
+
+def evaluate_sequences(sequences: list[Sequence], methods: dict[str, Method],
                        background: Path | None = None) -> dict[str, dict[str, float]]:
     """CDnet's measures per video, per category (the mean of its videos' measures) and over all
     videos, for each method: rows "video: method", "category (category): method" and
@@ -138,8 +145,9 @@ def evaluate_sequences(sequences: list[Sequence], methods: dict[str, MaskOf],
     per_method: dict[str, dict[str, list[dict[str, float]]]] = {m: {} for m in methods}
     for sequence in sequences:
         empty = sequence_background(sequence, background)
-        for method, mask_of in methods.items():
-            counts = score_sequence(sequence, lambda frame, f=mask_of, e=empty: f(read_rgb(frame), e))
+        for method, start in methods.items():
+            mask_of = start(empty)
+            counts = score_sequence(sequence, lambda frame, f=mask_of: f(read_rgb(frame)))
             results[f"{sequence.name}: {method}"] = measures = cdnet_measures(counts)
             per_method[method].setdefault(sequence.category, []).append(measures)
     mean = lambda rows: {k: float(np.nanmean([r[k] for r in rows])) for k in MEASURES}

@@ -38,6 +38,7 @@ from maskdepth.inference.mismatch import (
     resize_to,
     to_grey,
 )
+from maskdepth.io.resize import shrink
 
 COARSE_SIDE = 160  # ECC's first stages work at this longer side (pixels): fast, wide basin
 FINE_SIDE = 320  # its last one at this one: 0.1 px there is 0.2 px at 640x480
@@ -88,7 +89,7 @@ def align_background(image: np.ndarray, background: np.ndarray,
                      max_iterations: int = 100) -> AlignResult:
     """Warp and colour-correct `background` (Hb, Wb, 3) uint8 RGB onto `image` (H, W, 3) uint8 RGB.
 
-    A background of another size is first resized to the image's size (cv2.INTER_AREA), so the
+    A background of another size is first resized to the image's size (area averaging), so the
     two photos must show the same field of view up to a small camera motion. `max_iterations`
     bounds each ECC stage (the final homography stage gets a quarter of it). See `AlignResult`
     for what comes back.
@@ -97,7 +98,7 @@ def align_background(image: np.ndarray, background: np.ndarray,
     check_rgb(background, "background")
     height, width = image.shape[:2]
     if background.shape[:2] != (height, width):
-        background = cv2.resize(background, (width, height), interpolation=cv2.INTER_AREA)
+        background = shrink(background, (height, width))
     grey, background_grey = to_grey(image), to_grey(background)
     homography, converged = estimate_homography(grey, background_grey, max_iterations)
     warped = warp_to_image(background, homography)

@@ -18,7 +18,8 @@ from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
 from maskdepth.inference.loader import load_runner
 from maskdepth.inference.upsample import guided_upsample
-from maskdepth.io.images import depth_to_millimetres, shrink
+from maskdepth.io.images import depth_to_millimetres
+from maskdepth.io.resize import fit_within, shrink
 from maskdepth.models.zoo import resolve_weights
 
 MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
@@ -233,11 +234,7 @@ class MaskDepth:
     def working_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,
         never below 32 px, never upscaled."""
-        height, width = size
-        scale = min(1.0, self.max_side / max(height, width))
-        if scale == 1.0:
-            return height, width
-        return max(32, round(height * scale)), max(32, round(width * scale))
+        return fit_within(size, self.max_side, minimum=32)
 
 
 def resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:

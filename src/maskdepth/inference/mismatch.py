@@ -12,11 +12,14 @@ import functools
 import cv2
 import numpy as np
 
+from maskdepth.io.resize import fit_within, shrink
+
 # mismatch above this: the background probably shows another scene (or could not be aligned).
 # On rendered rooms at 160x160 with capture effects, 95 % of right pairs score < 0.1 and unrelated
 # rooms (which share walls, floors and a horizon) score > 0.6.
 MISMATCH_WARNING = 0.5
 MISMATCH_SIDE = 256  # mismatch_score works at this longer side (pixels)
+LEVEL_MIN = 8  # pyramid levels keep at least this many pixels a side
 TILE = 16  # ... in tiles of this size there
 GRADIENT_SIGMA = 1.0  # ... on gradients blurred this much (pixels)
 TEXTURE_FLOOR = 1.0  # a tile has texture when its RMS gradient exceeds this (grey levels / px)
@@ -121,13 +124,12 @@ def check_rgb(array: np.ndarray, name: str) -> None:
 
 
 def resize_to(grey: np.ndarray, side: int) -> np.ndarray:
-    """(H, W) array -> the pyramid level with longer side <= side (INTER_AREA; never upscaled)."""
-    size = level_size(grey.shape, side)
-    return grey if size == grey.shape[1::-1] else cv2.resize(grey, size,
-                                                              interpolation=cv2.INTER_AREA)
+    """(H, W) array -> the pyramid level with longer side <= side (area averaging, never
+    upscaled)."""
+    return shrink(grey, fit_within(grey.shape[:2], side, minimum=LEVEL_MIN))
 
 
 def level_size(shape, side) -> tuple[int, int]:
     """(width, height) of the pyramid level with longer side <= side (never upscaled)."""
-    scale = min(1.0, side / max(shape[:2]))
-    return max(8, round(shape[1] * scale)), max(8, round(shape[0] * scale))
+    height, width = fit_within(shape[:2], side, minimum=LEVEL_MIN)
+    return width, height

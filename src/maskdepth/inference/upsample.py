@@ -22,6 +22,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from maskdepth.io import resize
+
 RADIUS = 1  # window radius at the working size: 3x3 windows (8x8 px at 720p from 160 px)
 EPS = 1e-4  # regularisation, guide in [0, 1]: windows whose guide varies by less than about
 # sqrt(EPS) (2.5 levels of 255) keep the smooth upsampling. Radius and EPS were chosen with
@@ -32,10 +34,6 @@ def difference_guide(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB image and background -> (H, W) uint8: the absolute colour difference,
     channels weighted as luma (0.299 R + 0.587 G + 0.114 B; OpenCV's grey, under 1 ms at 720p)."""
     return cv2.cvtColor(cv2.absdiff(image, background), cv2.COLOR_RGB2GRAY)
-
-
-def _area(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.resize(array, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
 def _box(array: np.ndarray, radius: int) -> np.ndarray:
@@ -70,7 +68,7 @@ def guided_upsample(probability: np.ndarray, image: np.ndarray, background: np.n
     full-size difference guide puts them. shrink(array, (h, w)): the area averaging the model's
     input was made with (default: OpenCV's). Returns (H, W) float32 in [0, 1]."""
     if shrink is None:
-        shrink = _area
+        shrink = resize.shrink
     height, width = image.shape[:2]
     if probability.shape == (height, width):
         return probability.astype(np.float32)

@@ -28,7 +28,7 @@ import numpy as np
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.inference.pipeline import batched, prefetch
-from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
+from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
@@ -197,24 +197,21 @@ class _Run:
 
     def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool, steady: bool,
                  outputs: VideoOutputs, journal: Journal, segment_frames: int):
-        self.model, self.plate, self.outputs, self.journal = model, plate, outputs, journal
-        self.static = StaticBackground(plate) if align else None
-        self.scene_depth = SceneDepth(model) if steady else None
+        self.session = StreamSession(model, plate, align, steady, max_side=model.max_side)
+        self.outputs, self.journal = outputs, journal
         self.segment_frames = segment_frames
         self.in_flight: list[tuple[int, bool, list[Future]]] = []  # (segment, last of it, writes)
         self.open_segment: int | None = None
         self.predicted = 0
 
     def batch(self, first: int, chunk: list[np.ndarray]) -> None:
-        # Every batch passes the alignment checks, finished ones too, so that a resumed run
-        # aligns exactly as an uninterrupted one did.
-        scene = self.static.for_frame(chunk[0], first) if self.static else self.plate
         segment = first // self.segment_frames * self.segment_frames
         if segment in self.journal.done:
+            # Finished batches pass the alignment checks too, so that a resumed run aligns
+            # exactly as an uninterrupted one did.
+            self.session.scene(chunk[0], first)
             return
-        predictions = self.model.predict(chunk, scene, align=False)
-        if self.scene_depth is not None:
-            predictions = [steady_depth(p, self.scene_depth.of(scene)) for p in predictions]
+        predictions = self.session.predict(chunk, first)
         self.predicted += len(chunk)
         last = first + len(chunk) == segment + self.segment_frames
         self.in_flight.append((segment, last, self.outputs.submit(first, chunk, predictions,

@@ -54,19 +54,6 @@ def _encode(path: Path, array: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def shrink(array: np.ndarray, size: tuple[int, int], last=cv2.INTER_AREA) -> np.ndarray:
-    """`array` (H, W[, C]) shrunk to (height, width) <= its own: halved with 2x2 means while
-    twice the size or more (OpenCV's fast path), then the rest by `last` (area averaging by
-    default: together the same box average as one area step, at a third of its time at 720p;
-    bilinear for pictures, whose last step is under 2x)."""
-    while array.shape[0] >= 2 * size[0] and array.shape[1] >= 2 * size[1]:
-        array = cv2.resize(array, (array.shape[1] // 2, array.shape[0] // 2),
-                           interpolation=cv2.INTER_AREA)
-    if array.shape[:2] == tuple(size):
-        return array
-    return cv2.resize(array, (size[1], size[0]), interpolation=last)
-
-
 def encode_png(array: np.ndarray) -> bytes:
     """PNG bytes of an RGB (H, W, 3) uint8, grey (H, W) uint8 or 16-bit (H, W) uint16 array."""
     if array.ndim == 3:
@@ -132,6 +119,13 @@ def _as_8bit(image: Image.Image, name, mode: str) -> np.ndarray:
             raise UserError(f"{name}: {image.mode} image where 8-bit is required; "
                             f"re-save it as 8-bit PNG or JPEG")
         return np.array(_load(image, name).convert(mode))  # writable, unlike asarray
+
+
+def encoded_size(data: bytes, name: str) -> tuple[int, int]:
+    """(height, width) of an encoded image from its header alone (no pixels decoded); errors
+    name `name`."""
+    with _open(io.BytesIO(data), name) as image:
+        return image.size[1], image.size[0]
 
 
 def decode_rgb(data: bytes, name: str) -> np.ndarray:

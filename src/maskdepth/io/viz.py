@@ -8,7 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskdepth.io.images import depth_to_millimetres, shrink
+from maskdepth.io.images import depth_to_millimetres
+from maskdepth.io.resize import shrink
 
 
 def colorize_depth(depth_m: np.ndarray, max_depth: float | None = None) -> np.ndarray:

@@ -35,6 +35,7 @@ from maskdepth.inference.api import MaskDepth
 from maskdepth.inference.mismatch import MISMATCH_WARNING
 from maskdepth.inference.writers import view
 from maskdepth.io import images as imageio
+from maskdepth.io.resize import fit_within, shrink
 from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 from maskdepth.web.limits import BodyCap, HeavyGate, Limits
 from maskdepth.web.live import live_session, png_base64
@@ -87,7 +88,6 @@ def _pair(image: bytes, background: bytes, names: tuple[str, str], limits: Limit
 def _plate(frames: list[bytes], limits: Limits) -> bytes:
     """The clean plate of uploaded frames as PNG bytes, in bounded memory: each frame decoded in
     turn and reduced to at most PLATE_MAX_PIXELS before the per-pixel median."""
-    import cv2
 
     from maskdepth.io.video import clean_plate as median_plate
 
@@ -97,12 +97,7 @@ def _plate(frames: list[bytes], limits: Limits) -> bytes:
         first = first or frame.shape
         if frame.shape != first:
             raise HTTPException(422, "the frames differ in size; send frames of one camera")
-        shape = frame.shape
-        scale = min(1.0, (PLATE_MAX_PIXELS / (shape[0] * shape[1])) ** 0.5)
-        if scale < 1:
-            frame = cv2.resize(frame, (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale))),
-                               interpolation=cv2.INTER_AREA)
-        arrays.append(frame)
+        arrays.append(shrink(frame, fit_within(frame.shape[:2], max_pixels=PLATE_MAX_PIXELS)))
     return imageio.encode_png(median_plate(arrays))
 
 
@@ -215,6 +210,6 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.websocket("/live")
     async def live(socket: WebSocket) -> None:
         """The page's live mode: the background once, then frame after frame (web/live.py)."""
-        await live_session(socket, model, limits.max_bytes, limits.max_pixels)
+        await live_session(socket, model, limits.max_bytes, limits.max_pixels, gate)
 
     return app

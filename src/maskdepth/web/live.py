@@ -9,27 +9,28 @@
                       then the mask-over-frame JPEG and the colour-depth JPEG (see `reply`);
                       or text {"error": "..."} (the session goes on after a bad frame)
 
-The session holds what a static camera needs once: the background decoded once, aligned to the
-first frame and checked again every REALIGN_EVERY frames (inference/static.py), the empty
-scene's depth predicted once (steady depth, no flicker), the model at video's working size
-(VIDEO_MAX_SIDE) with full-size edges. Each frame then costs a JPEG decode, the model and two
-JPEG encodings, all in a worker thread.
+Frames go through the stream session every video path shares (inference/session.py): video's
+working size, the background aligned to the first frame and checked again, the empty scene's
+depth predicted once (steady depth). Each frame then costs a JPEG decode, the model and two
+JPEG encodings, in a worker thread, behind the server's heavy-request gate (web/limits.py). A
+frame's size is checked from its header before it is decoded; a text message gets an error.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import struct
 import time
 
 import numpy as np
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from maskdepth.errors import UserError
-from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
-from maskdepth.inference.static import SceneDepth, StaticBackground, steady_depth
+from maskdepth.inference.api import MaskDepth, Prediction
+from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 
@@ -40,37 +41,38 @@ def png_base64(array: np.ndarray) -> str:
 
 
 class LiveSession:
-    """One camera's frames against one background; `answer(data)` -> the JSON reply."""
+    """One camera's frames against one background, through the stream session every video
+    path shares (inference/session.py: video's working size, the background aligned once and
+    checked again, steady depth); `answer(data)` -> the reply."""
 
     def __init__(self, model: MaskDepth, background: np.ndarray):
-        # the served model's runner at video's working size: a camera is a video
-        self.model = MaskDepth(model.runner, min(model.max_side, VIDEO_MAX_SIDE), model.edges)
         self.background = background
-        self.static = StaticBackground(background)
-        self.scene_depth = SceneDepth(self.model)
-        self.frames = 0
+        self.stream = StreamSession(model, background)
+
+    def predict(self, frame: np.ndarray) -> Prediction:
+        """The next frame's prediction ((H, W, 3) uint8 RGB of the background's size)."""
+        return self.stream.predict([frame], self.stream.frames)[0]
 
     def answer(self, data: bytes, max_bytes: int) -> dict | bytes:
-        """The reply to one frame: bytes (see the module docstring), or an error dict."""
+        """The reply to one frame: bytes (see the module docstring), or an error dict. The
+        frame's size is checked from its header before its pixels are decoded."""
         if len(data) > max_bytes:
             return {"error": f"frame: larger than {max_bytes >> 20} MB"}
+        height, width = self.background.shape[:2]
         try:
+            size = imageio.encoded_size(data, "frame")
+            if size != (height, width):
+                raise UserError(f"frame is {size[1]}x{size[0]} but the background is "
+                                f"{width}x{height}; send frames of the background's size")
             frame = imageio.decode_rgb(data, "frame")
         except UserError as error:
             return {"error": str(error)}
-        if frame.shape != self.background.shape:
-            return {"error": f"frame is {frame.shape[1]}x{frame.shape[0]} but the background is "
-                             f"{self.background.shape[1]}x{self.background.shape[0]}; send "
-                             f"frames of the background's size"}
         start = time.perf_counter()
-        background = self.static.for_frame(frame, self.frames)
-        prediction = self.model.predict(frame, background, align=False)
-        prediction = steady_depth(prediction, self.scene_depth.of(background))
+        prediction = self.predict(frame)
         seconds = time.perf_counter() - start
-        self.frames += 1
         colour = colorize_depth_mm(prediction.depth_mm)
         return reply({"foreground": float(prediction.mask.mean()),
-                      "model_ms": round(seconds * 1000, 1), "frame": self.frames},
+                      "model_ms": round(seconds * 1000, 1), "frame": self.stream.frames},
                      imageio.encode_jpeg(overlay_mask(frame, prediction.mask)),
                      imageio.encode_jpeg(colour))
 
@@ -90,28 +92,56 @@ def read_reply(data: bytes) -> tuple[dict, bytes, bytes]:
     return header, data[start:middle], data[middle:middle + header["depth_bytes"]]
 
 
-async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int) -> None:
-    """Serve one live session on an accepted-to-be WebSocket (see the module docstring)."""
+async def _receive_bytes(socket: WebSocket) -> bytes | None:
+    """The next binary message; a text one is answered with an error and skipped (None)."""
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    if message.get("bytes") is None:
+        await socket.send_json({"error": "send images as binary messages (PNG or JPEG bytes), "
+                                         "not text"})
+        return None
+    return message["bytes"]
+
+
+async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int,
+                       gate=None) -> None:
+    """Serve one live session on an accepted-to-be WebSocket (see the module docstring). Each
+    frame's work passes `gate` (the server's HeavyGate, shared with its HTTP requests): when
+    the server is full the frame gets {"error": ...busy...} and the session goes on."""
     await socket.accept()
     try:
         session = None
         while session is None:
-            data = await socket.receive_bytes()
+            data = await _receive_bytes(socket)
+            if data is None:
+                continue
             try:
                 if len(data) > max_bytes:
                     raise UserError(f"background: larger than {max_bytes >> 20} MB")
-                background = await run_in_threadpool(imageio.decode_rgb, data, "background")
-                if background.shape[0] * background.shape[1] > max_pixels:
+                height, width = imageio.encoded_size(data, "background")
+                if height * width > max_pixels:
                     raise UserError(f"background: more than {max_pixels:,} pixels; downscale it")
+                async with gate or contextlib.nullcontext():
+                    background = await run_in_threadpool(imageio.decode_rgb, data, "background")
             except UserError as error:
                 await socket.send_json({"error": str(error)})
+                continue
+            except HTTPException as busy:  # the gate's 503
+                await socket.send_json({"error": busy.detail})
                 continue
             session = LiveSession(model, background)
             await socket.send_json({"ready": True, "width": background.shape[1],
                                     "height": background.shape[0]})
         while True:
-            data = await socket.receive_bytes()
-            answer = await run_in_threadpool(session.answer, data, max_bytes)
+            data = await _receive_bytes(socket)
+            if data is None:
+                continue
+            try:
+                async with gate or contextlib.nullcontext():
+                    answer = await run_in_threadpool(session.answer, data, max_bytes)
+            except HTTPException as busy:  # the gate's 503
+                answer = {"error": busy.detail}
             if isinstance(answer, bytes):
                 await socket.send_bytes(answer)
             else:

@@ -1,0 +1,56 @@
+"""One static camera's stream: the session that `predict --video`, `predict --webcam`, the web
+page's live mode, `bench video` and the CDnet evaluation all run frames through.
+
+    session = StreamSession(model, plate)                   # the empty scene, (H, W, 3) uint8
+    for first, chunk in batches:                             # frames in order, any batch size
+        predictions = session.predict(chunk, first)          # list of Prediction
+
+It owns what a static camera needs once, so every caller gets the same masks for the same
+frames:
+- the working size (VIDEO_MAX_SIDE, 160 px on the longer side, unless a caller asks for another),
+- the plate and its alignment: aligned to the first frame, checked again every REALIGN_EVERY
+  frames and replaced only when a new alignment explains that frame better (inference/static.py),
+- the scene depth: the empty scene's depth predicted once per kept alignment, and each frame's
+  depth outside its mask taken from it (steady depth, no flicker).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, Prediction
+from maskdepth.inference.static import REALIGN_EVERY, SceneDepth, StaticBackground, steady_depth
+
+
+class StreamSession:
+    """Frames of one static camera against one plate (see the module docstring).
+
+    model: any MaskDepth (its runner and edges are used at the session's working size);
+    plate: (H, W, 3) uint8 RGB photo of the empty scene; align: align it to the frames (off:
+    used as it is, the network alone); steady: steady depth; max_side: the working size's
+    longer side (None: VIDEO_MAX_SIDE); every: frames between alignment checks."""
+
+    def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool = True, steady: bool = True,
+                 max_side: int | None = None, every: int = REALIGN_EVERY):
+        self.model = MaskDepth(model.runner, max_side or VIDEO_MAX_SIDE, model.edges)
+        self.plate = plate
+        self.static = StaticBackground(plate, every) if align else None
+        self.scene_depth = SceneDepth(self.model) if steady else None
+        self.frames = 0  # frames predicted
+
+    def scene(self, frame: np.ndarray, index: int) -> np.ndarray:
+        """The plate as it stands for frame `index` (aligned when the session aligns). Call it
+        for every batch in order, skipped ones too, so that a resumed run aligns as an
+        uninterrupted one did."""
+        return self.static.for_frame(frame, index) if self.static is not None else self.plate
+
+    def predict(self, frames: list[np.ndarray], first: int) -> list[Prediction]:
+        """Predictions for frames `first`, `first` + 1, ... (each (H, W, 3) uint8, the plate's
+        size), against the plate as it stands for the first of them."""
+        scene = self.scene(frames[0], first)
+        predictions = self.model.predict(frames, scene, align=False)
+        if self.scene_depth is not None:
+            scene_mm = self.scene_depth.of(scene)
+            predictions = [steady_depth(p, scene_mm) for p in predictions]
+        self.frames += len(frames)
+        return predictions
