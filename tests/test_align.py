@@ -159,3 +159,29 @@ def test_bad_inputs_raise():
         align_background(image.astype(np.float32), image)
     with pytest.raises(ValueError, match="differ in size"):
         mismatch_score(image, image[:50])
+
+
+def test_an_aligned_pair_with_its_own_sensor_noise_is_left_as_it_was_taken():
+    """Two shots of one scene from a camera that did not move, each with its own noise: the
+    fitted warp and colour fit would only resample noise, so the photo comes back untouched."""
+    rng = np.random.default_rng(3)
+    scene = texture(5).astype(np.float32)
+    image, background = (np.clip(scene + rng.normal(0, 3, scene.shape), 0, 255).astype(np.uint8)
+                         for _ in range(2))
+    image[30:70, 40:80] = (20, 25, 30)  # someone in front
+    result = align_background(image, background)
+    assert np.array_equal(result.background, background)
+    assert np.array_equal(result.homography, np.eye(3))
+    assert np.array_equal(result.gain, np.ones(3)) and np.array_equal(result.bias, np.zeros(3))
+
+
+def test_a_moved_camera_or_a_new_exposure_is_still_corrected():
+    scene = texture(6)
+    moved = warp_to_image(scene, np.linalg.inv(camera_motion(3, -2, 0.5)))
+    result = align_background(scene, moved)
+    assert not np.array_equal(result.homography, np.eye(3))
+    assert interior_error(result.background, scene) < 0.5 * interior_error(moved, scene)
+    darker = np.clip(scene * 0.7 + 10, 0, 255).astype(np.uint8)
+    exposed = align_background(scene, darker)
+    assert not np.array_equal(exposed.gain, np.ones(3))
+    assert interior_error(exposed.background, scene) < 0.3 * interior_error(darker, scene)

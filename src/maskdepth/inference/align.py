@@ -38,6 +38,7 @@ from maskdepth.inference.mismatch import (
     resize_to,
     to_grey,
 )
+from maskdepth.inference.photometric import clearly_better, photometric_error
 from maskdepth.io.resize import shrink
 
 COARSE_SIDE = 160  # ECC's first stages work at this longer side (pixels): fast, wide basin
@@ -101,14 +102,28 @@ def align_background(image: np.ndarray, background: np.ndarray,
         background = shrink(background, (height, width))
     grey, background_grey = to_grey(image), to_grey(background)
     homography, converged = estimate_homography(grey, background_grey, max_iterations)
+    # The warp and the colour fit are each kept only when they clearly explain the image better
+    # than doing without (inference/photometric.py): an aligned pair stays as it was taken.
     warped = warp_to_image(background, homography)
     valid = warp_to_image(np.full((height, width), 255, np.uint8), homography,
                           border=cv2.BORDER_CONSTANT) == 255
     gain, bias = fit_gain_bias(image, warped, valid)
-    corrected = np.clip(warped * gain.astype(np.float32) + bias.astype(np.float32), 0, 255)
-    corrected = np.rint(corrected).astype(np.uint8)
+    plain_gain, plain_bias = fit_gain_bias(image, background, np.ones((height, width), bool))
+    if not clearly_better(photometric_error(image, _coloured(warped, gain, bias), valid),
+                          photometric_error(image, _coloured(background, plain_gain, plain_bias))):
+        homography, warped, valid, gain, bias = np.eye(3), background, None, plain_gain, plain_bias
+    corrected = _coloured(warped, gain, bias)
+    if not clearly_better(photometric_error(image, corrected, valid),
+                          photometric_error(image, warped, valid)):
+        corrected, gain, bias = warped, np.ones(3), np.zeros(3)
     return AlignResult(corrected, homography, gain, bias, mismatch_score(image, corrected),
                        converged)
+
+
+def _coloured(background: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 background * gain + bias per channel, rounded and clipped."""
+    corrected = np.clip(background * gain.astype(np.float32) + bias.astype(np.float32), 0, 255)
+    return np.rint(corrected).astype(np.uint8)
 
 
 def estimate_homography(grey: np.ndarray, background_grey: np.ndarray,

@@ -1,0 +1,41 @@
+"""Whether a fitted correction of the background is worth using: the photometric error of a
+candidate background, and the rule that keeps the background as it is unless a fit clearly
+explains the image better (used by background alignment).
+
+On a pair that is already aligned, a fitted warp only resamples the background (a sub-pixel
+move blurs its sensor noise) and a colour fit only chases noise; the network, trained on such
+pairs, does better with the photo as it is. So a warp or a colour fit is used only when it
+leaves at most CLEARLY of the error of doing without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskdepth.inference.colour_fit import FIT_SAMPLES
+
+# A fit must remove at least 15 % of the photometric error to be used: more than resampling a
+# noisy photo removes (a sub-pixel bilinear move averages neighbouring pixels' noise), far less
+# than a real camera move or exposure change does (their errors are several times the noise).
+CLEARLY = 0.85
+
+
+def photometric_error(image: np.ndarray, candidate: np.ndarray, valid: np.ndarray | None = None
+                      ) -> float:
+    """Mean absolute colour difference (0..255 per channel, channels averaged) over the better
+    half of a regular grid of about FIT_SAMPLES pixels, the other half being the foreground and
+    specular changes; (H, W, 3) uint8 arrays, valid (H, W) bool: the pixels that may take part."""
+    stride = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / FIT_SAMPLES)))
+    difference = np.abs(image[::stride, ::stride].astype(np.int16)
+                        - candidate[::stride, ::stride].astype(np.int16)).mean(axis=2)
+    if valid is not None:
+        difference = difference[valid[::stride, ::stride]]
+    difference = difference.reshape(-1)
+    if difference.size == 0:
+        return 0.0
+    return float(np.sort(difference)[: max(1, difference.size // 2)].mean())
+
+
+def clearly_better(fitted_error: float, plain_error: float) -> bool:
+    """Whether a fit's error is low enough, against doing without it, to use the fit."""
+    return fitted_error < CLEARLY * plain_error
