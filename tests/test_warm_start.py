@@ -28,10 +28,10 @@ from maskdepth.io.images import write_depth, write_mask, write_rgb
 from maskdepth.io.layout import RELATIVE_DEPTH_FILE, write_manifest
 from maskdepth.metrics import align_scale_shift
 from maskdepth.models.config import ModelConfig
-from maskdepth.models.lineage import config_digest
 from maskdepth.models.weights import CONFIG_KEY, load_weights, read_lineage, read_metadata
 from maskdepth.models.zoo import resolve_weights, shipped_path
 from maskdepth.training.config import load_config
+from maskdepth.training.lineage import recipe_digest
 from maskdepth.training.losses import relative_depth_loss
 from maskdepth.training.module import MaskDepthModule
 
@@ -139,7 +139,7 @@ def test_lineage_of_a_warm_start_holds_the_parent_run_then_its_own(runs):
     assert first["init"] is None
     assert second["init"] == file_digest(scratch / "model.safetensors")
     assert all(re.fullmatch(r"[0-9a-f]{16}", e["config_sha256"]) for e in lineage)
-    assert second["config_sha256"] == config_digest(load_config(warm / "config.yaml").to_dict())
+    assert second["config_sha256"] == recipe_digest(load_config(warm / "config.yaml"))
     assert second["sizes"] == [64] and second["precision"] == "32-true"
 
 
@@ -333,3 +333,14 @@ def test_validation_on_dataset_folders_runs_beside_the_engine_scenes(dataset, tm
     assert train(run, "--set", "model.variant=fast", *tiny_args(dataset, 2),
                  f"data.val_manifests=[{dataset}]", "trainer.val_every=2") == 0
     assert (run / "checkpoints" / "best.ckpt").is_file()  # validated: val/mask_iou was logged
+
+
+def test_a_recipe_keeps_its_digest_when_the_config_gains_a_defaulted_field():
+    from maskdepth.models.lineage import config_digest
+
+    recipe = {"model": {"variant": "fast", "refine": 8}, "optim": {"lr": 0.002}}
+    defaults = {"model": {"variant": "fast", "refine": 0}, "optim": {"lr": 0.001}}
+    grown = {**recipe, "model": {**recipe["model"], "new_switch": False}}
+    grown_defaults = {**defaults, "model": {**defaults["model"], "new_switch": False}}
+    assert config_digest(recipe, defaults) == config_digest(grown, grown_defaults)
+    assert config_digest(recipe, defaults) != config_digest({**recipe, "optim": {"lr": 0.003}}, defaults)

@@ -72,13 +72,26 @@ def synth_export_rate(engine: SceneEngine | PhotoCompositor, count: int, batch_s
         return count / (time.perf_counter() - start)
 
 
-def machine() -> str:
-    """A one-line description of where a benchmark ran."""
-    import os
-    import platform
+def vector_width() -> str:
+    """The widest x86 vector instructions the CPU offers ("AVX-512 with bf16", "AVX-512",
+    "AVX2", "no AVX2"; from /proc/cpuinfo), on which speed figures depend."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = next((line.split(":", 1)[1].split() for line in file if line.startswith("flags")), [])
+    except OSError:
+        return "unknown vector width"
+    if "avx512f" in flags:
+        return "AVX-512 with bf16" if "avx512_bf16" in flags else "AVX-512"
+    return "AVX2" if "avx2" in flags else "no AVX2"
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+def machine() -> str:
+    """A one-line description of where a benchmark ran: CPU model and cores, vector width,
+    torch and its threads."""
+    from maskdepth.models.lineage import hardware_name
+
+    return (f"{hardware_name()}, {vector_width()}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads")
 
 
 def timed(step, seconds: float, warmup: int = 2) -> float:

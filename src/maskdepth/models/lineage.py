@@ -28,10 +28,29 @@ from maskdepth.errors import UserError
 LINEAGE_KEY = "maskdepth.lineage"
 
 
-def config_digest(config: dict) -> str:
-    """SHA-256 (hex, 16 characters) of a config dict: the same recipe gives the same digest."""
+def config_digest(config: dict, defaults: dict | None = None) -> str:
+    """SHA-256 (hex, 16 characters) of a config dict: the same recipe gives the same digest.
+    With `defaults` (the dict of a default config), values equal to their default are left
+    out, so the digest of a recipe file survives new config fields that keep the old behaviour
+    by default."""
+    if defaults is not None:
+        config = _changed(config, defaults)
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _changed(values: dict, defaults: dict) -> dict:
+    """The entries of `values` that differ from `defaults`, nested dicts compared key by key."""
+    changed = {}
+    for key, value in values.items():
+        default = defaults.get(key, object())
+        if isinstance(value, dict) and isinstance(default, dict):
+            value = _changed(value, default)
+            if value:
+                changed[key] = value
+        elif value != default:
+            changed[key] = value
+    return changed
 
 
 def hardware_name() -> str:

@@ -23,8 +23,10 @@ from maskdepth.training.losses import LossWeights
 
 @dataclass
 class OptimConfig:
-    """name: "sgd" (the original: lr 0.01, momentum 0.9) or "adamw". schedule: "constant",
-    "cosine" or "onecycle" (per step, over trainer.max_steps) with `warmup_steps` linear warm-up."""
+    """name: "sgd" (the original: lr 0.01, momentum 0.9) or "adamw". schedule (per step, over
+    trainer.max_steps): "constant" or "cosine" after `warmup_steps` of linear warm-up, or
+    "onecycle", which has its own warm-up (a rise from 4 % to the peak lr over the first 30 %
+    of the steps, then a cosine decay to 0.1 %) and ignores `warmup_steps`."""
 
     name: str = "adamw"
     lr: float = 0.002

@@ -15,6 +15,12 @@ def sizes_used(config: TrainConfig, steps: int) -> list[int]:
     return [size for size, start in zip(data.sizes, data.size_steps) if start == 0 or start < steps]
 
 
+def recipe_digest(config: TrainConfig) -> str:
+    """The lineage's digest of a run's config: its values that differ from the defaults (see
+    models/lineage.config_digest), so config fields added later leave it unchanged."""
+    return config_digest(config.to_dict(), TrainConfig().to_dict())
+
+
 def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: str,
               seconds: float, init: str | None) -> dict:
     """One lineage entry for a run at optimizer step `steps` on `world` processes (samples =
@@ -23,7 +29,7 @@ def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: 
     file, SHA-256 and licence under "pretrained"."""
     entry = {
         "run": run,
-        "config_sha256": config_digest(config.to_dict()),
+        "config_sha256": recipe_digest(config),
         "init": init,
         "steps": int(steps),
         "samples": int(steps) * config.data.batch_size * config.trainer.accumulate * world,
