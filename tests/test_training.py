@@ -252,3 +252,16 @@ def test_repeated_set_options_all_apply():
     args = build_parser().parse_args(["train", "--set", "trainer.max_minutes=5", "optim.lr=0.1",
                                       "--set", "trainer.max_steps=7"])
     assert args.set == ["trainer.max_minutes=5", "optim.lr=0.1", "trainer.max_steps=7"]
+
+
+@pytest.mark.bad_input
+def test_a_refused_resume_writes_nothing_and_the_run_still_resumes(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--run", str(run), "--set", *TINY, "trainer.max_steps=2"]) == 0
+    saved = (run / "config.yaml").read_bytes()
+    assert main(["train", "--run", str(run), "--resume", "--set", "model.variant=original"]) == 2
+    err = capsys.readouterr().err
+    assert "variant='fast'" in err and "variant='original'" in err and err.count("\n") == 1
+    assert (run / "config.yaml").read_bytes() == saved
+    assert main(["train", "--run", str(run), "--resume", "--set", "trainer.max_steps=3"]) == 0
+    assert step_of(run / "checkpoints" / "last.ckpt") == 3

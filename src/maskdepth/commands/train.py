@@ -98,6 +98,26 @@ def run(args: argparse.Namespace) -> int:
                   f"({warmed.model.variant}), not the config's")
         config = warmed
     if args.resume:
-        safe_torch_load(last)  # refuse a broken or code-carrying checkpoint before any work
+        # Refuse a broken or code-carrying checkpoint, or a model other than its own, before
+        # anything (the run's config.yaml included) is written.
+        _check_resumed_model(safe_torch_load(last), config.model, last)
     fit(config, args.run, resume=last if args.resume else None, profile=args.profile, init=init)
     return 0
+
+
+def _check_resumed_model(checkpoint: dict, model, last) -> None:
+    """A UserError naming the differing model keys when `model` (a ModelConfig) is not the one
+    the checkpoint `last` was trained with (pretrained aside: the checkpoint holds the weights)."""
+    from maskdepth.errors import UserError
+
+    try:
+        stored = dict(checkpoint["maskdepth"]["config"]["model"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError(f"{last}: not a maskdepth training checkpoint (no model config "
+                        f"inside); start a new run") from None
+    wanted = {k: v for k, v in model.to_dict().items() if k != "pretrained"}
+    differing = sorted(k for k, v in wanted.items() if k in stored and stored[k] != v)
+    if differing:
+        raise UserError(f"--resume: the run was trained as model {', '.join(f'{k}={stored[k]!r}' for k in differing)}, "
+                        f"not {', '.join(f'{k}={wanted[k]!r}' for k in differing)}; resume without "
+                        f"changing model.*, or start a new --run")
