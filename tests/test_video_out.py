@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,42 @@ def test_bench_video_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
     assert text.count("## Video: the default command, wall clock") == 1
     assert "| 96x64 |" in text and "| model (ONNX Runtime) |" in text
     assert "depth video (FFV1)" in capsys.readouterr().out
+
+
+@pytest.mark.bad_input
+def test_a_join_killed_at_any_point_never_shortens_the_finished_video(tmp_path, monkeypatch):
+    """kill -9 after the joined file is in place, (a) before the parts leave or (b) while they
+    are deleted (2 of 5 gone): the resumed join gives the whole video again, never a shorter one."""
+    import os
+    import shutil
+
+    frames = _frames("mask", 10, np.random.default_rng(2))
+    bounds = [(k, k + 2) for k in range(0, 10, 2)]
+    video = SegmentedVideo(tmp_path / "v_mask.mkv", "mask", fps=25)
+    _write_segments(video, frames, bounds)
+    kept = tmp_path / "kept"
+    shutil.copytree(video.parts, kept)
+    real_rmtree = shutil.rmtree
+
+    def killed_midway(path, *args, **kwargs):  # deletes two segments, then the process "dies"
+        if not Path(path).exists():
+            return real_rmtree(path, *args, **kwargs)
+        for part in sorted(Path(path).iterdir())[:2]:
+            part.unlink()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        video.join()
+    monkeypatch.setattr(shutil, "rmtree", real_rmtree)
+    resumed = SegmentedVideo(tmp_path / "v_mask.mkv", "mask", fps=25)
+    assert resumed.finished() == []  # the parts left in one rename
+    resumed.join()
+    assert len(list(read_video(resumed.path, "mask"))) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "v_mask.mkv"]
+    # (a): killed after the joined file was in place, before the parts left: all parts remain.
+    os.replace(kept, resumed.parts)
+    again = SegmentedVideo(tmp_path / "v_mask.mkv", "mask", fps=25)
+    again.join()
+    decoded = list(read_video(again.path, "mask"))
+    assert len(decoded) == 10 and all(np.array_equal(a, b) for a, b in zip(decoded, frames))

@@ -69,6 +69,7 @@ class SegmentedVideo:
         if self.path.suffix != self.kind.suffix:
             raise ValueError(f"{self.path}: a {kind} video is written as {self.kind.suffix}")
         self.parts = self.path.with_name(f".{self.path.name}.parts")
+        self._joined = self.path.with_name(f".{self.path.name}.joined")  # parts being deleted
         self._container = self._stream = self._temp = None
         self._first = 0
 
@@ -140,6 +141,7 @@ class SegmentedVideo:
     def join(self) -> Path | None:
         """Remux the finished segments, in order, into `path` (atomically) and remove the parts.
         Returns the path, or None when no frame was written (no segment, no earlier file)."""
+        shutil.rmtree(self._joined, ignore_errors=True)  # a deletion a kill cut short
         av, firsts = self._av, self.finished()
         if not firsts:
             return self.path if self.path.is_file() else None
@@ -165,7 +167,11 @@ class SegmentedVideo:
             os.replace(temp, self.path)
         finally:
             remove_stale_temps(self.path)
-        shutil.rmtree(self.parts)
+        # The parts leave in one atomic rename before they are deleted: a run killed while
+        # deleting them finds no parts (its finished file stands) rather than some of them,
+        # which a resumed join would remux into a shorter video over the finished one.
+        os.replace(self.parts, self._joined)
+        shutil.rmtree(self._joined)
         return self.path
 
 
