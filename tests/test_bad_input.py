@@ -358,3 +358,38 @@ def test_every_unknown_config_key_is_named_in_one_message(tmp_path, capsys):
                  "unknown key(s)")
     for key in ("colour", "optim.lrr", "data.sources[0].wieght"):
         assert key in err, (key, err)
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda md, room: md.predict(room, room, batch_size=0), "batch_size must be a whole number"),
+    (lambda md, room: md.predict(room, room, batch_size=2.5), "got 2.5"),
+    (lambda md, room: md.predict([room], room, batch_size=-1), "got -1"),
+    (lambda md, room: md.predict(room.tolist(), room), "a nested list"),
+    (lambda md, room: md.predict(b"\x89PNG...", room), "bytes of an encoded file"),
+    (lambda md, room: MaskDepth(md.runner, max_side=0), "max_side must be a whole number"),
+    (lambda md, room: MaskDepth(md.runner, max_side=-5), "got -5"),
+])
+@pytest.mark.bad_input
+def test_api_arguments_that_make_no_sense_are_one_line_errors(call, fragment):
+    md = MaskDepth.load()
+    room = np.zeros((24, 32, 3), np.uint8)
+    with pytest.raises(UserError, match=fragment) as error:
+        call(md, room)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.bad_input
+def test_an_unwritable_json_path_is_refused_before_the_work(tmp_path, capsys):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    assert main(["evaluate", "--baselines", "--engine-count", "4", "--json", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_metrics_that_could_not_be_measured_are_null_in_the_json(tmp_path):
+    from maskdepth.commands.evaluate import _write_json
+
+    _write_json(tmp_path / "m.json", {"seq: model": {"f_measure": 0.5, "boundary_f": float("nan")}})
+    text = (tmp_path / "m.json").read_text()
+    assert "NaN" not in text
+    assert json.loads(text) == {"seq: model": {"f_measure": 0.5, "boundary_f": None}}

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
+    _check_json_path(args.json)
     videos = [path for path in args.data if is_cdnet(path)]
     if args.background is not None and not videos:
         raise UserError("--background is for CDnet-layout videos (input/, groundtruth/); a "
@@ -137,8 +138,31 @@ def _evaluate_videos(roots: list[Path], model, args: argparse.Namespace) -> dict
     return evaluate_sequences(sequences, methods, args.background)
 
 
+def _check_json_path(path: Path | None) -> None:
+    """Refuse a --json path that cannot be written, before the work (not after it)."""
+    import os
+
+    from maskdepth.errors import UserError
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise UserError(f"--json {path} is a folder; give the file to write, e.g. {path / 'metrics.json'}")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserError(f"--json {path}: cannot write under {folder}; choose another path")
+
+
 def _write_json(path: Path | None, results: dict) -> None:
+    """The results as JSON; a value that could not be measured (NaN) is written as null, which
+    every JSON reader accepts (a bare NaN is not JSON)."""
+    import math
+
     from maskdepth.io.atomic import atomic_write_bytes
 
     if path is not None:
-        atomic_write_bytes(path, json.dumps(results, indent=2).encode())
+        clean = {row: {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                       for k, v in values.items()} for row, values in results.items()}
+        atomic_write_bytes(path, json.dumps(clean, indent=2, allow_nan=False).encode())

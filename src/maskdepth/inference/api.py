@@ -83,6 +83,12 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
     if isinstance(value, (str, Path)):
         from maskdepth.io.images import read_rgb
         return read_rgb(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise UserError(f"{name}: bytes of an encoded file; pass the file's path, or decode it "
+                        f"first (maskdepth.io.images.decode_rgb(data, name))")
+    if isinstance(value, (list, tuple)):
+        raise UserError(f"{name}: a nested list; pass pixels as a numpy array (H, W, 3), and "
+                        f"several images as a flat list of images")
     if isinstance(value, Image.Image):
         if value.mode.startswith(("I", "F")):  # 16/32-bit grey: PIL's RGB conversion clips it
             value = np.array(value)  # to white; the array rules below scale or refuse it
@@ -125,6 +131,12 @@ def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
     return np.round(np.clip(array.astype(np.float32), 0, 1) * 255).astype(np.uint8)
 
 
+def _check_count(value, name: str, unit: str) -> None:
+    """A UserError unless `value` is a whole number >= 1 (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise UserError(f"{name} must be a whole number of {unit}, at least 1; got {value!r}")
+
+
 def to_mask(probability):
     """Foreground where the probability exceeds MASK_THRESHOLD (array -> bool array)."""
     return probability > MASK_THRESHOLD
@@ -145,6 +157,7 @@ class MaskDepth:
     def __init__(self, runner, max_side: int = MAX_SIDE, edges: str = "guided"):
         if edges not in EDGES:
             raise UserError(f"unknown edges {edges!r}; choose one of: {', '.join(EDGES)}")
+        _check_count(max_side, "max_side", "pixels")
         self.runner, self.max_side, self.edges = runner, max_side, edges
         self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
 
@@ -166,6 +179,7 @@ class MaskDepth:
         align: first align the background to the image (camera shift, exposure change) and
         warn when it does not look like the same scene. Returns a Prediction, or a list.
         """
+        _check_count(batch_size, "batch_size", "pairs")
         if not isinstance(image, (list, tuple)):
             return self._predict_many([image], [background], align, batch_size)[0]
         backgrounds = background if isinstance(background, (list, tuple)) else [background] * len(image)
