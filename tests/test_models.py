@@ -153,3 +153,13 @@ def test_difference_input_and_edge_refiner_keep_the_contract(tmp_path):
     assert loaded.config.difference and loaded.config.refine == 4
     with torch.no_grad():
         assert torch.allclose(loaded(image, background)["mask_logits"], out["mask_logits"], atol=1e-5)
+
+
+def test_a_saved_model_gets_the_usual_file_permissions(tmp_path):
+    import os
+
+    from maskdepth.io.atomic import UMASK
+    from maskdepth.models.weights import save_model
+
+    path = save_model(build_model(), tmp_path / "model.safetensors")
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~UMASK  # not safetensors' 0o600

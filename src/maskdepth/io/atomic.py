@@ -28,12 +28,26 @@ def temp_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
 
 
+def _read_umask() -> int:
+    """The process's umask (set and restored at once; read when this module is imported)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `path`, on error it is removed."""
+    """Yield a temporary path to write; on success it replaces `path` with the usual
+    0o666 & ~umask permissions (some writers, safetensors' among them, create 0o600 files), on
+    error it is removed."""
     temp = temp_path(path)
     try:
         yield temp
+        if temp.exists():
+            os.chmod(temp, 0o666 & ~UMASK)
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
