@@ -14,14 +14,13 @@ the light install (`pip install maskdepth`).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from maskdepth.errors import UserError
-from maskdepth.models.config import CONFIG_KEY, ModelConfig
+from maskdepth.models.config import CONFIG_KEY, ModelConfig, stored_config
 from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
 
 INPUT_NAMES = ("image", "background")
@@ -67,8 +66,11 @@ class OnnxRunner:
             raise UserError(f"{self.path}: inputs are {inputs}, not {list(INPUT_NAMES)}; "
                             f"is it a model written by `maskdepth export`?")
         self.output_names = [node.name for node in self.session.get_outputs()]
+        if not {"mask_logits", "depth"} <= set(self.output_names):
+            raise UserError(f"{self.path}: outputs are {self.output_names}, without mask_logits "
+                            f"and depth; is it a model written by `maskdepth export`?")
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.config = read_config(self.metadata)
+        self.config = read_config(self.metadata, self.path)
         self.lineage = parse_lineage(self.metadata.get(LINEAGE_KEY), self.path)
 
     def outputs(self, image: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
@@ -88,8 +90,9 @@ class OnnxRunner:
         return probability_and_depth(outputs["mask_logits"], outputs["depth"])
 
 
-def read_config(metadata: dict[str, str]) -> ModelConfig | None:
-    """The ModelConfig stored in a file's metadata by export, or None."""
+def read_config(metadata: dict[str, str], where="the ONNX file") -> ModelConfig | None:
+    """The ModelConfig stored in a file's metadata by export (checked, models/config.py), or
+    None when there is none."""
     if CONFIG_KEY not in metadata:
         return None
-    return ModelConfig.from_dict(json.loads(metadata[CONFIG_KEY]))
+    return stored_config(metadata[CONFIG_KEY], where)

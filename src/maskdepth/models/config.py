@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
+
+from maskdepth.errors import UserError
 
 VARIANT_NAMES = ("original", "fast", "resnet-shared", "lite0", "lite2")  # models.registry.VARIANTS builds each
 CONFIG_KEY = "maskdepth.model_config"  # where weights and ONNX files store the config (JSON)
@@ -39,3 +42,39 @@ class ModelConfig:
         """Build from a dict, ignoring keys this version does not know (newer checkpoints)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+# The type of each field as stored (JSON); bool is not a number here, ints are numbers.
+_TYPES = {"variant": (str,), "max_depth": (int, float), "min_depth": (int, float),
+          "shadow_head": (bool,), "pretrained": (bool,), "difference": (bool,), "refine": (int,)}
+
+
+def stored_config(value, where) -> ModelConfig:
+    """The ModelConfig a file stores, checked: `value` is its JSON text or the decoded object
+    (weights, checkpoints and ONNX exports alike). A config that is not an object, a field of
+    the wrong type or range, or an unknown variant is a one-line UserError naming `where`."""
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{where}: its model config is not valid JSON ({error}); the file is "
+                            f"damaged") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: its model config must be a JSON object, got "
+                        f"{type(value).__name__}; the file is damaged")
+    for key, types in _TYPES.items():
+        if key in value and (not isinstance(value[key], types)
+                             or (bool not in types and isinstance(value[key], bool))):
+            raise UserError(f"{where}: its model config has {key}={value[key]!r}, not "
+                            f"{' or '.join(t.__name__ for t in types)}; the file is damaged")
+    config = ModelConfig.from_dict(value)
+    if config.variant not in VARIANT_NAMES:
+        raise UserError(f"{where}: unknown model variant {config.variant!r} (known: "
+                        f"{', '.join(VARIANT_NAMES)}); is it from a newer maskdepth? Upgrade")
+    if not 0 < config.min_depth < config.max_depth:
+        raise UserError(f"{where}: its stored depth range ({config.min_depth}, "
+                        f"{config.max_depth}) m is not 0 < min < max; the file is damaged")
+    if config.refine < 0:
+        raise UserError(f"{where}: its model config has refine={config.refine}, below 0; the "
+                        f"file is damaged")
+    return config

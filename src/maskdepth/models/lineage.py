@@ -69,6 +69,12 @@ def hardware_name() -> str:
     return f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}x CPU ({cpu})"
 
 
+# The types of a run entry's fields, where present (None is allowed for any).
+_ENTRY_TYPES = {"run": (str,), "config_sha256": (str,), "init": (str,), "steps": (int,),
+                "samples": (int,), "precision": (str,), "hardware": (str,), "date": (str,),
+                "train_hours": (int, float), "pretrained": (dict,)}
+
+
 def lineage_entries(value, where) -> list[dict]:
     """`value` (decoded JSON, None = no lineage) checked to be a list of run entries; anything
     else is a UserError naming `where` (a file)."""
@@ -76,6 +82,17 @@ def lineage_entries(value, where) -> list[dict]:
         return []
     if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
         raise UserError(f"{where}: its lineage must be a list of run entries; the file is damaged")
+    for number, entry in enumerate(value, 1):
+        for key, types in _ENTRY_TYPES.items():
+            if entry.get(key) is not None and (not isinstance(entry[key], types)
+                                               or isinstance(entry[key], bool)):
+                raise UserError(f"{where}: lineage entry {number} has {key}={entry[key]!r}, not "
+                                f"{' or '.join(t.__name__ for t in types)}; the file is damaged")
+        sizes = entry.get("sizes")
+        if sizes is not None and not (isinstance(sizes, list) and all(
+                isinstance(s, int) and not isinstance(s, bool) for s in sizes)):
+            raise UserError(f"{where}: lineage entry {number} has sizes={sizes!r}, not a list of "
+                            f"whole numbers; the file is damaged")
     return value
 
 

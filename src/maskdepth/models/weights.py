@@ -16,8 +16,8 @@ from safetensors.torch import load_file, save_file
 
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import atomic_path
-from maskdepth.models import MaskDepthNet, ModelConfig, build_model
-from maskdepth.models.config import CONFIG_KEY
+from maskdepth.models import MaskDepthNet, build_model
+from maskdepth.models.config import CONFIG_KEY, stored_config
 from maskdepth.models.lineage import LINEAGE_KEY, lineage_entries, parse_lineage
 
 FORMAT_KEY = "maskdepth.format"
@@ -52,16 +52,13 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
 def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLike) -> MaskDepthNet:
     """The model a stored config describes, with `state` loaded (float32, eval mode). Any
     mismatch (unknown variant, weights of another variant) is a one-line UserError naming path."""
+    model_config = stored_config(config, path)  # types, ranges and variant checked
+    model_config.pretrained = False  # the file holds the weights
     try:
-        model_config = ModelConfig.from_dict(config)
-        model_config.pretrained = False  # the file holds the weights
         model = build_model(model_config)
     except (KeyError, TypeError, ValueError) as error:
         raise UserError(f"{path}: cannot rebuild its model ({error}); is it from a newer "
                         f"maskdepth? Upgrade, or re-export it") from None
-    if not 0 < model_config.min_depth < model_config.max_depth:
-        raise UserError(f"{path}: its stored depth range ({model_config.min_depth}, "
-                        f"{model_config.max_depth}) m is not 0 < min < max; the file is damaged")
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -84,10 +81,7 @@ def _safetensors_parts(path) -> tuple[MaskDepthNet, list[dict]]:
     metadata = read_metadata(path)
     if CONFIG_KEY not in metadata:
         raise UserError(f"{path}: has no maskdepth model config; was it written by save_model?")
-    try:
-        config = json.loads(metadata[CONFIG_KEY])
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: its model config is not valid JSON ({error})") from None
+    config = metadata[CONFIG_KEY]  # JSON text, checked by rebuild
     lineage = parse_lineage(metadata.get(LINEAGE_KEY), path)
     try:
         state = load_file(str(path))
@@ -100,6 +94,8 @@ def _checkpoint_parts(path) -> tuple[MaskDepthNet, list[dict]]:
     """The model and lineage of a training checkpoint from `maskdepth train`."""
     checkpoint = safe_torch_load(path)
     try:
+        if not isinstance(checkpoint, dict):
+            raise TypeError("not a checkpoint dict")
         stored = checkpoint["maskdepth"]
         config = stored["config"]["model"]
         state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items()
