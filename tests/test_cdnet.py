@@ -175,3 +175,73 @@ def test_a_sequence_without_a_scorable_outline_reports_no_boundary_f_and_leaves_
     assert "\u2013" in format_table({"seq": {"boundary_f": measures["boundary_f"]}})
     mean = float(np.nanmean([measures["boundary_f"], 0.5]))
     assert mean == 0.5
+
+
+def _cdnet_error(tmp_path, capsys, *extra) -> str:
+    from maskdepth.cli import main
+
+    assert main(["evaluate", "--baselines", "--data", str(tmp_path / "v"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+@pytest.mark.bad_input
+def test_an_roi_of_another_size_is_refused(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    Image.fromarray(np.full((1, 128), 255, np.uint8)).save(video / "ROI.bmp")  # 128x1
+    assert "ROI.bmp: 128x1, but the frame in000002.png is 64x64" in _cdnet_error(tmp_path, capsys)
+
+
+@pytest.mark.bad_input
+def test_ground_truth_of_another_size_is_refused(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(video / "groundtruth" / "gt000003.png")
+    assert "gt000003.png: 32x32, but the frame in000003.png is 64x64" in _cdnet_error(tmp_path, capsys)
+
+
+@pytest.mark.bad_input
+def test_an_roi_that_marks_nothing_is_refused(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    Image.fromarray(np.ones((64, 64), np.uint8)).save(video / "ROI.bmp")  # 1 inside: not CDnet's 255
+    assert "marks no pixel as inside" in _cdnet_error(tmp_path, capsys)
+
+
+@pytest.mark.bad_input
+def test_labels_cdnet_does_not_define_are_refused(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    truth = np.array(Image.open(video / "groundtruth" / "gt000004.png"))
+    truth[truth == 255] = 1  # "moving" written as 1
+    Image.fromarray(truth).save(video / "groundtruth" / "gt000004.png")
+    assert "gt000004.png: holds labels [1]" in _cdnet_error(tmp_path, capsys)
+
+
+@pytest.mark.bad_input
+def test_frames_or_a_background_of_another_size_are_refused(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(tmp_path / "small.png")
+    err = _cdnet_error(tmp_path, capsys, "--background", str(tmp_path / "small.png"))
+    assert "in000002.png: 64x64, but the empty scene" in err and "small.png) is 64x48" in err
+    Image.fromarray(np.zeros((60, 64, 3), np.uint8)).save(video / "input" / "in000003.png")
+    assert "in000003.png: 64x60, but the empty scene" in _cdnet_error(tmp_path, capsys)
+
+
+@pytest.mark.bad_input
+def test_a_missing_groundtruth_folder_is_named_as_cdnets(tmp_path):
+    video = _video(tmp_path / "v")
+    import shutil
+
+    shutil.rmtree(video / "groundtruth")
+    (video / "groundtruth").mkdir()
+    with pytest.raises(UserError, match="CDnet-2014's layout needs input/inNNNNNN.jpg frames and groundtruth/"):
+        find_sequences(video)
+
+
+def test_a_one_frame_sequence_without_a_background_warns(tmp_path):
+    from maskdepth.evaluation.cdnet import sequence_background
+
+    video = _video(tmp_path / "v", background=False)
+    sequence = find_sequences(video)[0]
+    sequence.inputs = sequence.inputs[:1]
+    with pytest.warns(UserWarning, match="only 1 frame"):
+        sequence_background(sequence)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections.abc
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from maskdepth.metrics.boundary import boundary_counts, boundary_f
 MOVING, SHADOW, OUTSIDE, UNKNOWN = 255, 50, 85, 170
 MEASURES = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure", "boundary_f")
 BOUNDARY_TOLERANCE_PX = 2
+PLATE_MIN_FRAMES = 3  # fewer frames cannot vote a passer-by out of a clean plate
 
 
 @dataclass
@@ -60,8 +62,9 @@ def read_sequence(folder: str | Path) -> Sequence:
     inputs = {_number(p): p for p in sorted((folder / "input").glob("in*"))}
     truths = {_number(p): p for p in sorted((folder / "groundtruth").glob("gt*.png"))}
     if not inputs or not truths:
-        raise UserError(f"{folder}: not a CDnet sequence (needs input/inNNNNNN and "
-                        f"groundtruth/gtNNNNNN.png)")
+        raise UserError(f"{folder}: not a CDnet sequence: CDnet-2014's layout needs "
+                        f"input/inNNNNNN.jpg frames and groundtruth/gtNNNNNN.png labels"
+                        + ("" if (folder / "groundtruth").is_dir() else " (no groundtruth/ folder)"))
     first, last = min(truths), max(truths)
     roi_text = folder / "temporalROI.txt"
     if roi_text.is_file():
@@ -123,7 +126,23 @@ def sequence_background(sequence: Sequence, override: Path | None = None) -> np.
         return read_rgb(override)
     if sequence.background is not None:
         return read_rgb(sequence.background)
+    if len(sequence.inputs) < PLATE_MIN_FRAMES:
+        warnings.warn(f"{sequence.name}: no background.png and only {len(sequence.inputs)} "
+                      f"frame(s): the clean plate is the frames themselves, whoever is in them "
+                      f"included; give --background", stacklevel=2)
     return clean_plate(_LazyFrames(sequence.inputs))
+
+
+def _frame_like(path: Path, empty: np.ndarray, sequence: Sequence, override: Path | None) -> np.ndarray:
+    """A frame (H, W, 3) uint8, refused (naming both files) when its size is not the empty
+    scene's: frames of two sizes, or a --background of another size."""
+    frame = read_rgb(path)
+    if frame.shape != empty.shape:
+        source = override or sequence.background or f"{sequence.name}'s clean plate"
+        raise UserError(f"{path}: {frame.shape[1]}x{frame.shape[0]}, but the empty scene "
+                        f"({source}) is {empty.shape[1]}x{empty.shape[0]}; every frame and the "
+                        f"background of a sequence must share one size")
+    return frame
 
 
 # A method starts on a sequence's empty scene ((H, W, 3) uint8) and returns its mask maker:
@@ -147,7 +166,8 @@ def evaluate_sequences(sequences: list[Sequence], methods: dict[str, Method],
         empty = sequence_background(sequence, background)
         for method, start in methods.items():
             mask_of = start(empty)
-            counts = score_sequence(sequence, lambda frame, f=mask_of: f(read_rgb(frame)))
+            counts = score_sequence(sequence, lambda frame, f=mask_of, e=empty, q=sequence: f(
+                _frame_like(frame, e, q, background)))
             results[f"{sequence.name}: {method}"] = measures = cdnet_measures(counts)
             per_method[method].setdefault(sequence.category, []).append(measures)
     mean = lambda rows: {k: float(np.nanmean([r[k] for r in rows])) for k in MEASURES}
@@ -205,11 +225,40 @@ def cdnet_measures(counts: np.ndarray) -> dict[str, float]:
 
 def score_sequence(sequence: Sequence, predict_mask: Callable[[Path], np.ndarray]) -> np.ndarray:
     """Pooled (tp, fp, fn, tn) and boundary counts (frame_boundary_counts) of predict_mask(frame
-    path) -> (H, W) bool over the scored frames: (8,) int64."""
-    roi = read_mask(sequence.roi) > 0 if sequence.roi is not None else None
+    path) -> (H, W) bool over the scored frames: (8,) int64. Ground truth and ROI of another
+    size than the frames, labels CDnet does not define and an ROI that marks nothing are
+    refused, naming the file (a guess would score something else)."""
+    roi = read_roi(sequence.roi) if sequence.roi is not None else None
     total = np.zeros(8, np.int64)
     for frame, truth in sequence.frames:
-        pred, labels = np.asarray(predict_mask(frame), bool), read_grey(truth)
+        pred, labels = np.asarray(predict_mask(frame), bool), read_labels(truth)
+        for path, shape in ((truth, labels.shape), (sequence.roi, None if roi is None else roi.shape)):
+            if shape is not None and shape != pred.shape:
+                raise UserError(f"{path}: {shape[1]}x{shape[0]}, but the frame {frame.name} is "
+                                f"{pred.shape[1]}x{pred.shape[0]}; CDnet's files share the frames' size")
         total += np.concatenate([frame_counts(pred, labels, roi),
                                  frame_boundary_counts(pred, labels, roi)])
     return total
+
+
+LABELS = (0, SHADOW, OUTSIDE, UNKNOWN, MOVING)
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """A ground-truth frame (H, W) uint8, refused when it holds a label CDnet does not define."""
+    labels = read_grey(path)
+    unknown = np.setdiff1d(np.unique(labels), LABELS)
+    if unknown.size:
+        raise UserError(f"{path}: holds labels {unknown[:5].tolist()}; CDnet ground truth uses only "
+                        f"0, 50, 85, 170 and 255")
+    return labels
+
+
+def read_roi(path: Path) -> np.ndarray:
+    """A sequence's ROI.bmp as (H, W) bool (values above 127 inside), refused when it marks no
+    pixel: CDnet's ROIs are 0 outside and 255 inside."""
+    roi = read_mask(path)
+    if not roi.any():
+        raise UserError(f"{path}: marks no pixel as inside (no value above 127; CDnet ROIs are "
+                        f"255 inside, 0 outside), so nothing would be scored")
+    return roi
