@@ -134,3 +134,53 @@ def test_a_join_killed_at_any_point_never_shortens_the_finished_video(tmp_path, 
     again.join()
     decoded = list(read_video(again.path, "mask"))
     assert len(decoded) == 10 and all(np.array_equal(a, b) for a, b in zip(decoded, frames))
+
+
+@pytest.mark.parametrize(("height", "width"), [(121, 161), (31, 33), (1501, 17)])
+def test_a_view_of_odd_size_is_written_with_its_last_row_or_column_repeated(tmp_path, height, width):
+    video = SegmentedVideo(tmp_path / "v_view.mp4", "view", fps=10)
+    frame = np.full((height, 3 * width, 3), 90, np.uint8)
+    _write_segments(video, [frame, frame], ((0, 2),))
+    video.join()
+    decoded = list(read_video(video.path, "view"))
+    assert len(decoded) == 2
+    assert decoded[0].shape == (height + height % 2, 3 * width + (3 * width) % 2, 3)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("kind", ["mask", "depth", "view"])
+def test_frames_one_pixel_wide_or_high_are_refused_in_one_line(tmp_path, kind):
+    from maskdepth.errors import UserError
+
+    suffix = ".mp4" if kind == "view" else ".mkv"
+    video = SegmentedVideo(tmp_path / f"v_{kind}{suffix}", kind, fps=10)
+    video.begin(0)
+    frame = np.zeros((5, 1, 3) if kind == "view" else (5, 1), np.uint16 if kind == "depth" else np.uint8)
+    with pytest.raises(UserError, match="1x5 pixels; prediction videos need at least 2 pixels"):
+        video.write(frame)
+    video.abandon()
+
+
+def test_predict_video_of_odd_size_writes_all_three_videos(tmp_path):
+    from maskdepth.cli import main
+    from maskdepth.io.images import write_rgb
+    rng = np.random.default_rng(4)
+    room = rng.integers(40, 200, (121, 161, 3), dtype=np.uint8)
+    write_rgb(tmp_path / "room.png", room)
+    import av
+
+    clip = tmp_path / "odd.mkv"  # lossless FFV1 keeps the odd size (an mp4 encoder pads it)
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 161, 121, "bgr0"
+        for n in range(4):
+            frame = room.copy()
+            frame[30:90, 20 + 10 * n: 50 + 10 * n] = 20
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    out = tmp_path / "out"
+    assert main(["predict", "--video", str(clip), "--background", str(tmp_path / "room.png"),
+                 "--out", str(out)]) == 0
+    assert [len(list(read_video(out / f"odd_{k}{s}", k))) for k, s in
+            (("mask", ".mkv"), ("depth", ".mkv"), ("view", ".mp4"))] == [4, 4, 4]
+    assert next(read_video(out / "odd_mask.mkv", "mask")).shape == (121, 161)

@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskdepth.errors import UserError
 from maskdepth.io.atomic import remove_stale_temps, temp_path
 
 
@@ -103,6 +104,13 @@ class SegmentedVideo:
     def write(self, array: np.ndarray) -> None:
         """Append one frame: (H, W) uint8 (mask), (H, W) uint16 (depth) or (H, W, 3) uint8 RGB
         (view; even H and W). Every frame of a video has the size of the first."""
+        if min(array.shape[:2]) < 2:
+            raise UserError(f"{self.path}: frames of {array.shape[1]}x{array.shape[0]} pixels; "
+                            f"prediction videos need at least 2 pixels a side (use --frames "
+                            f"for PNGs of such frames)")
+        if self.kind.array_format == "rgb24" and (array.shape[0] % 2 or array.shape[1] % 2):
+            # H.264 in 4:2:0 needs even sides: the last row or column is repeated
+            array = np.pad(array, ((0, array.shape[0] % 2), (0, array.shape[1] % 2), (0, 0)), mode="edge")
         if self._stream is None:
             stream = self._container.add_stream(self.kind.codec, rate=self.rate)
             stream.height, stream.width = array.shape[:2]
