@@ -201,3 +201,27 @@ def test_an_empty_array_is_refused_as_empty():
 
     with pytest.raises(UserError, match=r"image: the image is empty \(0x0 pixels\)"):
         to_rgb_array(np.zeros((0, 0, 3), np.uint8), "image")
+
+
+@pytest.mark.bad_input
+def test_a_swapped_or_damaged_cached_export_is_made_again(weights, tmp_path, monkeypatch):
+    """The cache names its source's SHA-256: an export of other weights put in its place, or a
+    damaged file, is never run; it is exported again from the right weights."""
+    import shutil
+
+    from maskdepth.inference.loader import onnx_cache_dir
+    from maskdepth.inference.onnx import export_onnx
+    from maskdepth.inference.runtime import SOURCE_KEY
+    from maskdepth.models import build_model
+
+    monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "cache"))
+    right = MaskDepth.load(weights, engine="onnx").runner
+    (cached,) = onnx_cache_dir().glob("*.onnx")
+    torch.manual_seed(9)
+    export_onnx(build_model(variant="fast").eval(), tmp_path / "other.onnx", 32, 32)
+    shutil.copy(tmp_path / "other.onnx", cached)  # another model under the cache's name
+    swapped = MaskDepth.load(weights, engine="onnx").runner
+    assert swapped.metadata[SOURCE_KEY] == right.metadata[SOURCE_KEY]
+    cached.write_bytes(b"not an onnx file")
+    damaged = MaskDepth.load(weights, engine="onnx").runner
+    assert damaged.metadata[SOURCE_KEY] == right.metadata[SOURCE_KEY]

@@ -66,7 +66,7 @@ def load_runner(value: str | os.PathLike | None = None, engine: str = "auto",
         runner = OnnxRunner(shipped, threads)
         if runner.metadata.get(SOURCE_KEY) == file_digest(path):  # exported from these weights
             return runner
-    return OnnxRunner(_cached_export(path), threads)
+    return _cached_runner(path, threads)
 
 
 def load_torch_model(value: str | os.PathLike | None, device: str = "cpu"):
@@ -106,15 +106,48 @@ def onnx_cache_dir() -> Path:
     return Path(base) / "maskdepth"
 
 
-def _cached_export(path: Path) -> Path:
-    """The ONNX export of a .safetensors/.ckpt file, made once (a few seconds) and cached by the
-    file's SHA-256, so later loads take none."""
+def _cached_runner(path: Path, threads: int | None):
+    """An OnnxRunner of the ONNX export of a .safetensors/.ckpt file, made once (a few seconds)
+    and cached by the file's SHA-256, so later loads take none. A cached export is used only
+    when it reads and names these weights' SHA-256 as its source; otherwise it is made again
+    (or, without PyTorch, refused naming the cache file)."""
+    from maskdepth.inference.runtime import SOURCE_KEY, OnnxRunner
     from maskdepth.io.atomic import file_digest
 
     digest = file_digest(path)
     cached = onnx_cache_dir() / f"{digest[:20]}.onnx"
+    problem = None
     if cached.is_file():
-        return cached
+        try:
+            runner = OnnxRunner(cached, threads)
+        except UserError as error:
+            problem = f"is damaged ({error})"
+        else:
+            if runner.metadata.get(SOURCE_KEY) == digest:
+                return runner
+            problem = "was exported from other weights"
+    _export_to_cache(path, cached, digest, problem)
+    return OnnxRunner(cached, threads)
+
+
+def _export_to_cache(path: Path, cached: Path, digest: str, problem: str | None) -> None:
+    """Export the weights `path` to `cached` (replacing a bad one, `problem` saying what)."""
+    try:
+        from maskdepth.inference.onnx import export_onnx
+        from maskdepth.models.weights import load_weights
+    except ModuleNotFoundError:
+        if problem is not None:
+            raise UserError(f"{cached}: the cached ONNX export of {path} {problem}; delete it "
+                            f"(it is made again where PyTorch is installed)") from None
+        raise UserError(f"{path} is PyTorch weights; running them with ONNX Runtime needs an "
+                        f"export once, which needs PyTorch: {TRAIN_EXTRA}, or run `maskdepth "
+                        f"export` where PyTorch is installed and pass the .onnx file") from None
+    model, lineage = load_weights(path)
+    try:
+        export_onnx(model, cached, lineage=lineage, source_sha256=digest)
+    except OSError as error:
+        raise UserError(f"cannot write the ONNX export to {cached.parent} ({error.strerror});"
+                        f" set MASKDEPTH_CACHE to a writable folder") from None
     try:
         from maskdepth.inference.onnx import export_onnx
         from maskdepth.models.weights import load_weights
