@@ -393,3 +393,18 @@ def test_metrics_that_could_not_be_measured_are_null_in_the_json(tmp_path):
     text = (tmp_path / "m.json").read_text()
     assert "NaN" not in text
     assert json.loads(text) == {"seq: model": {"f_measure": 0.5, "boundary_f": None}}
+
+
+@pytest.mark.bad_input
+def test_big_endian_16_bit_and_premultiplied_pil_images_get_clear_answers():
+    from PIL import Image
+
+    from maskdepth.inference.api import to_rgb_array
+
+    values = (np.arange(48 * 64).reshape(48, 64) * 20).astype(">u2")
+    big_endian = Image.frombuffer("I;16B", (64, 48), values.tobytes(), "raw", "I;16B", 0, 1)
+    for value in (values, big_endian):  # read as the 16-bit photo it is, like native uint16
+        rgb = to_rgb_array(value)
+        assert rgb.dtype == np.uint8 and rgb.max() == round(int(values.max()) * 255 / 65535)
+    with pytest.raises(UserError, match="mode 'La', which PIL cannot turn into RGB"):
+        to_rgb_array(Image.new("LA", (8, 8)).convert("La"))

@@ -93,7 +93,11 @@ def to_rgb_array(value, name: str = "image") -> np.ndarray:
         if value.mode.startswith(("I", "F")):  # 16/32-bit grey: PIL's RGB conversion clips it
             value = np.array(value)  # to white; the array rules below scale or refuse it
         else:
-            return np.array(value.convert("RGB"))
+            try:
+                return np.array(value.convert("RGB"))
+            except ValueError:  # modes PIL cannot convert, e.g. premultiplied "La" and "RGBa"
+                raise UserError(f"{name}: a PIL image of mode {value.mode!r}, which PIL cannot "
+                                f"turn into RGB; convert it to RGB or RGBA first") from None
     array = np.asarray(value)
     if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.size \
             and array.flags.c_contiguous:
@@ -112,6 +116,8 @@ def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
     """See to_rgb_array for the accepted value ranges."""
     if array.dtype == np.uint8:
         return array
+    if not array.dtype.isnative:  # big-endian (a PIL I;16B image, a raw camera buffer)
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.integer)
                                        or np.issubdtype(array.dtype, np.floating)):
         raise UserError(f"{name}: {array.dtype} arrays are not images; pass uint8 (0..255) or "
