@@ -185,3 +185,14 @@ def test_a_moved_camera_or_a_new_exposure_is_still_corrected():
     exposed = align_background(scene, darker)
     assert not np.array_equal(exposed.gain, np.ones(3))
     assert interior_error(exposed.background, scene) < 0.3 * interior_error(darker, scene)
+
+
+def test_a_foreground_covering_most_of_the_image_does_not_recolour_the_background():
+    """The robust colour fit assumes the foreground covers under half of the image; when a
+    flat one covers 70 %, the fit follows it (gains at the clamp), and such a fit is refused."""
+    background = texture(8)
+    image = background.copy()
+    image[:, : int(0.7 * WIDTH)] = (200, 150, 90)
+    result = align_background(image, background)
+    assert np.array_equal(result.background, background)
+    assert np.array_equal(result.gain, np.ones(3))

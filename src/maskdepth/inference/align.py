@@ -38,7 +38,11 @@ from maskdepth.inference.mismatch import (
     resize_to,
     to_grey,
 )
-from maskdepth.inference.photometric import clearly_better, photometric_error
+from maskdepth.inference.photometric import (
+    clearly_better,
+    photometric_error,
+    plausible_colour,
+)
 from maskdepth.io.resize import shrink
 
 COARSE_SIDE = 160  # ECC's first stages work at this longer side (pixels): fast, wide basin
@@ -107,17 +111,26 @@ def align_background(image: np.ndarray, background: np.ndarray,
     warped = warp_to_image(background, homography)
     valid = warp_to_image(np.full((height, width), 255, np.uint8), homography,
                           border=cv2.BORDER_CONSTANT) == 255
-    gain, bias = fit_gain_bias(image, warped, valid)
-    plain_gain, plain_bias = fit_gain_bias(image, background, np.ones((height, width), bool))
-    if not clearly_better(photometric_error(image, _coloured(warped, gain, bias), valid),
-                          photometric_error(image, _coloured(background, plain_gain, plain_bias))):
-        homography, warped, valid, gain, bias = np.eye(3), background, None, plain_gain, plain_bias
-    corrected = _coloured(warped, gain, bias)
-    if not clearly_better(photometric_error(image, corrected, valid),
+    fitted, gain, bias = _colour_fit(image, warped, valid)
+    as_taken, plain_gain, plain_bias = _colour_fit(image, background, None)
+    if not clearly_better(photometric_error(image, fitted, valid),
+                          photometric_error(image, as_taken)):
+        homography, warped, valid = np.eye(3), background, None
+        fitted, gain, bias = as_taken, plain_gain, plain_bias
+    if not clearly_better(photometric_error(image, fitted, valid),
                           photometric_error(image, warped, valid)):
-        corrected, gain, bias = warped, np.ones(3), np.zeros(3)
-    return AlignResult(corrected, homography, gain, bias, mismatch_score(image, corrected),
-                       converged)
+        fitted, gain, bias = warped, np.ones(3), np.zeros(3)
+    return AlignResult(fitted, homography, gain, bias, mismatch_score(image, fitted), converged)
+
+
+def _colour_fit(image: np.ndarray, background: np.ndarray, valid: np.ndarray | None):
+    """(background colour-fitted to the image, gain, bias), or the background as it is with the
+    identity when the fit is not one an exposure change could give (`plausible_colour`)."""
+    mask = valid if valid is not None else np.ones(image.shape[:2], bool)
+    gain, bias = fit_gain_bias(image, background, mask)
+    if not plausible_colour(gain):
+        return background, np.ones(3), np.zeros(3)
+    return _coloured(background, gain, bias), gain, bias
 
 
 def _coloured(background: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
