@@ -4,8 +4,8 @@ stderr is a file or a pipe (CI, nohup, `> log 2>&1`), so logs hold no carriage-r
     with progress(total=200, unit="sample", desc="clean") as bar:
         for ... : bar.update(1)
 
-Off a terminal it prints one line when it starts, at most one every `every` seconds while it
-goes, and a final line with the count and the rate.
+Off a terminal it prints at most one line every `every` seconds while it goes and a final line
+with the count and the time; a run that fails prints none (its error is the one line).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class LineProgress:
         self.stream, self.disable = stream or sys.stderr, disable
         self.n, self.started = 0, time.monotonic()
         self.last = self.started
-        self._line(f"started ({self.total} {unit}s)" if total else "started")
 
     def _line(self, text: str) -> None:
         if not self.disable:
@@ -51,8 +50,11 @@ class LineProgress:
     def __enter__(self):  # -> Self (typing.Self needs Python 3.11)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.disable = True  # the error says what happened
 
 
 def progress(total: int | None = None, unit: str = "it", desc: str = "", disable: bool = False,
