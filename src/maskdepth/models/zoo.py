@@ -1,5 +1,6 @@
-"""The named models: `small` (real time on a CPU) and `large` (the original ResNet18 design),
-each an architecture and, once trained well enough to ship, a weights file inside the package.
+"""The named models: `small` (real time on a CPU, the default), `lite0` (EfficientNet-Lite0 from
+ImageNet: better depth, opt-in) and `large` (the original ResNet18 design), each an architecture
+and, once trained well enough to ship, a weights file inside the package.
 
     resolve_weights("small")          # -> .../maskdepth/weights/small.safetensors
     resolve_weights("runs/x/model.safetensors")   # any other value is a path, returned as is
