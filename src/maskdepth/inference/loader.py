@@ -148,17 +148,3 @@ def _export_to_cache(path: Path, cached: Path, digest: str, problem: str | None)
     except OSError as error:
         raise UserError(f"cannot write the ONNX export to {cached.parent} ({error.strerror});"
                         f" set MASKDEPTH_CACHE to a writable folder") from None
-    try:
-        from maskdepth.inference.onnx import export_onnx
-        from maskdepth.models.weights import load_weights
-    except ModuleNotFoundError:
-        raise UserError(f"{path} is PyTorch weights; running them with ONNX Runtime needs an "
-                        f"export once, which needs PyTorch: {TRAIN_EXTRA}, or run `maskdepth "
-                        f"export` where PyTorch is installed and pass the .onnx file") from None
-    model, lineage = load_weights(path)
-    try:
-        export_onnx(model, cached, lineage=lineage, source_sha256=digest)
-    except OSError as error:
-        raise UserError(f"cannot write the ONNX export to {cached.parent} ({error.strerror});"
-                        f" set MASKDEPTH_CACHE to a writable folder") from None
-    return cached
