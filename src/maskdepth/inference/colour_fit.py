@@ -12,6 +12,11 @@ GAIN_RANGE = (0.2, 5.0)  # the colour gain is clamped to this range
 FIT_SAMPLES = 5000  # about this many pixels (a regular grid) take part in the colour fit
 
 
+def sample_stride(shape) -> int:
+    """The step of the regular grid of about FIT_SAMPLES pixels an (H, W, ...) image is sampled on."""
+    return max(1, int(np.sqrt(shape[0] * shape[1] / FIT_SAMPLES)))
+
+
 def fit_gain_bias(image: np.ndarray, warped: np.ndarray, valid: np.ndarray,
                   rounds: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Robust per-channel fit image ~ gain * warped + bias on (H, W, 3) uint8 arrays.
@@ -20,7 +25,7 @@ def fit_gain_bias(image: np.ndarray, warped: np.ndarray, valid: np.ndarray,
     keeps the 50 % of pixels with the smallest residual and refits. Returns (gain, bias), each
     (3,) float64, bias in 0..255 units; gain clamped to GAIN_RANGE.
     """
-    stride = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / FIT_SAMPLES)))
+    stride = sample_stride(image.shape)
     keep = valid[::stride, ::stride].reshape(-1)
     y = image[::stride, ::stride].reshape(-1, 3)[keep].astype(np.float64)  # (N, 3)
     x = warped[::stride, ::stride].reshape(-1, 3)[keep].astype(np.float64)

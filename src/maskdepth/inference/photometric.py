@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskdepth.inference.colour_fit import FIT_SAMPLES
+from maskdepth.inference.colour_fit import sample_stride
 
 # A fit must remove at least 15 % of the photometric error to be used: more than resampling a
 # noisy photo removes (a sub-pixel bilinear move averages neighbouring pixels' noise), far less
@@ -30,9 +30,9 @@ PLAUSIBLE_BALANCE = 2.0
 def photometric_error(image: np.ndarray, candidate: np.ndarray, valid: np.ndarray | None = None
                       ) -> float:
     """Mean absolute colour difference (0..255 per channel, channels averaged) over the better
-    half of a regular grid of about FIT_SAMPLES pixels, the other half being the foreground and
+    half of colour_fit's sample grid (about FIT_SAMPLES pixels), the other half being the foreground and
     specular changes; (H, W, 3) uint8 arrays, valid (H, W) bool: the pixels that may take part."""
-    stride = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / FIT_SAMPLES)))
+    stride = sample_stride(image.shape)
     difference = np.abs(image[::stride, ::stride].astype(np.int16)
                         - candidate[::stride, ::stride].astype(np.int16)).mean(axis=2)
     if valid is not None:
