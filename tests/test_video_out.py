@@ -184,3 +184,130 @@ def test_predict_video_of_odd_size_writes_all_three_videos(tmp_path):
     assert [len(list(read_video(out / f"odd_{k}{s}", k))) for k, s in
             (("mask", ".mkv"), ("depth", ".mkv"), ("view", ".mp4"))] == [4, 4, 4]
     assert next(read_video(out / "odd_mask.mkv", "mask")).shape == (121, 161)
+
+
+class _FullDisk:
+    """PyAV's `av` with every output container failing like a full disk: the `fail_at`-th
+    packet muxed over all of them (or, with on_close, each container's close) raises ENOSPC.
+    A container used after it failed or closed is recorded in `misuse` (real FFmpeg crashes)."""
+
+    def __init__(self, fail_at: int | None = None, on_close: bool = False):
+        import av
+
+        self.real, self.fail_at, self.on_close = av, fail_at, on_close
+        self.packets, self.misuse = 0, []
+        self.VideoFrame = av.VideoFrame
+
+    def open(self, path, mode="r", **kwargs):
+        container = self.real.open(path, mode, **kwargs)
+        return container if mode != "w" else _FailingContainer(self, container, path)
+
+
+class _FailingContainer:
+    def __init__(self, disk: _FullDisk, container, path):
+        self.disk, self.container, self.path, self.dead = disk, container, path, False
+
+    def _full(self):
+        import errno
+
+        self.dead = True
+        raise OSError(errno.ENOSPC, "No space left on device", self.path)
+
+    def add_stream(self, *args, **kwargs):
+        return self.container.add_stream(*args, **kwargs)
+
+    def mux(self, packets):
+        if self.dead:
+            self.disk.misuse.append(("mux", self.path))
+        self.disk.packets += len(packets) if isinstance(packets, list) else 1
+        if self.disk.fail_at is not None and self.disk.packets >= self.disk.fail_at:
+            self._full()
+        self.container.mux(packets)
+
+    def close(self):
+        if self.dead and self.disk.on_close:
+            self.disk.misuse.append(("close", self.path))
+        self.container.close()
+        if self.disk.on_close:
+            self._full()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("on_close", [False, True], ids=["while-encoding", "while-finishing"])
+def test_a_segment_that_failed_is_never_written_to_again(tmp_path, on_close):
+    """A full disk while a frame is muxed, or while the segment's trailer is written: the error
+    comes out, the segment's temporary file goes, FFmpeg's container is never touched again (the
+    real one crashes the process), and every later call raises the same error. Earlier
+    finished segments stay."""
+    frames = _frames("depth", 6, np.random.default_rng(3))
+    video = SegmentedVideo(tmp_path / "v_depth.mkv", "depth", fps=25)
+    _write_segments(video, frames, [(0, 2)])
+    disk = _FullDisk(fail_at=None if on_close else 2, on_close=on_close)
+    video._av = disk
+    video.begin(2)
+    with pytest.raises(OSError, match="No space left") as first:
+        video.write(frames[2])
+        video.write(frames[3])
+        video.end()
+    for later in (lambda: video.write(frames[4]), video.end, lambda: video.begin(4)):
+        with pytest.raises(OSError) as again:
+            later()
+        assert again.value is first.value
+    video.abandon()
+    assert disk.misuse == [] and not video.open
+    assert video.finished() == [0]
+    assert [p.name for p in video.parts.iterdir()] == ["000000000.mkv"]
+
+
+@pytest.mark.bad_input
+def test_predict_video_on_a_full_disk_fails_in_one_line_and_resumes_to_the_whole_video(
+        tmp_path, monkeypatch, capsys):
+    """`predict --video` whose disk fills mid-run (three writer threads, segments of 2 frames):
+    exit 2, one line naming the file, no temporary file left, finished segments kept; with the
+    space back, --resume gives every frame, equal to an uninterrupted run's."""
+    import av
+
+    from maskdepth.cli import main
+    from maskdepth.io import video_out
+    from maskdepth.io.images import write_rgb
+
+    rng = np.random.default_rng(5)
+    room = rng.integers(40, 200, (48, 64, 3), dtype=np.uint8)
+    write_rgb(tmp_path / "room.png", room)
+    clip = tmp_path / "walk.mkv"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
+        for n in range(8):
+            frame = room.copy()
+            frame[10:40, 4 + 6 * n: 16 + 6 * n] = 20
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    argv = ["predict", "--video", str(clip), "--background", str(tmp_path / "room.png"),
+            "--batch-size", "2", "--segment-frames", "2"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    capsys.readouterr()
+
+    disk = _FullDisk(fail_at=9)  # a few segments fit, then the disk is full
+    real_init = video_out.SegmentedVideo.__init__
+
+    def on_full_disk(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self._av = disk
+
+    monkeypatch.setattr(video_out.SegmentedVideo, "__init__", on_full_disk)
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if "%|" not in line]
+    assert len(err) == 1 and "No space left on device" in err[0] and "Traceback" not in err[0]
+    assert disk.misuse == []
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    assert any(out.glob(".walk_*.parts/0*"))  # what was finished is kept for --resume
+
+    monkeypatch.setattr(video_out.SegmentedVideo, "__init__", real_init)  # space freed
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    for kind, suffix in (("mask", ".mkv"), ("depth", ".mkv")):
+        resumed = list(read_video(out / f"walk_{kind}{suffix}", kind))
+        whole = list(read_video(tmp_path / "whole" / f"walk_{kind}{suffix}", kind))
+        assert len(resumed) == 8 and all(np.array_equal(a, b) for a, b in zip(resumed, whole))
+    assert len(list(read_video(out / "walk_view.mp4", "view"))) == 8

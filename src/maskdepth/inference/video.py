@@ -148,7 +148,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
                     on_batch(first + len(chunk), time.perf_counter() - start)
                 if stop.is_set():
                     break
-        run.finish()
+            run.finish()  # inside: a failed last write prints no "done" line
     except BaseException:
         outputs.close(abandon=True)
         raise

@@ -73,6 +73,22 @@ class SegmentedVideo:
         self._joined = self.path.with_name(f".{self.path.name}.joined")  # parts being deleted
         self._container = self._stream = self._temp = None
         self._first = 0
+        self._failed: BaseException | None = None  # the error that ended the open segment
+
+    @contextlib.contextmanager
+    def _guarded(self):
+        """Any error while encoding or finishing a segment throws the segment away at once and
+        is raised again by every later call: FFmpeg's container is never used after a failed
+        write (a closed or half-failed muxer used again crashes the process, e.g. on a full
+        disk), and no later frame lands in a segment that lost some."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            yield
+        except BaseException as error:
+            self._failed = error
+            self._drop()
+            raise
 
     def _segment(self, first: int) -> Path:
         return self.parts / f"{first:09d}{self.kind.suffix}"
@@ -97,9 +113,10 @@ class SegmentedVideo:
         """Start the segment whose first frame is `first`."""
         if self._container is not None:
             raise ValueError(f"{self.path}: segment {self._first} is still open")
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self._first, self._temp = first, temp_path(self._segment(first))
-        self._container, self._stream = self._av.open(str(self._temp), "w"), None
+        with self._guarded():
+            self.parts.mkdir(parents=True, exist_ok=True)
+            self._first, self._temp = first, temp_path(self._segment(first))
+            self._container, self._stream = self._av.open(str(self._temp), "w"), None
 
     def write(self, array: np.ndarray) -> None:
         """Append one frame: (H, W) uint8 (mask), (H, W) uint16 (depth) or (H, W, 3) uint8 RGB
@@ -111,18 +128,19 @@ class SegmentedVideo:
         if self.kind.array_format == "rgb24" and (array.shape[0] % 2 or array.shape[1] % 2):
             # H.264 in 4:2:0 needs even sides: the last row or column is repeated
             array = np.pad(array, ((0, array.shape[0] % 2), (0, array.shape[1] % 2), (0, 0)), mode="edge")
-        if self._stream is None:
-            stream = self._container.add_stream(self.kind.codec, rate=self.rate)
-            stream.height, stream.width = array.shape[:2]
-            stream.pix_fmt, stream.options = self.kind.pix_fmt, dict(self.kind.options)
-            stream.thread_count = 1  # one core per video: the other videos and the model share
-            self._stream = stream  # the rest, which gives more frames/s than wider encoders
-        if self.kind.array_format == "rgb24":  # OpenCV's conversion is 3x FFmpeg's swscale here
-            array = cv2.cvtColor(array, cv2.COLOR_RGB2YUV_I420)
-            frame = self._av.VideoFrame.from_ndarray(array, format="yuv420p")
-        else:
-            frame = self._av.VideoFrame.from_ndarray(array, format=self.kind.array_format)
-        self._container.mux(self._stream.encode(frame))
+        with self._guarded():
+            if self._stream is None:
+                stream = self._container.add_stream(self.kind.codec, rate=self.rate)
+                stream.height, stream.width = array.shape[:2]
+                stream.pix_fmt, stream.options = self.kind.pix_fmt, dict(self.kind.options)
+                stream.thread_count = 1  # one core per video: the other videos and the model share
+                self._stream = stream  # the rest, which gives more frames/s than wider encoders
+            if self.kind.array_format == "rgb24":  # OpenCV's conversion is 3x FFmpeg's swscale here
+                array = cv2.cvtColor(array, cv2.COLOR_RGB2YUV_I420)
+                frame = self._av.VideoFrame.from_ndarray(array, format="yuv420p")
+            else:
+                frame = self._av.VideoFrame.from_ndarray(array, format=self.kind.array_format)
+            self._container.mux(self._stream.encode(frame))
 
     @property
     def open(self) -> bool:
@@ -130,21 +148,28 @@ class SegmentedVideo:
 
     def end(self) -> None:
         """Finish the open segment: flushed, closed and renamed into place."""
-        if self._container is None:
+        if self._container is None and self._failed is None:
             return
-        if self._stream is not None:
-            self._container.mux(self._stream.encode(None))
-        self._container.close()
-        os.replace(self._temp, self._segment(self._first))
-        self._container = self._temp = None
+        with self._guarded():
+            if self._stream is not None:
+                self._container.mux(self._stream.encode(None))
+            container, self._container = self._container, None  # closed once, even if it fails
+            container.close()
+            os.replace(self._temp, self._segment(self._first))
+            self._temp = None
 
     def abandon(self) -> None:
-        """Drop the open segment (an error while writing it)."""
+        """Drop the open segment (an error while writing it, here or elsewhere)."""
+        self._drop()
+
+    def _drop(self) -> None:
         if self._container is not None:
+            container, self._container = self._container, None
             with contextlib.suppress(Exception):  # the segment is thrown away either way
-                self._container.close()
+                container.close()
+        if self._temp is not None:
             Path(self._temp).unlink(missing_ok=True)
-            self._container = self._temp = None
+        self._temp = None
 
     def join(self) -> Path | None:
         """Remux the finished segments, in order, into `path` (atomically) and remove the parts.
