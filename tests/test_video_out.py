@@ -311,3 +311,37 @@ def test_predict_video_on_a_full_disk_fails_in_one_line_and_resumes_to_the_whole
         whole = list(read_video(tmp_path / "whole" / f"walk_{kind}{suffix}", kind))
         assert len(resumed) == 8 and all(np.array_equal(a, b) for a, b in zip(resumed, whole))
     assert len(list(read_video(out / "walk_view.mp4", "view"))) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.bad_input
+def test_predict_video_on_a_real_full_disk_fails_in_one_line(tmp_path):
+    """The same on a real small filesystem (a tmpfs; needs root, skipped where mounting is not
+    allowed): at sizes that fill up while encoding, while finishing a segment and while joining,
+    each run exits 2 with one line, never crashes, and leaves no temporary file."""
+    import os
+    import subprocess
+    import sys
+
+    from maskdepth.bench.clip import make_clip
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]
+    if os.geteuid() != 0 or subprocess.run(mount, check=False, capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        clip, background = make_clip(tmp_path / "walk.mp4", (320, 240), frames=48)
+        for size in ("150k", "400k", "900k", "1300k"):
+            subprocess.run(["mount", "-o", f"remount,size={size}", str(disk)], check=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "maskdepth", "predict", "--video", str(clip),
+                 "--background", str(background), "--out", str(disk / "out"),
+                 "--segment-frames", "8", "--overwrite"],
+                check=False, capture_output=True, text=True, timeout=300)
+            lines = [line for line in done.stderr.strip().splitlines() if "%|" not in line]
+            assert done.returncode == 2, (size, done.returncode, done.stderr[-2000:])
+            assert len(lines) == 1 and "No space left on device" in lines[0], (size, lines)
+            assert not [p for p in disk.rglob("*") if ".tmp" in p.name], size
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

@@ -98,12 +98,13 @@ class VideoOutputs:
             future.result()
 
     def close(self, abandon: bool = False) -> None:
-        """Stop the writer threads; abandon: first drop the open segments (an error)."""
-        if abandon:
-            for kind, video in self.videos.items():
-                self.workers[kind].submit(video.abandon)
+        """Stop the writer threads (after the writes handed over); abandon: then drop the
+        open segments (an error). Closing again does nothing more."""
         for worker in self.workers.values():
             worker.shutdown(wait=True)
+        if abandon:
+            for video in self.videos.values():
+                video.abandon()
 
     def join(self) -> None:
         for video in self.videos.values():
@@ -148,12 +149,12 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
                     on_batch(first + len(chunk), time.perf_counter() - start)
                 if stop.is_set():
                     break
-            run.finish()  # inside: a failed last write prints no "done" line
+            run.finish()  # inside: a failed write or join prints no "done" line
+            outputs.close()
+            outputs.join()
     except BaseException:
         outputs.close(abandon=True)
         raise
-    outputs.close()
-    outputs.join()
     return run.predicted
 
 
