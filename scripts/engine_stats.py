@@ -3,7 +3,8 @@
     python scripts/engine_stats.py --count 1024 --size 160
 
 Draws `count` scenes with the default SceneConfig (procedural textures, no photos; the photo
-folders change surfaces only, not geometry) and prints, for eye-level cameras, corner cameras and
+folders change surfaces only, not geometry), or with `--close-p` of desk and video-call cameras
+(configs/lite0.yaml's engine uses 0.25), and prints, for eye-level, corner and close cameras and
 all: camera height, downward pitch and horizontal field of view (mean and 5-95 % range), the
 per-image median depth, pixel depth percentiles, the share of pixels nearer than 1 m and farther
 than 6 m, furniture boxes and pieces-with-doorway per scene, and the foreground's share of the
@@ -33,11 +34,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1024, help="scenes to draw (in batches of 64)")
     parser.add_argument("--size", type=int, default=160, help="render size in pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--close-p", type=float, default=0.0,
+                        help="share of desk and video-call cameras (default 0, the engine's)")
     args = parser.parse_args()
 
-    cfg = SceneConfig(height=args.size, width=args.size, capture=CaptureConfig.clean())
+    cfg = SceneConfig(height=args.size, width=args.size, capture=CaptureConfig.clean(),
+                      close_p=args.close_p)
     engine = SceneEngine(cfg, seed=args.seed)
-    rows = {key: [] for key in ("corner", "wide", "height", "pitch", "fov", "boxes", "doorway", "fg")}
+    rows = {key: [] for key in ("corner", "close", "wide", "height", "pitch", "fov", "boxes", "doorway", "fg")}
     depths = []
     for start in range(0, args.count, 64):
         b = min(64, args.count - start)
@@ -46,6 +50,8 @@ def main() -> None:
         batch = render_rooms(scenes, args.size, args.size)
         rays = scenes.rays
         rows["corner"].append(rays.corner.flatten())
+        rows["close"].append(rays.close.flatten() if rays.close is not None
+                             else torch.zeros_like(rays.corner.flatten()))
         rows["wide"].append((rays.distortion > 0).float())
         rows["height"].append(rays.camera_height.flatten())
         rows["pitch"].append(rays.pitch.flatten() * 180 / math.pi)
@@ -57,9 +63,13 @@ def main() -> None:
     table = {key: torch.cat(value) for key, value in rows.items()}
     depth = torch.cat(depths)
     print(f"{args.count} scenes at {args.size} px; corner cameras: {table['corner'].float().mean():.0%}; "
+          f"close cameras: {table['close'].float().mean():.0%}; "
           f"wide lenses with barrel distortion: {table['wide'].mean():.0%} (depths below: before it)")
-    for name, chosen in (("eye level", ~table["corner"]), ("corner", table["corner"]),
-                         ("all", torch.ones_like(table["corner"]))):
+    kinds = (("eye level", ~table["corner"] & ~table["close"]), ("corner", table["corner"]),
+             ("close", table["close"]), ("all", torch.ones_like(table["corner"])))
+    for name, chosen in kinds:
+        if not chosen.any():
+            continue
         d = depth[chosen]
         pixels = d.flatten()[torch.randperm(d.numel(), generator=torch.Generator().manual_seed(0))[:2_000_000]]
         p5, p50, p95 = torch.quantile(pixels, torch.tensor([0.05, 0.5, 0.95])).tolist()

@@ -94,3 +94,15 @@ def test_a_classic_engine_source_renders_the_rooms_small_was_first_trained_on():
             classic.config.wide_p) == (0, 0.0, 0.0, 0.0)
     today = EngineSource(SourceConfig(kind="engine"), seed=0).make_renderer(32, None)
     assert today.config.max_furniture > 0 and today.config.corner_p > 0
+
+
+def test_an_engine_source_takes_its_shares_of_empty_scenes_and_close_cameras():
+    from maskdepth.data.config import DataConfig, SourceConfig
+    from maskdepth.data.sources import EngineSource
+
+    source = SourceConfig(kind="engine", empty_p=0.2, close_p=0.25)
+    engine = EngineSource(source, seed=0).make_renderer(32, None)
+    assert (engine.config.empty_p, engine.config.close_p) == (0.2, 0.25)
+    assert EngineSource(SourceConfig(kind="engine"), seed=0).make_renderer(32, None).config.close_p == 0
+    assert DataConfig(sources=[SourceConfig(kind="engine", close_p=1.5)]).problems() == [
+        "data.sources[0].close_p must be in [0, 1], got 1.5"]

@@ -211,3 +211,57 @@ def test_compiled_renderer_matches_with_furniture_doorways_and_corner_cameras(se
     assert scenes.boxes.present.sum() > 12 and (scenes.doorway.far > 0).sum() > 6
     fast, reference = render_rooms(scenes, 64, 64), render_rooms_torch(scenes)
     assert_same_render(fast, reference)
+
+
+def test_close_cameras_sit_at_desk_height_facing_a_near_wall():
+    cfg = small_config()
+    cfg.close_p = 1.0
+    g = torch.Generator().manual_seed(0)
+    rays = rooms.sample_rays(256, 16, 16, cfg, g)
+    room = rooms.sample_room(256, rays, cfg, g)
+    close = rays.close.flatten()
+    assert torch.equal(close, ~rays.corner.flatten())  # corner cameras stay corner cameras
+    assert 0.55 < close.float().mean() < 0.85
+    height, pitch = rays.camera_height.flatten()[close], rays.pitch.flatten()[close] * 180 / math.pi
+    assert height.min() >= 0.8 and height.max() <= 1.6 and pitch.min() >= 0 and pitch.max() <= 55
+    back = room.back.flatten()[close]
+    assert back.min() >= 0.9 and back.max() <= 3.0
+    assert rooms.sample_rays(4, 16, 16, small_config(), g).close is None  # none by default
+
+
+def test_a_desk_ahead_stands_right_in_front_of_a_close_camera():
+    import numpy as np
+
+    cfg = small_config()
+    cfg.close_p = 1.0
+    g = torch.Generator().manual_seed(1)
+    rays = rooms.sample_rays(64, 16, 16, cfg, g)
+    room = rooms.sample_room(64, rays, cfg, g)
+    boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
+    tops = (boxes.present > 0) & (boxes.hi[..., 1] - boxes.lo[..., 1] < 0.06) & \
+        (boxes.hi[..., 1] > 0.7) & (boxes.hi[..., 1] < 0.77) & (boxes.emit == 0)
+    near_edge = torch.where(tops, boxes.lo[..., 2], torch.full_like(boxes.lo[..., 2], 99)).amin(1)
+    fits = room.back.flatten() >= 0.2 + 0.9  # the deepest desk still fits in front of the wall
+    assert ((near_edge >= 0.2 - 1e-5) & (near_edge <= 0.6 + 1e-5))[fits].float().mean() > 0.7
+    assert (boxes.hi[..., 2] <= room.back.view(-1, 1) + 1e-4)[boxes.present > 0].all()
+
+
+def test_close_camera_scenes_are_mostly_within_arms_reach_and_have_foreground():
+    cfg = small_config()
+    cfg.close_p, cfg.corner_p, cfg.empty_p = 1.0, 0.0, 0.0
+    batch = SceneEngine(cfg, seed=0).render(48, seed=0)
+    medians = batch["depth"].flatten(1).median(dim=1).values
+    assert medians.median() < 1.8 and (medians < 1.0).float().mean() > 0.15
+    assert (batch["mask"].flatten(1).sum(1) > 0).float().mean() > 0.8
+
+
+@pytest.mark.kernel_parity
+def test_compiled_renderer_matches_with_close_cameras_and_desks_ahead():
+    cfg = small_config(shadow_p=1.0)
+    cfg.close_p, cfg.corner_p = 1.0, 0.0
+    engine = SceneEngine(cfg, seed=5)
+    scenes = sample_rooms(12, cfg, engine.textures, engine.sprites, engine.pickers,
+                          torch.Generator().manual_seed(5))
+    assert scenes.rays.close.all()
+    fast, reference = render_rooms(scenes, 64, 64), render_rooms_torch(scenes)
+    assert_same_render(fast, reference)

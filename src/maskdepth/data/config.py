@@ -19,7 +19,9 @@ class SourceConfig:
     are folders as for `maskdepth synth`, and `classic` renders the rooms the shipped small
     model was first trained on: no solid furniture, doorways, corner cameras or wide lenses;
     `empty_p` is the engine's share of empty scenes (no foreground: an empty mask and the
-    room's depth everywhere; None = the engine's default, synth/config.py)."""
+    room's depth everywhere; None = the engine's default, synth/config.py); `close_p` its share
+    of desk and video-call cameras (a wall a metre or two ahead, often a desk right in front;
+    None = the engine's default, none)."""
 
     kind: str = "engine"
     path: str | None = None
@@ -31,6 +33,7 @@ class SourceConfig:
     polarity: str = "auto"
     classic: bool = False
     empty_p: float | None = None
+    close_p: float | None = None
 
 
 @dataclass
@@ -66,8 +69,10 @@ class DataConfig:
             if not source.weight > 0:
                 problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
                                 f"instead), got {source.weight}")
-            if source.empty_p is not None and not 0 <= source.empty_p <= 1:
-                problems.append(f"data.sources[{i}].empty_p must be in [0, 1], got {source.empty_p}")
+            for name in ("empty_p", "close_p"):
+                share = getattr(source, name)
+                if share is not None and not 0 <= share <= 1:
+                    problems.append(f"data.sources[{i}].{name} must be in [0, 1], got {share}")
         if len(self.sizes) != len(self.size_steps) or not self.sizes:
             problems.append("data.sizes and data.size_steps must be lists of the same length")
         elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):

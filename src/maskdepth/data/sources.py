@@ -48,6 +48,8 @@ class EngineSource(RenderedSource):
             config.max_furniture, config.doorway_p, config.corner_p, config.wide_p = 0, 0.0, 0.0, 0.0
         if self.source.empty_p is not None:
             config.empty_p = self.source.empty_p
+        if self.source.close_p is not None:
+            config.close_p = self.source.close_p
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
                            backgrounds=self.source.backgrounds, textures=self.source.textures,
                            device=self.device)

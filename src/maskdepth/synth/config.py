@@ -53,6 +53,16 @@ class SceneConfig:
     wide_p: float = 0.2
     wide_fov_deg: tuple[float, float] = (85.0, 110.0)
     distortion: tuple[float, float] = (0.05, 0.3)  # k of r * (1 + k r^2) / (1 + k)
+    # ... and, in this share (none unless a recipe asks), desk and video-call cameras: near
+    # eye level of someone seated, facing a wall a metre or two away, often looking down at a
+    # desk or table right in front of them (the scenes a webcam, a phone on a stand or a table
+    # robot sees, with most depths under 1.5 m).
+    close_p: float = 0.0
+    close_height: tuple[float, float] = (0.8, 1.6)
+    close_pitch_deg: tuple[float, float] = (0.0, 55.0)
+    close_wall: tuple[float, float] = (0.9, 3.0)  # distance to the wall ahead
+    close_desk_p: float = 0.7  # a desk or table stands right in front of the camera
+    close_min_distance: float = 0.5  # nearest foreground distance for these cameras
     room_width: tuple[float, float] = (3.0, 10.0)
     room_depth: tuple[float, float] = (3.0, 11.0)
     room_height: tuple[float, float] = (2.4, 3.4)

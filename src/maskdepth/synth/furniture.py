@@ -9,6 +9,7 @@ how they look, which the compiled kernel (room_kernels.py) is tested against.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,16 +196,43 @@ def _place(kind: str, rng: np.random.Generator, room: dict) -> list[tuple] | Non
 def _lamp(rng: np.random.Generator, room: dict) -> tuple:
     """A flat ceiling light somewhere in the room (a glowing box)."""
     w, d = rng.uniform(0.3, 1.2), rng.uniform(0.3, 1.2)
+    d = min(d, room["back"] - 0.6)  # in a shallow view (a close camera) it still ends in the room
     x = rng.uniform(-room["left"] + 0.2, max(room["right"] - 0.2 - w, -room["left"] + 0.2))
-    z = rng.uniform(0.5, max(room["back"] - 0.2 - d, 0.6))
+    z = rng.uniform(0.5, max(room["back"] - 0.2 - d, 0.5))
     drop = rng.uniform(0.02, 0.08)
     return (x, room["ceiling"] - drop, z, x + w, room["ceiling"] - 0.005, z + d)
 
 
-def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.Generator) -> Boxes:
+def _desk_in_front(rng: np.random.Generator, room: dict) -> list[tuple] | None:
+    """A desk or table right in front of the camera, for a close camera looking down at it: its
+    near edge 0.25-0.6 m ahead (inside CLEARANCE, which keeps the other pieces away), across
+    the view's centre; None when the wall ahead leaves no room for it."""
+    piece, w, d = desk(rng, room["ceiling"])
+    out = min(rng.uniform(0.25, 0.6), room["back"] - d)
+    if out < 0.2:
+        return None
+    along = rng.uniform(-0.8 * w, -0.2 * w)
+    if along < -room["left"] or along + w > room["right"]:
+        return None
+    return _orient(piece, "free_z", along, out, room)
+
+
+def _put(boxes: list[tuple], placed: list, footprints: list, rng: np.random.Generator,
+         texture_count: int) -> None:
+    """Add a piece's boxes to `placed` with one random material, its floor plan to `footprints`."""
+    footprints.append(_footprint(boxes))
+    material = (int(rng.integers(texture_count)), rng.uniform(0.4, 1.1),
+                rng.uniform(0.9, 1.1, 3), 1 / rng.uniform(0.4, 1.2))
+    placed.extend((box, material, False) for box in boxes)
+
+
+def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.Generator,
+                     desk_ahead: np.ndarray | None = None) -> Boxes:
     """Up to `max_pieces` furniture pieces per scene (and a ceiling lamp in half the scenes),
     none overlapping another or the space around the camera. texture_count: the number of floor
-    and wall textures the boxes may take their surface from."""
+    and wall textures the boxes may take their surface from. desk_ahead: (B,) the chance that
+    a scene first gets a desk right in front of the camera (close cameras); scenes with 0 draw
+    exactly what they would without it."""
     b = room.left.shape[0]
     rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=g)))
     kinds = list(PIECE_WEIGHTS)
@@ -219,16 +247,19 @@ def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.G
     for i in range(b):
         geometry = {k: float(getattr(room, k)[i]) for k in ("left", "right", "front", "back", "ceiling")}
         placed, footprints = [], []
+        put = functools.partial(_put, placed=placed, footprints=footprints, rng=rng,
+                                texture_count=texture_count)
+        if desk_ahead is not None and desk_ahead[i] > 0 and rng.random() < desk_ahead[i]:
+            boxes = _desk_in_front(rng, geometry)
+            if boxes is not None:
+                put(boxes)
         for _ in range(int(rng.integers(0, max_pieces + 1))):
             kind = str(rng.choice(kinds, p=weights))
             for _try in range(4):
                 boxes = _place(kind, rng, geometry)
                 if boxes is not None and len(placed) + len(boxes) <= BOX_SLOTS and \
                         _clear(_footprint(boxes), footprints, geometry):
-                    footprints.append(_footprint(boxes))
-                    material = (int(rng.integers(texture_count)), rng.uniform(0.4, 1.1),
-                                rng.uniform(0.9, 1.1, 3), 1 / rng.uniform(0.4, 1.2))
-                    placed += [(box, material, False) for box in boxes]
+                    put(boxes)
                     break
         if rng.random() < 0.5 and len(placed) < BOX_SLOTS:
             glow = rng.uniform(0.95, 1.2) * rng.uniform(0.95, 1.05, 3)

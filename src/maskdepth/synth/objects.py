@@ -60,11 +60,16 @@ def _inside_room(x, z, room: Room, margin) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def place_foreground(bank: SpriteBank, sprite: torch.Tensor, rays: Rays, room: Room,
-                     present: torch.Tensor, min_distance: float, g: torch.Generator) -> Placement:
-    """Stand sprites (B,) (indices into bank) in view, inside the room, nearer ones more often.
-    For a camera mounted high and looking down, no nearer than where its view meets the floor."""
+                     present: torch.Tensor, min_distance: float, g: torch.Generator,
+                     close_min_distance: float | None = None) -> Placement:
+    """Stand sprites (B,) (indices into bank) in view, inside the room, nearer ones more often:
+    min_distance metres or more away (close_min_distance for close cameras, rays.close). For a
+    camera mounted high and looking down, no nearer than where its view meets the floor."""
     b = present.shape[0]
-    near = torch.full((b, 1, 1), float(min_distance))
+    least = torch.full((b, 1, 1), float(min_distance))
+    if rays.close is not None and close_min_distance is not None:
+        least = torch.where(rays.close, float(close_min_distance), least)
+    near = least
     if rays.corner is not None:
         half_vertical = torch.atan((rays.dy.shape[1] / 2) / rays.focal)
         floor_in_view = rays.camera_height / torch.tan(rays.pitch + half_vertical)
@@ -74,7 +79,7 @@ def place_foreground(bank: SpriteBank, sprite: torch.Tensor, rays: Rays, room: R
     x = z * tan_half_fov * uniform((b, 1, 1), (-0.9, 0.9), g)
     margin = bank.size_m[sprite, 0].view(b, 1, 1) / 2 + 0.15
     x, z = _inside_room(x, z, room, margin)
-    return _placement(bank, sprite, x, z, present.view(b, 1, 1) & (z > 0.6 * min_distance), g)
+    return _placement(bank, sprite, x, z, present.view(b, 1, 1) & (z > 0.6 * least), g)
 
 
 def place_clutter(bank: SpriteBank, sprite: torch.Tensor, room: Room, present: torch.Tensor,

@@ -36,12 +36,15 @@ class Rays:
     pitch: torch.Tensor  # (B, 1, 1) radians of downward tilt
     corner: torch.Tensor | None = None  # (B, 1, 1) bool: mounted high in a corner (None = none)
     distortion: torch.Tensor | None = None  # (B,) barrel distortion k of a wide lens, 0 = none
+    close: torch.Tensor | None = None  # (B, 1, 1) bool: a desk or video-call camera (None = none)
 
 
 def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Generator) -> Rays:
     """Random pinhole cameras (field of view, height, downward pitch) and their pixel rays: at
-    eye level, or (a share cfg.corner_p) mounted high and looking steeply down; a share
-    cfg.wide_p has a wide lens whose barrel distortion the engine applies after rendering."""
+    eye level, or (a share cfg.corner_p) mounted high and looking steeply down, or (a share
+    cfg.close_p of the others) a desk or video-call camera; a share cfg.wide_p has a wide lens
+    whose barrel distortion the engine applies after rendering. With close_p 0 the random
+    draws are those of an engine without close cameras (the same scenes for the same seed)."""
     fov = uniform((b, 1, 1), cfg.fov_deg, g) * math.pi / 180
     wide = torch.rand(b, 1, 1, generator=g) < cfg.wide_p
     fov = torch.where(wide, uniform((b, 1, 1), cfg.wide_fov_deg, g) * math.pi / 180, fov)
@@ -52,12 +55,17 @@ def sample_rays(b: int, height: int, width: int, cfg: SceneConfig, g: torch.Gene
                         uniform((b, 1, 1), cfg.pitch_deg, g)) * math.pi / 180
     cam_height = torch.where(corner, uniform((b, 1, 1), cfg.corner_height, g),
                              uniform((b, 1, 1), cfg.camera_height, g))
+    close = None
+    if cfg.close_p > 0:
+        close = (torch.rand(b, 1, 1, generator=g) < cfg.close_p) & ~corner
+        pitch = torch.where(close, uniform((b, 1, 1), cfg.close_pitch_deg, g) * math.pi / 180, pitch)
+        cam_height = torch.where(close, uniform((b, 1, 1), cfg.close_height, g), cam_height)
     u = torch.arange(width).view(1, 1, width) + 0.5 - width / 2
     v = torch.arange(height).view(1, height, 1) + 0.5 - height / 2
     dx, dy_cam = u / focal, v / focal
     dy = -dy_cam * torch.cos(pitch) - torch.sin(pitch)
     dz = -dy_cam * torch.sin(pitch) + torch.cos(pitch)
-    return Rays(dx, dy, dz, cam_height, focal, pitch, corner, distortion)
+    return Rays(dx, dy, dz, cam_height, focal, pitch, corner, distortion, close)
 
 
 @dataclass
@@ -85,7 +93,8 @@ class Room:
 def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Room:
     """Random room sizes with the camera inside, near the front wall, looking in. A corner
     camera sits 0.3-0.9 m from a side wall and 0.2-0.6 m from the front wall, just under the
-    ceiling, turned away from that side wall (cfg.corner_yaw_deg)."""
+    ceiling, turned away from that side wall (cfg.corner_yaw_deg). A close camera has the back
+    wall cfg.close_wall metres ahead."""
     width, depth = uniform((b, 1, 1), cfg.room_width, g), uniform((b, 1, 1), cfg.room_depth, g)
     corner = rays.corner if rays.corner is not None else torch.zeros(b, 1, 1, dtype=torch.bool)
     headroom = torch.where(corner, 0.15, 0.3)
@@ -100,7 +109,10 @@ def sample_room(b: int, rays: Rays, cfg: SceneConfig, g: torch.Generator) -> Roo
     front = torch.where(corner, uniform((b, 1, 1), (0.2, 0.6), g), front)
     # A positive yaw turns the view towards +x (the right wall): away from the left one.
     yaw = torch.where(corner, torch.where(on_left, corner_yaw, -corner_yaw), yaw)
-    return Room(left, width - left, front, depth - front, ceiling, yaw)
+    back = depth - front
+    if rays.close is not None:
+        back = torch.where(rays.close, uniform((b, 1, 1), cfg.close_wall, g), back)
+    return Room(left, width - left, front, back, ceiling, yaw)
 
 
 # Surface ids in RoomHit.surface.

@@ -99,7 +99,8 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     light = rooms.sample_lighting(b, room, g)
     window = rooms.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
     doorway = rooms.sample_doorways(b, room, torch.rand(b, generator=g) < cfg.doorway_p, g)
-    boxes = furniture.sample_furniture(room, cfg.max_furniture, len(textures.floor) + len(textures.wall), g)
+    boxes = furniture.sample_furniture(room, cfg.max_furniture, len(textures.floor) + len(textures.wall), g,
+                                       desk_ahead=_desk_ahead(rays, cfg))
     tiles, brightness, tile_m = _tiles(textures, b, g)
     clutter = [objects.place_clutter(sprites, pick(pickers.furniture, b, g), room,
                                      torch.rand(b, generator=g) < 0.6, g)
@@ -107,11 +108,19 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     count = torch.randint(1, cfg.max_foreground + 1, (b,), generator=g)
     count = count * (torch.rand(b, generator=g) >= cfg.empty_p)
     foreground = [objects.place_foreground(sprites, _foreground_sprites(pickers, b, cfg, g), rays,
-                                           room, count > k, cfg.min_distance, g)
+                                           room, count > k, cfg.min_distance, g, cfg.close_min_distance)
                   for k in range(cfg.max_foreground)]
     shadows = [shadow_strengths(b, cfg, g) for _ in foreground]
     return RoomScenes(rays, room, light, window, doorway, boxes, textures, tiles, brightness,
                       tile_m, clutter, foreground, shadows)
+
+
+def _desk_ahead(rays: rooms.Rays, cfg: SceneConfig) -> np.ndarray | None:
+    """(B,) float: per scene, the chance that a desk stands right in front of the camera
+    (cfg.close_desk_p for close cameras, else 0); None without close cameras."""
+    if rays.close is None:
+        return None
+    return rays.close.view(-1).numpy() * float(cfg.close_desk_p)
 
 
 def _scene_table(s: RoomScenes) -> np.ndarray:
