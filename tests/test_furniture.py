@@ -233,17 +233,31 @@ def test_a_desk_ahead_stands_right_in_front_of_a_close_camera():
     import numpy as np
 
     cfg = small_config()
-    cfg.close_p = 1.0
+    cfg.close_p, cfg.corner_p = 1.0, 0.0
     g = torch.Generator().manual_seed(1)
     rays = rooms.sample_rays(64, 16, 16, cfg, g)
     room = rooms.sample_room(64, rays, cfg, g)
+    state = g.get_state()
     boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
     tops = (boxes.present > 0) & (boxes.hi[..., 1] - boxes.lo[..., 1] < 0.06) & \
         (boxes.hi[..., 1] > 0.7) & (boxes.hi[..., 1] < 0.77) & (boxes.emit == 0)
-    near_edge = torch.where(tops, boxes.lo[..., 2], torch.full_like(boxes.lo[..., 2], 99)).amin(1)
-    fits = room.back.flatten() >= 0.2 + 0.9  # the deepest desk still fits in front of the wall
-    assert ((near_edge >= 0.2 - 1e-5) & (near_edge <= 0.6 + 1e-5))[fits].float().mean() > 0.7
+    far = torch.full_like(boxes.lo[..., 2], 99)
+    first = torch.where(tops, torch.arange(BOX_SLOTS), BOX_SLOTS).amin(1)  # the desk ahead
+    has = first < BOX_SLOTS
+    assert has.float().mean() > 0.85  # it fits in front of the wall and inside the room
+    k = first[has]
+    lo, hi = boxes.lo[has, k], boxes.hi[has, k]
+    assert (lo[:, 2] >= 0.2 - 1e-5).all() and (lo[:, 2] <= 0.6 + 1e-5).all()
+    centre = (lo[:, 2] + hi[:, 2]) / 2 * torch.tan(room.yaw.flatten()[has])  # the view's centre line
+    assert ((lo[:, 0] <= centre) & (centre <= hi[:, 0])).all()
+    assert torch.where(tops, boxes.lo[..., 2], far).amin(1)[has].max() <= 0.6 + 1e-5
     assert (boxes.hi[..., 2] <= room.back.view(-1, 1) + 1e-4)[boxes.present > 0].all()
+    # No desk asked for: exactly the furniture drawn without the argument.
+    g.set_state(state)
+    none = sample_furniture(room, 3, 10, g, desk_ahead=np.zeros(64))
+    g.set_state(state)
+    without = sample_furniture(room, 3, 10, g)
+    assert all(torch.equal(a, b) for a, b in zip(dataclasses.astuple(none), dataclasses.astuple(without)))
 
 
 def test_close_camera_scenes_are_mostly_within_arms_reach_and_have_foreground():

@@ -344,3 +344,23 @@ def test_a_recipe_keeps_its_digest_when_the_config_gains_a_defaulted_field():
     grown_defaults = {**defaults, "model": {**defaults["model"], "new_switch": False}}
     assert config_digest(recipe, defaults) == config_digest(grown, grown_defaults)
     assert config_digest(recipe, defaults) != config_digest({**recipe, "optim": {"lr": 0.003}}, defaults)
+
+
+def test_a_recipe_keeps_its_digest_when_its_data_sources_gain_a_defaulted_field():
+    """Each data source is compared with a default source: a field added to SourceConfig later
+    (as empty_p and close_p were) leaves every recipe's digest as it was."""
+    from maskdepth.models.lineage import config_digest
+
+    blank = {"kind": "engine", "weight": 1.0, "clean": False}
+    recipe = {"data": {"sources": [{"kind": "photos", "weight": 0.5, "clean": False},
+                                   {"kind": "engine", "weight": 0.5, "clean": False}]}}
+    defaults = {"data": {"sources": [dict(blank)]}}
+    grown_blank = {**blank, "close_p": None}
+    grown = {"data": {"sources": [{**s, "close_p": None} for s in recipe["data"]["sources"]]}}
+    grown_defaults = {"data": {"sources": [dict(grown_blank)]}}
+    before = config_digest(recipe, defaults, {"sources": blank})
+    assert before == config_digest(grown, grown_defaults, {"sources": grown_blank})
+    asked = {"data": {"sources": [recipe["data"]["sources"][0], {**grown["data"]["sources"][1], "close_p": 0.3}]}}
+    assert before != config_digest(asked, grown_defaults, {"sources": grown_blank})
+    # Without item defaults a list is compared whole: the new key changes the digest.
+    assert config_digest(recipe, defaults) != config_digest(grown, grown_defaults)

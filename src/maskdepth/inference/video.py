@@ -140,16 +140,16 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     total = min(count, max_frames) if max_frames else count
     start = time.perf_counter()
     try:
-        with progress(total=total or None, unit="frame", desc="predict") as bar, \
-                _stopped_by_ctrl_c(camera) as stop:
-            for first, chunk in prefetch(batched(frames(), batch_size)):
-                run.batch(first, chunk)
-                bar.update(len(chunk))
-                if on_batch is not None:
-                    on_batch(first + len(chunk), time.perf_counter() - start)
-                if stop.is_set():
-                    break
-            run.finish()  # inside: a failed write or join prints no "done" line
+        with progress(total=total or None, unit="frame", desc="predict") as bar:
+            with _stopped_by_ctrl_c(camera) as stop:  # the frames only: Ctrl-C stops a join
+                for first, chunk in prefetch(batched(frames(), batch_size)):
+                    run.batch(first, chunk)
+                    bar.update(len(chunk))
+                    if on_batch is not None:
+                        on_batch(first + len(chunk), time.perf_counter() - start)
+                    if stop.is_set():
+                        break
+            run.finish()  # inside the progress block: a failed write or join prints no "done"
             outputs.close()
             outputs.join()
     except BaseException:

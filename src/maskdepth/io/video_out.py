@@ -77,12 +77,13 @@ class SegmentedVideo:
 
     @contextlib.contextmanager
     def _guarded(self):
-        """Any error while encoding or finishing a segment throws the segment away at once and
-        is raised again by every later call: FFmpeg's container is never used after a failed
-        write (a closed or half-failed muxer used again crashes the process, e.g. on a full
-        disk), and no later frame lands in a segment that lost some."""
+        """Any error while encoding or finishing a segment throws the segment away at once (its
+        container closed once, its temporary file removed) and is raised again by every later
+        call: FFmpeg's container is never written to after a failed write or close (a closed
+        muxer written to crashes the process, e.g. on a full disk), and no later frame lands in
+        a segment that lost some."""
         if self._failed is not None:
-            raise self._failed
+            raise self._failed.with_traceback(None)  # not the first raise's frames again
         try:
             yield
         except BaseException as error:

@@ -28,24 +28,32 @@ from maskdepth.errors import UserError
 LINEAGE_KEY = "maskdepth.lineage"
 
 
-def config_digest(config: dict, defaults: dict | None = None) -> str:
+def config_digest(config: dict, defaults: dict | None = None,
+                  item_defaults: dict[str, dict] | None = None) -> str:
     """SHA-256 (hex, 16 characters) of a config dict: the same recipe gives the same digest.
     With `defaults` (the dict of a default config), values equal to their default are left
     out, so the digest of a recipe file survives new config fields that keep the old behaviour
-    by default."""
+    by default. item_defaults: for a list of dicts under a key (e.g. {"sources": SourceConfig's
+    dict}), each item's values equal to that default are left out the same way."""
     if defaults is not None:
-        config = _changed(config, defaults)
+        config = _changed(config, defaults, item_defaults or {})
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _changed(values: dict, defaults: dict) -> dict:
-    """The entries of `values` that differ from `defaults`, nested dicts compared key by key."""
+def _changed(values: dict, defaults: dict, item_defaults: dict[str, dict]) -> dict:
+    """The entries of `values` that differ from `defaults`, nested dicts compared key by key,
+    lists of dicts under item_defaults' keys item by item."""
     changed = {}
     for key, value in values.items():
         default = defaults.get(key, object())
+        if key in item_defaults and isinstance(value, list):
+            value = [_changed(v, item_defaults[key], {}) if isinstance(v, dict) else v for v in value]
+            if isinstance(default, list):
+                default = [_changed(v, item_defaults[key], {}) if isinstance(v, dict) else v
+                           for v in default]
         if isinstance(value, dict) and isinstance(default, dict):
-            value = _changed(value, default)
+            value = _changed(value, default, item_defaults)
             if value:
                 changed[key] = value
         elif value != default:

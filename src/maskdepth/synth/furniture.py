@@ -10,6 +10,7 @@ how they look, which the compiled kernel (room_kernels.py) is tested against.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,12 +207,14 @@ def _lamp(rng: np.random.Generator, room: dict) -> tuple:
 def _desk_in_front(rng: np.random.Generator, room: dict) -> list[tuple] | None:
     """A desk or table right in front of the camera, for a close camera looking down at it: its
     near edge 0.25-0.6 m ahead (inside CLEARANCE, which keeps the other pieces away), across
-    the view's centre; None when the wall ahead leaves no room for it."""
+    the view's centre line (turned by the room's yaw); None when the wall ahead leaves no room
+    for it."""
     piece, w, d = desk(rng, room["ceiling"])
     out = min(rng.uniform(0.25, 0.6), room["back"] - d)
     if out < 0.2:
         return None
-    along = rng.uniform(-0.8 * w, -0.2 * w)
+    centre = (out + d / 2) * math.tan(room["yaw"])  # where the view's centre line crosses it
+    along = centre - rng.uniform(0.2, 0.8) * w
     if along < -room["left"] or along + w > room["right"]:
         return None
     return _orient(piece, "free_z", along, out, room)
@@ -245,7 +248,7 @@ def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.G
     tint = np.ones((b, BOX_SLOTS, 3), np.float32)
     tiles_per_m = np.ones((b, BOX_SLOTS), np.float32)
     for i in range(b):
-        geometry = {k: float(getattr(room, k)[i]) for k in ("left", "right", "front", "back", "ceiling")}
+        geometry = {k: float(getattr(room, k)[i]) for k in ("left", "right", "front", "back", "ceiling", "yaw")}
         placed, footprints = [], []
         put = functools.partial(_put, placed=placed, footprints=footprints, rng=rng,
                                 texture_count=texture_count)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
+from maskdepth.data.config import SourceConfig
 from maskdepth.models.lineage import config_digest, hardware_name
 from maskdepth.models.registry import pretrained_provenance
 from maskdepth.training.config import TrainConfig
@@ -16,9 +18,11 @@ def sizes_used(config: TrainConfig, steps: int) -> list[int]:
 
 
 def recipe_digest(config: TrainConfig) -> str:
-    """The lineage's digest of a run's config: its values that differ from the defaults (see
-    models/lineage.config_digest), so config fields added later leave it unchanged."""
-    return config_digest(config.to_dict(), TrainConfig().to_dict())
+    """The lineage's digest of a run's config: its values that differ from the defaults, each
+    data source's against a default source (see models/lineage.config_digest), so config
+    fields added later leave it unchanged."""
+    return config_digest(config.to_dict(), TrainConfig().to_dict(),
+                         {"sources": dataclasses.asdict(SourceConfig())})
 
 
 def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: str,
