@@ -4,7 +4,7 @@
 
 Draws `count` scenes with the default SceneConfig (procedural textures, no photos; the photo
 folders change surfaces only, not geometry), or with `--close-p` of desk and video-call cameras
-(configs/lite0.yaml's engine uses 0.35), and prints, for eye-level, corner and close cameras and
+(a lite0 run tried 0.35; docs/engine.md), and prints, for eye-level, corner and close cameras and
 all: camera height, downward pitch and horizontal field of view (mean and 5-95 % range), the
 per-image median depth, pixel depth percentiles, the share of pixels nearer than 1 m and farther
 than 6 m, furniture boxes and pieces-with-doorway per scene, and the foreground's share of the
