@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth import furniture, objects, room_kernels, room_tables
+from maskdepth.synth import furniture, objects, room_kernels, room_tables, windows
 from maskdepth.synth import room as rooms
 from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import SceneConfig
@@ -28,7 +28,7 @@ class RoomScenes:
     rays: rooms.Rays
     room: rooms.Room
     light: rooms.Lighting
-    window: rooms.Window
+    window: windows.Window
     doorway: rooms.Doorway
     boxes: furniture.Boxes  # solid furniture, in image and background
     textures: TextureBanks  # shared, not copied
@@ -97,7 +97,7 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     rays = rooms.sample_rays(b, cfg.height, cfg.width, cfg, g)
     room = rooms.sample_room(b, rays, cfg, g)
     light = rooms.sample_lighting(b, room, g)
-    window = rooms.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
+    window = windows.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
     doorway = rooms.sample_doorways(b, room, torch.rand(b, generator=g) < cfg.doorway_p, g)
     boxes = furniture.sample_furniture(room, cfg.max_furniture, len(textures.floor) + len(textures.wall), g,
                                        desk_ahead=_desk_ahead(rays, cfg))
@@ -199,7 +199,7 @@ def render_rooms_torch(s: RoomScenes) -> dict[str, torch.Tensor]:
     definition of `render_rooms` (see engine.py for the outputs)."""
     hit = rooms.cast_room(s.rays, s.room, s.doorway)
     colour = rooms.texture_room(hit, s.atlas, s.tile_m) * rooms.shade_room(hit, s.room, s.light)
-    colour = rooms.paint_windows(colour, hit, s.window)
+    colour = windows.paint_windows(colour, hit, s.window)
     colour, depth = furniture.draw_boxes(colour, hit.depth, s.rays, s.room, s.light, s.boxes, s.box_bank)
     for place in s.clutter:
         light = objects.light_at(s.light, s.room, place)
