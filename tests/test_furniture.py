@@ -172,12 +172,17 @@ def test_sampled_furniture_stands_inside_the_room_clear_of_the_camera(engine):
     assert (boxes.tile[present] < 10).all()
 
 
+def _cameras(count: int, seed: int, **shares):
+    """(rays, room, generator) of `count` cameras at 16x16 drawn with small_config() and the
+    given SceneConfig shares (corner_p, close_p), the generator left after the room."""
+    cfg = dataclasses.replace(small_config(), **shares)
+    g = torch.Generator().manual_seed(seed)
+    rays = rooms.sample_rays(count, 16, 16, cfg, g)
+    return rays, rooms.sample_room(count, rays, cfg, g), g
+
+
 def test_corner_cameras_are_high_in_a_corner_looking_down_into_the_room():
-    cfg = small_config()
-    cfg.corner_p = 1.0
-    g = torch.Generator().manual_seed(0)
-    rays = rooms.sample_rays(256, 16, 16, cfg, g)
-    room = rooms.sample_room(256, rays, cfg, g)
+    rays, room, _ = _cameras(256, seed=0, corner_p=1.0)
     assert rays.corner.all()
     height, pitch = rays.camera_height.flatten(), rays.pitch.flatten() * 180 / math.pi
     assert height.min() >= 2.2 and height.max() <= 3.5 and height.std() > 0.2
@@ -214,11 +219,7 @@ def test_compiled_renderer_matches_with_furniture_doorways_and_corner_cameras(se
 
 
 def test_close_cameras_sit_at_desk_height_facing_a_near_wall():
-    cfg = small_config()
-    cfg.close_p = 1.0
-    g = torch.Generator().manual_seed(0)
-    rays = rooms.sample_rays(256, 16, 16, cfg, g)
-    room = rooms.sample_room(256, rays, cfg, g)
+    rays, room, g = _cameras(256, seed=0, close_p=1.0)
     close = rays.close.flatten()
     assert torch.equal(close, ~rays.corner.flatten())  # corner cameras stay corner cameras
     assert 0.55 < close.float().mean() < 0.85
@@ -232,11 +233,7 @@ def test_close_cameras_sit_at_desk_height_facing_a_near_wall():
 def test_a_desk_ahead_stands_right_in_front_of_a_close_camera():
     import numpy as np
 
-    cfg = small_config()
-    cfg.close_p, cfg.corner_p = 1.0, 0.0
-    g = torch.Generator().manual_seed(1)
-    rays = rooms.sample_rays(64, 16, 16, cfg, g)
-    room = rooms.sample_room(64, rays, cfg, g)
+    _, room, g = _cameras(64, seed=1, close_p=1.0, corner_p=0.0)
     state = g.get_state()
     boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
     tops = (boxes.present > 0) & (boxes.hi[..., 1] - boxes.lo[..., 1] < 0.06) & \

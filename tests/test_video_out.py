@@ -27,6 +27,24 @@ def _write_segments(video: SegmentedVideo, frames: list[np.ndarray], bounds) -> 
         video.end()
 
 
+def _ffv1_clip(path: Path, room: np.ndarray, frames: int, rows: slice, cols: slice,
+               step: int) -> Path:
+    """A lossless FFV1 clip (it keeps odd sizes, which an mp4 encoder pads) of `room` (H, W, 3)
+    uint8 with a dark block at `rows` x `cols` in the first frame, `step` pixels further right
+    in each next one."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = room.shape[1], room.shape[0], "bgr0"
+        for n in range(frames):
+            frame = room.copy()
+            frame[rows, cols.start + step * n: cols.stop + step * n] = 20
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path
+
+
 @pytest.mark.parametrize("kind, suffix", [("mask", ".mkv"), ("depth", ".mkv")])
 def test_segments_join_into_one_lossless_video(tmp_path, kind, suffix):
     frames = _frames(kind, 11, np.random.default_rng(0))
@@ -167,17 +185,7 @@ def test_predict_video_of_odd_size_writes_all_three_videos(tmp_path):
     rng = np.random.default_rng(4)
     room = rng.integers(40, 200, (121, 161, 3), dtype=np.uint8)
     write_rgb(tmp_path / "room.png", room)
-    import av
-
-    clip = tmp_path / "odd.mkv"  # lossless FFV1 keeps the odd size (an mp4 encoder pads it)
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 161, 121, "bgr0"
-        for n in range(4):
-            frame = room.copy()
-            frame[30:90, 20 + 10 * n: 50 + 10 * n] = 20
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
+    clip = _ffv1_clip(tmp_path / "odd.mkv", room, 4, slice(30, 90), slice(20, 50), step=10)
     out = tmp_path / "out"
     assert main(["predict", "--video", str(clip), "--background", str(tmp_path / "room.png"),
                  "--out", str(out)]) == 0
@@ -265,8 +273,6 @@ def test_predict_video_on_a_full_disk_fails_in_one_line_and_resumes_to_the_whole
     """`predict --video` whose disk fills mid-run (three writer threads, segments of 2 frames):
     exit 2, one line naming the file, no temporary file left, finished segments kept; with the
     space back, --resume gives every frame, equal to an uninterrupted run's."""
-    import av
-
     from maskdepth.cli import main
     from maskdepth.io import video_out
     from maskdepth.io.images import write_rgb
@@ -274,15 +280,7 @@ def test_predict_video_on_a_full_disk_fails_in_one_line_and_resumes_to_the_whole
     rng = np.random.default_rng(5)
     room = rng.integers(40, 200, (48, 64, 3), dtype=np.uint8)
     write_rgb(tmp_path / "room.png", room)
-    clip = tmp_path / "walk.mkv"
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
-        for n in range(8):
-            frame = room.copy()
-            frame[10:40, 4 + 6 * n: 16 + 6 * n] = 20
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
+    clip = _ffv1_clip(tmp_path / "walk.mkv", room, 8, slice(10, 40), slice(4, 16), step=6)
     argv = ["predict", "--video", str(clip), "--background", str(tmp_path / "room.png"),
             "--batch-size", "2", "--segment-frames", "2"]
     assert main([*argv, "--out", str(tmp_path / "whole")]) == 0

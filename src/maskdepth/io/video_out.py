@@ -88,7 +88,7 @@ class SegmentedVideo:
             yield
         except BaseException as error:
             self._failed = error
-            self._drop()
+            self.abandon()
             raise
 
     def _segment(self, first: int) -> Path:
@@ -161,9 +161,6 @@ class SegmentedVideo:
 
     def abandon(self) -> None:
         """Drop the open segment (an error while writing it, here or elsewhere)."""
-        self._drop()
-
-    def _drop(self) -> None:
         if self._container is not None:
             container, self._container = self._container, None
             with contextlib.suppress(Exception):  # the segment is thrown away either way

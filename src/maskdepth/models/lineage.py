@@ -48,10 +48,9 @@ def _changed(values: dict, defaults: dict, item_defaults: dict[str, dict]) -> di
     for key, value in values.items():
         default = defaults.get(key, object())
         if key in item_defaults and isinstance(value, list):
-            value = [_changed(v, item_defaults[key], {}) if isinstance(v, dict) else v for v in value]
+            value = _changed_items(value, item_defaults[key])
             if isinstance(default, list):
-                default = [_changed(v, item_defaults[key], {}) if isinstance(v, dict) else v
-                           for v in default]
+                default = _changed_items(default, item_defaults[key])
         if isinstance(value, dict) and isinstance(default, dict):
             value = _changed(value, default, item_defaults)
             if value:
@@ -59,6 +58,11 @@ def _changed(values: dict, defaults: dict, item_defaults: dict[str, dict]) -> di
         elif value != default:
             changed[key] = value
     return changed
+
+
+def _changed_items(items: list, item_default: dict) -> list:
+    """Each dict of `items` reduced to its entries that differ from `item_default`."""
+    return [_changed(item, item_default, {}) if isinstance(item, dict) else item for item in items]
 
 
 def hardware_name() -> str:
