@@ -223,3 +223,33 @@ def test_bench_build_measures_both_rates(tmp_path, photo_folders):
     numbers = json.loads(result.read_text())
     assert numbers["in_memory_scenes_per_s"] > 0 and numbers["to_disk_scenes_per_s"] > 0
     assert main(["bench", "build", "--size", "48"]) == 2
+
+
+def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(tmp_path):
+    """A photo whose red rises from 0 to 255 across it: a whole-photo tile spans most of it, a
+    surface crop (6-20 % of a side) only a fifth of it at most."""
+    from maskdepth.synth.photos import texture_crops
+
+    ramp = np.zeros((120, 160, 3), np.uint8)
+    ramp[..., 0] = np.linspace(0, 255, 160).round().astype(np.uint8)
+    for i in range(2):
+        write_rgb(tmp_path / f"room{i}.png", ramp)
+    spans = lambda tiles: tiles[:, 0].amax((1, 2)) - tiles[:, 0].amin((1, 2))  # noqa: E731
+    rooms = texture_crops(tmp_path, 16, torch.Generator().manual_seed(0))
+    surfaces = texture_crops(tmp_path, 16, torch.Generator().manual_seed(0), surfaces=True)
+    assert rooms.shape == (2 * 4, 3, 16, 16) and surfaces.shape == (2 * 8, 3, 16, 16)
+    assert (spans(rooms[:2]) > 0.6).all()  # the whole (square-cropped) photos come first
+    assert (spans(surfaces) < 0.25).all() and (spans(surfaces) > 0.01).all()
+
+
+def test_an_engine_takes_surface_textures_from_its_source_and_rejects_other_words():
+    from maskdepth.data.sources import EngineSource
+    from maskdepth.synth.config import SceneConfig
+    from maskdepth.synth.engine import SceneEngine
+
+    engine = EngineSource(SourceConfig(kind="engine", photo_textures="surfaces"), seed=0)
+    assert engine.make_renderer(32, None).config.photo_textures == "surfaces"
+    assert DataConfig(sources=[SourceConfig(photo_textures="walls")]).problems() == [
+        "data.sources[0].photo_textures must be rooms or surfaces, got 'walls'"]
+    with pytest.raises(UserError, match="photo_textures must be rooms or surfaces"):
+        SceneEngine(SceneConfig(height=32, width=32, photo_textures="walls"))

@@ -21,7 +21,9 @@ class SourceConfig:
     `empty_p` is the engine's share of empty scenes (no foreground: an empty mask and the
     room's depth everywhere; None = the engine's default, synth/config.py); `close_p` its share
     of desk and video-call cameras (a wall a metre or two ahead, often a desk right in front;
-    None = the engine's default, none)."""
+    None = the engine's default, none); `photo_textures` how `textures` photos cover floors
+    and walls: "rooms" (whole photos and large crops) or "surfaces" (small crops only; None =
+    the engine's default, rooms)."""
 
     kind: str = "engine"
     path: str | None = None
@@ -34,6 +36,7 @@ class SourceConfig:
     classic: bool = False
     empty_p: float | None = None
     close_p: float | None = None
+    photo_textures: str | None = None
 
 
 @dataclass
@@ -73,6 +76,9 @@ class DataConfig:
                 share = getattr(source, name)
                 if share is not None and not 0 <= share <= 1:
                     problems.append(f"data.sources[{i}].{name} must be in [0, 1], got {share}")
+            if source.photo_textures not in (None, "rooms", "surfaces"):
+                problems.append(f"data.sources[{i}].photo_textures must be rooms or surfaces, "
+                                f"got {source.photo_textures!r}")
         if len(self.sizes) != len(self.size_steps) or not self.sizes:
             problems.append("data.sizes and data.size_steps must be lists of the same length")
         elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):

@@ -79,5 +79,8 @@ class SceneConfig:
     sprite_res: int = 96
     texture_count: int = 48
     texture_res: int = 64
+    # With --textures: "rooms" tiles floors and walls with whole photos and large crops of them
+    # (rooms in the wallpaper); "surfaces" with small crops only (photos/texture_crops).
+    photo_textures: str = "rooms"
     photo_p: float = 0.5  # with --backgrounds: share of a batch composed over real photos
     capture: CaptureConfig = field(default_factory=CaptureConfig)

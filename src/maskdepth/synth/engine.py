@@ -49,10 +49,12 @@ class SceneEngine:
         self.config = cfg = config or SceneConfig()
         if backgrounds is not None and foregrounds is None:
             raise UserError("--backgrounds needs --foregrounds: cut-outs to paste over the photos")
+        if cfg.photo_textures not in ("rooms", "surfaces"):
+            raise UserError(f"photo_textures must be rooms or surfaces, got {cfg.photo_textures!r}")
         g = torch.Generator().manual_seed(seed)
         self.textures = make_texture_banks(cfg.texture_count, cfg.texture_res, g)
         if textures is not None:
-            photos = texture_crops(textures, cfg.texture_res, g)
+            photos = texture_crops(textures, cfg.texture_res, g, cfg.photo_textures == "surfaces")
             self.textures.floor = torch.cat([self.textures.floor, photos])
             self.textures.wall = torch.cat([self.textures.wall, photos])
         n = cfg.sprite_count // 2

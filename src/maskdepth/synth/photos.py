@@ -109,16 +109,22 @@ def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, fl
     return torch.from_numpy(out).permute(0, 3, 1, 2)
 
 
-def texture_crops(folder: str | Path, res: int, g: torch.Generator, per_photo: int = 4) -> torch.Tensor:
-    """Texture tiles cut from photos: the whole photo and `per_photo - 1` random crops (30-80 %
-    of a side, mirrored half the time) of each, (N * per_photo, 3, res, res) in [0, 1]."""
-    photos = load_photos(folder, 2 * res, 2 * res)
-    n = len(photos)
-    whole = F.interpolate(photos, size=(res, res), mode="area")
-    pick = torch.arange(n).repeat(per_photo - 1)
-    zoom = uniform(len(pick), (0.3, 0.8), g)
+def texture_crops(folder: str | Path, res: int, g: torch.Generator, surfaces: bool = False) -> torch.Tensor:
+    """Texture tiles cut from photos, (N * k, 3, res, res) in [0, 1], mirrored half the time.
+
+    Rooms (the default): each whole photo and 3 random crops of 30-80 % of a side, so walls
+    and floors may show a room's furniture and corners. Surfaces: 8 crops of 6-20 % of a side
+    (a patch of wall, floor, upholstery or wood), cut from the photos at 4x `res`, so a wall
+    near the camera does not look like a room seen from afar."""
+    zoom_range, per_photo, side = ((0.06, 0.2), 8, 4 * res) if surfaces else ((0.3, 0.8), 3, 2 * res)
+    photos = load_photos(folder, side, side)
+    pick = torch.arange(len(photos)).repeat(per_photo)
+    zoom = uniform(len(pick), zoom_range, g)
     crops = crop_photos(photos, pick, zoom, torch.rand(len(pick), generator=g) < 0.5, g)
-    return torch.cat([whole, F.interpolate(crops, size=(res, res), mode="area")])
+    tiles = [F.interpolate(crops, size=(res, res), mode="area")]
+    if not surfaces:
+        tiles.insert(0, F.interpolate(photos, size=(res, res), mode="area"))
+    return torch.cat(tiles)
 
 
 @dataclass
