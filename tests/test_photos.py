@@ -234,7 +234,7 @@ def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(
     ramp[..., 0] = np.linspace(0, 255, 160).round().astype(np.uint8)
     for i in range(2):
         write_rgb(tmp_path / f"room{i}.png", ramp)
-    spans = lambda tiles: tiles[:, 0].amax((1, 2)) - tiles[:, 0].amin((1, 2))  # noqa: E731
+    spans = lambda tiles: tiles[:, 0].amax((1, 2)) - tiles[:, 0].amin((1, 2))
     rooms = texture_crops(tmp_path, 16, torch.Generator().manual_seed(0))
     surfaces = texture_crops(tmp_path, 16, torch.Generator().manual_seed(0), surfaces=True)
     assert rooms.shape == (2 * 4, 3, 16, 16) and surfaces.shape == (2 * 8, 3, 16, 16)
