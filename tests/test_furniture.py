@@ -269,10 +269,56 @@ def test_close_camera_scenes_are_mostly_within_arms_reach_and_have_foreground():
 @pytest.mark.kernel_parity
 def test_compiled_renderer_matches_with_close_cameras_and_desks_ahead():
     cfg = small_config(shadow_p=1.0)
-    cfg.close_p, cfg.corner_p = 1.0, 0.0
+    cfg.close_p, cfg.corner_p, cfg.desk_things_p = 1.0, 0.0, 1.0
     engine = SceneEngine(cfg, seed=5)
     scenes = sample_rooms(12, cfg, engine.textures, engine.sprites, engine.pickers,
                           torch.Generator().manual_seed(5))
     assert scenes.rays.close.all()
     fast, reference = render_rooms(scenes, 64, 64), render_rooms_torch(scenes)
     assert_same_render(fast, reference)
+
+
+def test_things_on_a_desk_stand_on_its_top_inside_its_edges_apart_from_each_other():
+    import numpy as np
+
+    from maskdepth.synth.pieces import desk_things
+
+    rng, counts = np.random.default_rng(0), []
+    for _ in range(200):
+        w, d, h = rng.uniform(0.6, 1.8), rng.uniform(0.4, 0.9), rng.uniform(0.4, 0.76)
+        things = desk_things(rng, w, d, h)
+        counts.append(len(things))
+        boxes = [piece[0] for piece in things]
+        assert all(len(piece) == 1 for piece in things)
+        for a0, a1, y0, y1, c0, c1 in boxes:
+            assert y0 == h and 0.005 <= y1 - h <= 0.4 and 0 < a0 < a1 < w and 0 < c0 < c1 < d
+        for i, p in enumerate(boxes):
+            for q in boxes[:i]:
+                assert not (p[0] < q[1] and q[0] < p[1] and p[4] < q[5] and q[4] < p[5])
+    assert min(counts) >= 1 and max(counts) <= 8 and np.mean(counts) > 3
+
+
+def test_desks_ahead_carry_things_when_asked_and_draw_as_before_when_not():
+    import numpy as np
+
+    _, room, g = _cameras(64, seed=2, close_p=1.0, corner_p=0.0)
+    state = g.get_state()
+    boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64), things_p=1.0)
+    live = (boxes.present > 0) & (boxes.emit == 0)
+    tops = live & (boxes.hi[..., 1] - boxes.lo[..., 1] < 0.06) & (boxes.hi[..., 1] > 0.7) & \
+        (boxes.hi[..., 1] < 0.77)
+    on_top = 0
+    for i in range(64):
+        for t in tops[i].nonzero().flatten().tolist():
+            lo, hi = boxes.lo[i, t], boxes.hi[i, t]
+            sits = live[i] & ((boxes.lo[i, :, 1] - hi[1]).abs() < 1e-5) & \
+                (boxes.lo[i, :, 0] > lo[0]) & (boxes.hi[i, :, 0] < hi[0]) & \
+                (boxes.lo[i, :, 2] > lo[2]) & (boxes.hi[i, :, 2] < hi[2])
+            on_top += int(sits.sum())
+    assert on_top > 64 * 2  # most desks ahead carry things, 2-8 each
+    assert (boxes.present.sum(1) <= BOX_SLOTS).all()
+    g.set_state(state)
+    none = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64), things_p=0.0)
+    g.set_state(state)
+    without = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
+    assert all(torch.equal(a, b) for a, b in zip(dataclasses.astuple(none), dataclasses.astuple(without)))

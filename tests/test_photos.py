@@ -242,14 +242,16 @@ def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(
     assert (spans(surfaces) < 0.25).all() and (spans(surfaces) > 0.01).all()
 
 
-def test_an_engine_takes_surface_textures_from_its_source_and_rejects_other_words():
+def test_an_engine_takes_surface_textures_and_desk_things_from_its_source_and_rejects_bad_values():
     from maskdepth.data.sources import EngineSource
     from maskdepth.synth.config import SceneConfig
     from maskdepth.synth.engine import SceneEngine
 
-    engine = EngineSource(SourceConfig(kind="engine", photo_textures="surfaces"), seed=0)
-    assert engine.make_renderer(32, None).config.photo_textures == "surfaces"
-    assert DataConfig(sources=[SourceConfig(photo_textures="walls")]).problems() == [
+    engine = EngineSource(SourceConfig(kind="engine", photo_textures="surfaces", desk_things_p=0.6), seed=0)
+    config = engine.make_renderer(32, None).config
+    assert (config.photo_textures, config.desk_things_p) == ("surfaces", 0.6)
+    assert DataConfig(sources=[SourceConfig(photo_textures="walls", desk_things_p=2.0)]).problems() == [
+        "data.sources[0].desk_things_p must be in [0, 1], got 2.0",
         "data.sources[0].photo_textures must be rooms or surfaces, got 'walls'"]
     with pytest.raises(UserError, match="photo_textures must be rooms or surfaces"):
         SceneEngine(SceneConfig(height=32, width=32, photo_textures="walls"))

@@ -23,7 +23,8 @@ class SourceConfig:
     of desk and video-call cameras (a wall a metre or two ahead, often a desk right in front;
     None = the engine's default, none); `photo_textures` how `textures` photos cover floors
     and walls: "rooms" (whole photos and large crops) or "surfaces" (small crops only; None =
-    the engine's default, rooms)."""
+    the engine's default, rooms); `desk_things_p` the share of desks and tables with things on
+    their tops (None = the engine's default, none)."""
 
     kind: str = "engine"
     path: str | None = None
@@ -37,6 +38,7 @@ class SourceConfig:
     empty_p: float | None = None
     close_p: float | None = None
     photo_textures: str | None = None
+    desk_things_p: float | None = None
 
 
 @dataclass
@@ -72,7 +74,7 @@ class DataConfig:
             if not source.weight > 0:
                 problems.append(f"data.sources[{i}].weight must be above 0 (remove the source "
                                 f"instead), got {source.weight}")
-            for name in ("empty_p", "close_p"):
+            for name in ("empty_p", "close_p", "desk_things_p"):
                 share = getattr(source, name)
                 if share is not None and not 0 <= share <= 1:
                     problems.append(f"data.sources[{i}].{name} must be in [0, 1], got {share}")

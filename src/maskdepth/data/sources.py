@@ -50,8 +50,9 @@ class EngineSource(RenderedSource):
             config.empty_p = self.source.empty_p
         if self.source.close_p is not None:
             config.close_p = self.source.close_p
-        if self.source.photo_textures is not None:
-            config.photo_textures = self.source.photo_textures
+        for name in ("photo_textures", "desk_things_p"):
+            if getattr(self.source, name) is not None:
+                setattr(config, name, getattr(self.source, name))
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,
                            backgrounds=self.source.backgrounds, textures=self.source.textures,
                            device=self.device)

@@ -69,6 +69,7 @@ class SceneConfig:
     window_p: float = 0.5
     doorway_p: float = 0.4  # an opening in the back wall to a dimmer space behind it
     max_furniture: int = 5  # solid furniture pieces (desks, cabinets, shelves, ...), 0 .. this many
+    desk_things_p: float = 0.0  # share of desks and tables with things on top (books, mugs, screens)
     max_foreground: int = 2  # objects per scene, at least one unless empty
     empty_p: float = 0.05  # scenes with no foreground at all (empty mask)
     person_p: float = 0.6  # a foreground object is a person (else furniture or a cut-out)

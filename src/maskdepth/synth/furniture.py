@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth.pieces import PIECE_STANDS, PIECE_WEIGHTS, PIECES, Piece, desk
+from maskdepth.synth.pieces import PIECE_STANDS, PIECE_WEIGHTS, PIECES, Piece, desk, desk_things
 from maskdepth.synth.room import Lighting, Rays, Room
 from maskdepth.synth.shapes import sample_bilinear
 
@@ -89,8 +89,9 @@ def _spot(rng: np.random.Generator, low: float, high: float) -> float | None:
     return rng.uniform(low, high) if high >= low else None
 
 
-def _place(kind: str, rng: np.random.Generator, room: dict) -> list[tuple] | None:
-    """One piece of `kind` at a random spot: room-frame boxes, or None when it did not fit."""
+def _place(kind: str, rng: np.random.Generator, room: dict, things_p: float = 0.0) -> list[list[tuple]] | None:
+    """One piece of `kind` at a random spot, or None when it did not fit: room-frame box groups,
+    the piece's first, then (a desk, with chance things_p) one per thing on its top."""
     piece, w, d = PIECES[kind](rng, room["ceiling"])
     stands = PIECE_STANDS[kind]
     if stands == "either":
@@ -110,7 +111,16 @@ def _place(kind: str, rng: np.random.Generator, room: dict) -> list[tuple] | Non
             along, out = _spot(rng, 0.5, room["back"] - w), _spot(rng, -room["left"], room["right"] - d)
     if along is None or out is None:
         return None
-    return _orient(piece, wall, along, out, room)
+    return [_orient(p, wall, along, out, room) for p in [piece, *_things(kind, piece, w, d, rng, things_p)]]
+
+
+def _things(kind: str, piece: Piece, w: float, d: float, rng: np.random.Generator,
+            things_p: float) -> list[Piece]:
+    """The things on a desk's top (pieces.desk_things) with chance things_p, else none; no draw
+    at all when things_p is 0, so scenes without things are drawn exactly as before."""
+    if kind != "desk" or things_p <= 0 or rng.random() >= things_p:
+        return []
+    return desk_things(rng, w, d, piece[0][3])  # the first box is the top: its y1 is the height
 
 
 def _lamp(rng: np.random.Generator, room: dict) -> tuple:
@@ -123,11 +133,11 @@ def _lamp(rng: np.random.Generator, room: dict) -> tuple:
     return (x, room["ceiling"] - drop, z, x + w, room["ceiling"] - 0.005, z + d)
 
 
-def _desk_in_front(rng: np.random.Generator, room: dict) -> list[tuple] | None:
+def _desk_in_front(rng: np.random.Generator, room: dict, things_p: float = 0.0) -> list[list[tuple]] | None:
     """A desk or table right in front of the camera, for a close camera looking down at it: its
     near edge 0.25-0.6 m ahead (inside CLEARANCE, which keeps the other pieces away), across
     the view's centre line (turned by the room's yaw); None when the wall ahead leaves no room
-    for it."""
+    for it. Box groups as `_place` gives them."""
     piece, w, d = desk(rng, room["ceiling"])
     out = min(rng.uniform(0.25, 0.6), room["back"] - d)
     if out < 0.2:
@@ -136,25 +146,30 @@ def _desk_in_front(rng: np.random.Generator, room: dict) -> list[tuple] | None:
     along = centre - rng.uniform(0.2, 0.8) * w
     if along < -room["left"] or along + w > room["right"]:
         return None
-    return _orient(piece, "free_z", along, out, room)
+    return [_orient(p, "free_z", along, out, room) for p in [piece, *_things("desk", piece, w, d, rng, things_p)]]
 
 
-def _put(boxes: list[tuple], placed: list, footprints: list, rng: np.random.Generator,
+def _put(groups: list[list[tuple]], placed: list, footprints: list, rng: np.random.Generator,
          texture_count: int) -> None:
-    """Add a piece's boxes to `placed` with one random material, its floor plan to `footprints`."""
-    footprints.append(_footprint(boxes))
-    material = (int(rng.integers(texture_count)), rng.uniform(0.4, 1.1),
-                rng.uniform(0.9, 1.1, 3), 1 / rng.uniform(0.4, 1.2))
-    placed.extend((box, material, False) for box in boxes)
+    """Add a piece's box groups to `placed`, each group with one random material, as many as
+    BOX_SLOTS leaves room for (the piece itself first); the piece's floor plan to `footprints`."""
+    footprints.append(_footprint(groups[0]))
+    for boxes in groups:
+        if len(placed) + len(boxes) > BOX_SLOTS:
+            break
+        material = (int(rng.integers(texture_count)), rng.uniform(0.4, 1.1),
+                    rng.uniform(0.9, 1.1, 3), 1 / rng.uniform(0.4, 1.2))
+        placed.extend((box, material, False) for box in boxes)
 
 
 def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.Generator,
-                     desk_ahead: np.ndarray | None = None) -> Boxes:
+                     desk_ahead: np.ndarray | None = None, things_p: float = 0.0) -> Boxes:
     """Up to `max_pieces` furniture pieces per scene (and a ceiling lamp in half the scenes),
     none overlapping another or the space around the camera. texture_count: the number of floor
     and wall textures the boxes may take their surface from. desk_ahead: (B,) the chance that
     a scene first gets a desk right in front of the camera (close cameras); scenes with 0 draw
-    exactly what they would without it."""
+    exactly what they would without it. things_p: the chance that a desk has things on its top
+    (books, mugs, screens; pieces.desk_things); 0 draws exactly what was drawn before."""
     b = room.left.shape[0]
     rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=g)))
     kinds = list(PIECE_WEIGHTS)
@@ -172,16 +187,16 @@ def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.G
         put = functools.partial(_put, placed=placed, footprints=footprints, rng=rng,
                                 texture_count=texture_count)
         if desk_ahead is not None and desk_ahead[i] > 0 and rng.random() < desk_ahead[i]:
-            boxes = _desk_in_front(rng, geometry)
-            if boxes is not None:
-                put(boxes)
+            groups = _desk_in_front(rng, geometry, things_p)
+            if groups is not None:
+                put(groups)
         for _ in range(int(rng.integers(0, max_pieces + 1))):
             kind = str(rng.choice(kinds, p=weights))
             for _try in range(4):
-                boxes = _place(kind, rng, geometry)
-                if boxes is not None and len(placed) + len(boxes) <= BOX_SLOTS and \
-                        _clear(_footprint(boxes), footprints, geometry):
-                    put(boxes)
+                groups = _place(kind, rng, geometry, things_p)
+                if groups is not None and len(placed) + len(groups[0]) <= BOX_SLOTS and \
+                        _clear(_footprint(groups[0]), footprints, geometry):
+                    put(groups)
                     break
         if rng.random() < 0.5 and len(placed) < BOX_SLOTS:
             glow = rng.uniform(0.95, 1.2) * rng.uniform(0.95, 1.05, 3)

@@ -28,6 +28,33 @@ def desk(rng: np.random.Generator, ceiling: float) -> tuple[Piece, float, float]
     return boxes, w, d
 
 
+def desk_things(rng: np.random.Generator, w: float, d: float, h: float) -> list[Piece]:
+    """2-8 things standing on a desk top of w x d metres at height h, each a Piece of one box
+    (a thing gets a material of its own): books and boxes, mugs and bottles, screens, flat
+    devices; they do not overlap on the top, and those that do not fit are left out."""
+    things, taken = [], []
+    for _ in range(int(rng.integers(2, 9))):
+        kind = rng.choice(4, p=[0.4, 0.3, 0.15, 0.15])
+        if kind == 0:  # a book, a stack of paper, a box
+            size = (rng.uniform(0.1, 0.35), rng.uniform(0.02, 0.15), rng.uniform(0.1, 0.3))
+        elif kind == 1:  # a mug, a can, a bottle
+            side = rng.uniform(0.06, 0.1)
+            size = (side, rng.uniform(0.08, 0.28), side)
+        elif kind == 2:  # a screen
+            size = (rng.uniform(0.3, 0.6), rng.uniform(0.2, 0.4), rng.uniform(0.02, 0.05))
+        else:  # a keyboard, a phone, a tray
+            size = (rng.uniform(0.1, 0.45), rng.uniform(0.01, 0.04), rng.uniform(0.07, 0.2))
+        sa, sy, sc = size
+        if sa > w - 0.04 or sc > d - 0.04:
+            continue
+        a, c = rng.uniform(0.02, w - 0.02 - sa), rng.uniform(0.02, d - 0.02 - sc)
+        if any(a < t[1] and t[0] < a + sa and c < t[3] and t[2] < c + sc for t in taken):
+            continue
+        taken.append((a, a + sa, c, c + sc))
+        things.append([(a, a + sa, h, h + sy, c, c + sc)])
+    return things
+
+
 def chair(rng: np.random.Generator, ceiling: float) -> tuple[Piece, float, float]:
     """A seat on four legs with a back rest."""
     s, h = rng.uniform(0.42, 0.5), rng.uniform(0.42, 0.48)

@@ -100,7 +100,7 @@ def sample_rooms(b: int, cfg: SceneConfig, textures: TextureBanks, sprites: Spri
     window = windows.sample_windows(b, room, torch.rand(b, generator=g) < cfg.window_p, g)
     doorway = rooms.sample_doorways(b, room, torch.rand(b, generator=g) < cfg.doorway_p, g)
     boxes = furniture.sample_furniture(room, cfg.max_furniture, len(textures.floor) + len(textures.wall), g,
-                                       desk_ahead=_desk_ahead(rays, cfg))
+                                       desk_ahead=_desk_ahead(rays, cfg), things_p=cfg.desk_things_p)
     tiles, brightness, tile_m = _tiles(textures, b, g)
     clutter = [objects.place_clutter(sprites, pick(pickers.furniture, b, g), room,
                                      torch.rand(b, generator=g) < 0.6, g)
