@@ -1,0 +1,73 @@
+"""Average the weights of models fine-tuned from one start (a uniform "model soup").
+
+    python scripts/average_weights.py src/maskdepth/weights/lite0.safetensors \
+        runs/lite0d/model.safetensors --out runs/soup/model.safetensors --half
+
+Every input (.safetensors or a training .ckpt) must have the same model config: runs that
+continued one file (`maskdepth train --init`) do. Floating-point weights and BatchNorm
+statistics are averaged in float32; integer buffers (BatchNorm's batch counter) come from the
+last input. The output's lineage holds each input's runs once, oldest first, and one entry for
+the averaging itself ({"run": "average", "averaged": [SHA-256 of each input], 0 steps}), so the
+compute behind the file is counted once. Score the result like any run (docs/training.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from maskdepth.errors import UserError
+from maskdepth.io.atomic import file_digest
+from maskdepth.models.lineage import hardware_name
+from maskdepth.models.weights import load_weights, save_model
+
+
+def average(paths: list[Path]) -> tuple[torch.nn.Module, list[dict]]:
+    """The uniform average of the models in `paths` (one config) and its lineage."""
+    if len(paths) < 2:
+        raise UserError("give at least two model files to average")
+    models, lineages = zip(*(load_weights(p) for p in paths))
+    first = models[0].config.to_dict()
+    for path, model in zip(paths[1:], models[1:]):
+        if model.config.to_dict() != first:
+            raise UserError(f"{path}: its model config differs from {paths[0]}'s; only runs of "
+                            f"one model (continued from one file) can be averaged")
+    states = [m.state_dict() for m in models]
+    mean = {key: torch.stack([s[key].float() for s in states]).mean(0) if value.is_floating_point()
+            else states[-1][key] for key, value in states[0].items()}
+    models[0].load_state_dict(mean)
+    runs, seen = [], set()
+    for entry in (e for lineage in lineages for e in lineage):
+        key = json.dumps(entry, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            runs.append(entry)
+    runs.append({"run": "average", "averaged": [file_digest(p) for p in paths], "init": None,
+                 "steps": 0, "samples": 0, "hardware": hardware_name(), "train_hours": 0.0,
+                 "date": time.strftime("%Y-%m-%d")})
+    return models[0], runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", type=Path, help="weights files (.safetensors or .ckpt)")
+    parser.add_argument("--out", type=Path, required=True, help="the averaged .safetensors to write")
+    parser.add_argument("--half", action="store_true", help="store fp16 (as the shipped files are)")
+    args = parser.parse_args(argv)
+    try:
+        model, lineage = average(args.models)
+        save_model(model, args.out, half=args.half, lineage=lineage)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: the average of {len(args.models)} models")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
