@@ -10,6 +10,7 @@ import torch
 
 from maskdepth.models import build_model
 from maskdepth.models.config import ModelConfig
+from maskdepth.models.lineage import format_lineage
 from maskdepth.models.weights import load_weights, read_lineage, save_model
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "average_weights.py"
@@ -44,6 +45,9 @@ def test_the_average_is_the_mean_of_every_weight_and_counts_each_run_once(script
     assert [e["run"] for e in lineage] == ["start", "more", "average"]
     assert lineage[-1]["steps"] == 0 and len(lineage[-1]["averaged"]) == 2
     assert read_lineage(out) == lineage
+    shown = format_lineage(lineage).splitlines()
+    assert "the average of 2 files" in shown[3] and "no training" in shown[3]
+    assert shown[-1].startswith("  total: 150 steps, 2,400 samples")
 
 
 def test_models_of_other_configs_and_a_single_file_are_refused(script, tmp_path, capsys):

@@ -10,7 +10,9 @@ so compute spent on a model is never forgotten. One entry:
      "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26"}
 
 A run started from ImageNet weights (model.pretrained) also holds "pretrained": {"package",
-"version", "file", "sha256", "licence"} (models/pretrained.py).
+"version", "file", "sha256", "licence"} (models/pretrained.py). A file averaged from runs of one
+model (scripts/average_weights.py) holds each input's runs once and then {"run": "average",
+"averaged": [SHA-256 of each input], "steps": 0, ...}.
 
 An entry recorded by hand (the model card's history of a file written before lineage was
 kept) says so in "note_source".
@@ -140,6 +142,10 @@ def format_lineage(entries: list[dict]) -> str:
         return "lineage: none recorded (a file written before lineage was kept, or not by train)"
     lines = [f"lineage: {len(entries)} run(s), oldest first"]
     for k, e in enumerate(entries, 1):
+        if isinstance(e.get("averaged"), list):  # scripts/average_weights.py: no training
+            lines.append(f"  {k}. {e.get('date', '?')}  the average of {len(e['averaged'])} files "
+                         f"({', '.join(str(h)[:16] for h in e['averaged'])}), no training")
+            continue
         sizes = "/".join(str(s) for s in e.get("sizes", [])) or "?"
         hours = e.get("train_hours")
         lines.append(
