@@ -3,10 +3,11 @@
     python scripts/average_weights.py src/maskdepth/weights/lite0.safetensors \
         runs/lite0d/model.safetensors --out runs/soup/model.safetensors --half
 
-Every input (.safetensors or a training .ckpt) must have the same model config: runs that
-continued one file (`maskdepth train --init`) do. Floating-point weights and BatchNorm
+Every input (.safetensors or a training .ckpt) must have the same model config and share the
+first run of its lineage: runs continued from one file (`maskdepth train --init`) do (`--force`
+averages models that share no recorded run, which is rarely useful). Floating-point weights and BatchNorm
 statistics are averaged in float32; integer buffers (BatchNorm's batch counter) come from the
-last input. The output's lineage holds each input's runs once, oldest first, and one entry for
+last input. The output's lineage holds each input's runs once, in the inputs' order, and one entry for
 the averaging itself ({"run": "average", "averaged": [SHA-256 of each input], 0 steps}), so the
 compute behind the file is counted once. Score the result like any run (docs/training.md).
 """
@@ -27,11 +28,21 @@ from maskdepth.models.lineage import hardware_name
 from maskdepth.models.weights import load_weights, save_model
 
 
-def average(paths: list[Path]) -> tuple[torch.nn.Module, list[dict]]:
-    """The uniform average of the models in `paths` (one config) and its lineage."""
+def average(paths: list[Path], force: bool = False) -> tuple[torch.nn.Module, list[dict]]:
+    """The uniform average of the models in `paths` (one config, one first run unless `force`)
+    and its lineage."""
     if len(paths) < 2:
         raise UserError("give at least two model files to average")
+    digests = [file_digest(p) for p in paths]
+    for k, digest in enumerate(digests):
+        if digest in digests[:k]:
+            raise UserError(f"{paths[k]}: the same weights as {paths[digests.index(digest)]}; "
+                            f"give each model once")
     models, lineages = zip(*(load_weights(p) for p in paths))
+    roots = {json.dumps(lineage[0], sort_keys=True) if lineage else None for lineage in lineages}
+    if not force and (len(roots) > 1 or None in roots):
+        raise UserError(f"{', '.join(map(str, paths))}: not runs continued from one file (their "
+                        f"lineages do not share a first run); give --force to average them anyway")
     first = models[0].config.to_dict()
     for path, model in zip(paths[1:], models[1:]):
         if model.config.to_dict() != first:
@@ -47,7 +58,7 @@ def average(paths: list[Path]) -> tuple[torch.nn.Module, list[dict]]:
         if key not in seen:
             seen.add(key)
             runs.append(entry)
-    runs.append({"run": "average", "averaged": [file_digest(p) for p in paths], "init": None,
+    runs.append({"run": "average", "averaged": digests, "init": None,
                  "steps": 0, "samples": 0, "hardware": hardware_name(), "train_hours": 0.0,
                  "date": time.strftime("%Y-%m-%d")})
     return models[0], runs
@@ -58,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="+", type=Path, help="weights files (.safetensors or .ckpt)")
     parser.add_argument("--out", type=Path, required=True, help="the averaged .safetensors to write")
     parser.add_argument("--half", action="store_true", help="store fp16 (as the shipped files are)")
+    parser.add_argument("--force", action="store_true",
+                        help="average models whose lineages share no first run")
     args = parser.parse_args(argv)
     try:
-        model, lineage = average(args.models)
+        if any(args.out.resolve() == p.resolve() for p in args.models):
+            raise UserError(f"{args.out}: is one of the inputs; write the average to a new file")
+        model, lineage = average(args.models, args.force)
         save_model(model, args.out, half=args.half, lineage=lineage)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from maskdepth.models import build_model
 from maskdepth.models.config import ModelConfig
@@ -32,8 +33,13 @@ def _model(seed: int, **config):
 def test_the_average_is_the_mean_of_every_weight_and_counts_each_run_once(script, tmp_path):
     shared = {"run": "start", "steps": 100, "samples": 1600}
     a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
-    save_model(_model(0), a, lineage=[shared])
-    save_model(_model(1), b, lineage=[shared, {"run": "more", "steps": 50, "samples": 800}])
+    first_model, second_model = _model(0), _model(1)
+    counters = [k for k, v in first_model.state_dict().items() if not v.is_floating_point()]
+    for model, count in ((first_model, 3), (second_model, 7)):
+        for key in counters:
+            model.get_buffer(key).fill_(count)
+    save_model(first_model, a, lineage=[shared])
+    save_model(second_model, b, lineage=[shared, {"run": "more", "steps": 50, "samples": 800}])
     out = tmp_path / "soup" / "avg.safetensors"
     assert script.main([str(a), str(b), "--out", str(out)]) == 0
     averaged, lineage = load_weights(out)
@@ -42,6 +48,7 @@ def test_the_average_is_the_mean_of_every_weight_and_counts_each_run_once(script
         if value.is_floating_point():
             assert torch.allclose(value, (first[key] + second[key]) / 2, atol=1e-6), key
     assert any(not torch.equal(first[k], second[k]) for k in first if first[k].is_floating_point())
+    assert counters and all(int(averaged.state_dict()[k].max()) == 7 for k in counters)  # the last input's
     assert [e["run"] for e in lineage] == ["start", "more", "average"]
     assert lineage[-1]["steps"] == 0 and len(lineage[-1]["averaged"]) == 2
     assert read_lineage(out) == lineage
@@ -50,12 +57,21 @@ def test_the_average_is_the_mean_of_every_weight_and_counts_each_run_once(script
     assert shown[-1].startswith("  total: 150 steps, 2,400 samples")
 
 
-def test_models_of_other_configs_and_a_single_file_are_refused(script, tmp_path, capsys):
-    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
-    save_model(_model(0), a)
-    save_model(_model(0, refine=0), b)
-    assert script.main([str(a), str(b), "--out", str(tmp_path / "c.safetensors")]) == 2
-    assert "model config differs" in capsys.readouterr().err
-    assert script.main([str(a), "--out", str(tmp_path / "c.safetensors")]) == 2
-    assert "at least two" in capsys.readouterr().err
-    assert not (tmp_path / "c.safetensors").exists()
+def test_other_configs_unrelated_runs_repeats_and_overwriting_an_input_are_refused(script, tmp_path, capsys):
+    root = [{"run": "start", "steps": 10}]
+    a, b, c, d = (tmp_path / f"{n}.safetensors" for n in "abcd")
+    save_model(_model(0), a, lineage=root)
+    save_model(_model(0, refine=0), b, lineage=root)
+    save_model(_model(1), c, lineage=[{"run": "elsewhere", "steps": 10}])
+    out = tmp_path / "out.safetensors"
+    refusals = [([a, b], "model config differs"), ([a], "at least two"), ([a, a], "give each model once"),
+                ([a, c], "give --force"), ([a, c, "--out", str(a)], "is one of the inputs")]
+    for args, message in refusals:
+        before = a.read_bytes()
+        assert script.main([*map(str, args), *(["--out", str(out)] if "--out" not in args else [])]) == 2
+        assert message in capsys.readouterr().err and a.read_bytes() == before
+        assert not out.exists()
+    save_model(_model(2), d, lineage=root)
+    assert script.main([str(a), str(c), "--out", str(out), "--force", "--half"]) == 0
+    assert script.main([str(a), str(d), "--out", str(out), "--half"]) == 0
+    assert all(v.dtype == torch.float16 for v in load_file(str(out)).values() if v.is_floating_point())

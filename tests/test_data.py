@@ -106,3 +106,25 @@ def test_an_engine_source_takes_its_shares_of_empty_scenes_and_close_cameras():
     assert EngineSource(SourceConfig(kind="engine"), seed=0).make_renderer(32, None).config.close_p == 0
     assert DataConfig(sources=[SourceConfig(kind="engine", close_p=1.5)]).problems() == [
         "data.sources[0].close_p must be in [0, 1], got 1.5"]
+
+
+def test_an_engine_source_takes_surface_textures_and_desk_things_and_refuses_bad_values():
+    from maskdepth.data.sources import EngineSource
+    from maskdepth.errors import UserError
+    from maskdepth.synth.config import SceneConfig
+    from maskdepth.synth.engine import SceneEngine
+
+    source = SourceConfig(kind="engine", photo_textures="surfaces", desk_things_p=0.6)
+    engine = EngineSource(source, seed=0).make_renderer(32, None)
+    assert (engine.config.photo_textures, engine.config.desk_things_p) == ("surfaces", 0.6)
+    default = EngineSource(SourceConfig(kind="engine"), seed=0).make_renderer(32, None).config
+    assert (default.photo_textures, default.desk_things_p) == ("rooms", 0.0)  # None: the engine's
+    assert DataConfig(sources=[SourceConfig(photo_textures="walls", desk_things_p=2.0, textures="t")]
+                      ).problems() == [
+        "data.sources[0].desk_things_p must be in [0, 1], got 2.0",
+        "data.sources[0].photo_textures must be rooms or surfaces, got 'walls'"]
+    assert DataConfig(sources=[SourceConfig(photo_textures="surfaces")]).problems() == [
+        ("data.sources[0].photo_textures is set but the source has no textures: folder to cut "
+         "them from; give textures: or leave photo_textures out")]
+    with pytest.raises(UserError, match="photo_textures must be rooms or surfaces"):
+        SceneEngine(SceneConfig(height=32, width=32, photo_textures="walls"))

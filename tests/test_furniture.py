@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ from conftest import small_config
 from maskdepth.synth import SceneEngine
 from maskdepth.synth import room as rooms
 from maskdepth.synth.furniture import BOX_SLOTS, CLEARANCE, Boxes, sample_furniture
+from maskdepth.synth.pieces import desk, desk_things
 from maskdepth.synth.scene import render_rooms, render_rooms_torch, sample_rooms
 from parity import assert_same_render
 
@@ -231,8 +233,6 @@ def test_close_cameras_sit_at_desk_height_facing_a_near_wall():
 
 
 def test_a_desk_ahead_stands_right_in_front_of_a_close_camera():
-    import numpy as np
-
     _, room, g = _cameras(64, seed=1, close_p=1.0, corner_p=0.0)
     state = g.get_state()
     boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
@@ -279,13 +279,10 @@ def test_compiled_renderer_matches_with_close_cameras_and_desks_ahead():
 
 
 def test_things_on_a_desk_stand_on_its_top_inside_its_edges_apart_from_each_other():
-    import numpy as np
-
-    from maskdepth.synth.pieces import desk_things
-
     rng, counts = np.random.default_rng(0), []
     for _ in range(200):
-        w, d, h = rng.uniform(0.6, 1.8), rng.uniform(0.4, 0.9), rng.uniform(0.4, 0.76)
+        piece, w, d = desk(rng, 3.0)
+        h = max(box[3] for box in piece)
         things = desk_things(rng, w, d, h)
         counts.append(len(things))
         boxes = [piece[0] for piece in things]
@@ -299,8 +296,6 @@ def test_things_on_a_desk_stand_on_its_top_inside_its_edges_apart_from_each_othe
 
 
 def test_desks_ahead_carry_things_when_asked_and_draw_as_before_when_not():
-    import numpy as np
-
     _, room, g = _cameras(64, seed=2, close_p=1.0, corner_p=0.0)
     state = g.get_state()
     boxes = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64), things_p=1.0)
@@ -322,3 +317,21 @@ def test_desks_ahead_carry_things_when_asked_and_draw_as_before_when_not():
     g.set_state(state)
     without = sample_furniture(room, 3, 10, g, desk_ahead=np.ones(64))
     assert all(torch.equal(a, b) for a, b in zip(dataclasses.astuple(none), dataclasses.astuple(without)))
+
+
+def test_default_furniture_is_what_the_engine_drew_before_desk_things_existed():
+    """Figures of a fixed seed's furniture (close cameras and desks ahead included) as the code
+    before desk_things_p drew them: a new option that is off must not change any scene (the
+    validation sets and the shipped recipes depend on it)."""
+    cfg = small_config()
+    cfg.close_p = 0.5
+    g = torch.Generator().manual_seed(11)
+    rays = rooms.sample_rays(32, 16, 16, cfg, g)
+    room = rooms.sample_room(32, rays, cfg, g)
+    b = sample_furniture(room, 5, 20, g, desk_ahead=rays.close.view(-1).numpy() * 0.7)
+    slot = torch.arange(1, BOX_SLOTS + 1).float()
+    figures = [b.present.sum(), (b.lo.sum(2) * b.present).sum(), (b.hi.sum(2) * b.present * slot).sum(),
+               (b.tile * b.present).sum(), (b.tint.sum(2) * b.present).sum(),
+               (b.tiles_per_m * b.present).sum(), torch.rand(1, generator=g)]
+    expected = [374.0, 1107.3035, 15272.4033, 3504.0, 881.6436, 478.2838, 0.9786]
+    assert [float(f) for f in figures] == pytest.approx(expected, rel=2e-5, abs=1e-4)

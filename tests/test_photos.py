@@ -242,16 +242,15 @@ def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(
     assert (spans(surfaces) < 0.25).all() and (spans(surfaces) > 0.01).all()
 
 
-def test_an_engine_takes_surface_textures_and_desk_things_from_its_source_and_rejects_bad_values():
-    from maskdepth.data.sources import EngineSource
-    from maskdepth.synth.config import SceneConfig
-    from maskdepth.synth.engine import SceneEngine
+def test_room_textures_are_what_the_engine_cut_before_surface_textures_existed(tmp_path):
+    """Figures of a fixed seed's room textures as the code before photo_textures cut them."""
+    from maskdepth.synth.photos import texture_crops
 
-    engine = EngineSource(SourceConfig(kind="engine", photo_textures="surfaces", desk_things_p=0.6), seed=0)
-    config = engine.make_renderer(32, None).config
-    assert (config.photo_textures, config.desk_things_p) == ("surfaces", 0.6)
-    assert DataConfig(sources=[SourceConfig(photo_textures="walls", desk_things_p=2.0)]).problems() == [
-        "data.sources[0].desk_things_p must be in [0, 1], got 2.0",
-        "data.sources[0].photo_textures must be rooms or surfaces, got 'walls'"]
-    with pytest.raises(UserError, match="photo_textures must be rooms or surfaces"):
-        SceneEngine(SceneConfig(height=32, width=32, photo_textures="walls"))
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_rgb(tmp_path / f"p{i}.png", rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    g = torch.Generator().manual_seed(3)
+    tiles = texture_crops(tmp_path, 16, g)
+    assert tiles.shape == (12, 3, 16, 16)
+    figures = [tiles.sum(), (tiles * torch.arange(16).float()).sum(), tiles[::2].sum(), torch.rand(1, generator=g)]
+    assert [float(f) for f in figures] == pytest.approx([4621.6406, 34710.6953, 2320.4592, 0.3686], rel=2e-5, abs=1e-4)

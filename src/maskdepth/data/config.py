@@ -81,6 +81,10 @@ class DataConfig:
             if source.photo_textures not in (None, "rooms", "surfaces"):
                 problems.append(f"data.sources[{i}].photo_textures must be rooms or surfaces, "
                                 f"got {source.photo_textures!r}")
+            elif source.photo_textures is not None and not source.textures:
+                problems.append(f"data.sources[{i}].photo_textures is set but the source has no "
+                                f"textures: folder to cut them from; give textures: or leave "
+                                f"photo_textures out")
         if len(self.sizes) != len(self.size_steps) or not self.sizes:
             problems.append("data.sizes and data.size_steps must be lists of the same length")
         elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):

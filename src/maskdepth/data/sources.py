@@ -46,11 +46,7 @@ class EngineSource(RenderedSource):
         config.capture = capture or config.capture
         if self.source.classic:
             config.max_furniture, config.doorway_p, config.corner_p, config.wide_p = 0, 0.0, 0.0, 0.0
-        if self.source.empty_p is not None:
-            config.empty_p = self.source.empty_p
-        if self.source.close_p is not None:
-            config.close_p = self.source.close_p
-        for name in ("photo_textures", "desk_things_p"):
+        for name in ("empty_p", "close_p", "photo_textures", "desk_things_p"):  # None: the engine's
             if getattr(self.source, name) is not None:
                 setattr(config, name, getattr(self.source, name))
         return SceneEngine(config, seed=self.seed, foregrounds=self.source.foregrounds,

@@ -54,7 +54,7 @@ class SceneEngine:
         g = torch.Generator().manual_seed(seed)
         self.textures = make_texture_banks(cfg.texture_count, cfg.texture_res, g)
         if textures is not None:
-            photos = texture_crops(textures, cfg.texture_res, g, cfg.photo_textures == "surfaces")
+            photos = texture_crops(textures, cfg.texture_res, g, surfaces=cfg.photo_textures == "surfaces")
             self.textures.floor = torch.cat([self.textures.floor, photos])
             self.textures.wall = torch.cat([self.textures.wall, photos])
         n = cfg.sprite_count // 2

@@ -89,7 +89,8 @@ def _spot(rng: np.random.Generator, low: float, high: float) -> float | None:
     return rng.uniform(low, high) if high >= low else None
 
 
-def _place(kind: str, rng: np.random.Generator, room: dict, things_p: float = 0.0) -> list[list[tuple]] | None:
+def _place(kind: str, rng: np.random.Generator, room: dict,
+           things_p: float = 0.0) -> list[list[tuple]] | None:
     """One piece of `kind` at a random spot, or None when it did not fit: room-frame box groups,
     the piece's first, then (a desk, with chance things_p) one per thing on its top."""
     piece, w, d = PIECES[kind](rng, room["ceiling"])
@@ -111,7 +112,8 @@ def _place(kind: str, rng: np.random.Generator, room: dict, things_p: float = 0.
             along, out = _spot(rng, 0.5, room["back"] - w), _spot(rng, -room["left"], room["right"] - d)
     if along is None or out is None:
         return None
-    return [_orient(p, wall, along, out, room) for p in [piece, *_things(kind, piece, w, d, rng, things_p)]]
+    things = _things(kind, piece, w, d, rng, things_p)
+    return [_orient(p, wall, along, out, room) for p in [piece, *things]]
 
 
 def _things(kind: str, piece: Piece, w: float, d: float, rng: np.random.Generator,
@@ -120,7 +122,7 @@ def _things(kind: str, piece: Piece, w: float, d: float, rng: np.random.Generato
     at all when things_p is 0, so scenes without things are drawn exactly as before."""
     if kind != "desk" or things_p <= 0 or rng.random() >= things_p:
         return []
-    return desk_things(rng, w, d, piece[0][3])  # the first box is the top: its y1 is the height
+    return desk_things(rng, w, d, max(box[3] for box in piece))  # the top's height
 
 
 def _lamp(rng: np.random.Generator, room: dict) -> tuple:
@@ -133,7 +135,8 @@ def _lamp(rng: np.random.Generator, room: dict) -> tuple:
     return (x, room["ceiling"] - drop, z, x + w, room["ceiling"] - 0.005, z + d)
 
 
-def _desk_in_front(rng: np.random.Generator, room: dict, things_p: float = 0.0) -> list[list[tuple]] | None:
+def _desk_in_front(rng: np.random.Generator, room: dict,
+                   things_p: float = 0.0) -> list[list[tuple]] | None:
     """A desk or table right in front of the camera, for a close camera looking down at it: its
     near edge 0.25-0.6 m ahead (inside CLEARANCE, which keeps the other pieces away), across
     the view's centre line (turned by the room's yaw); None when the wall ahead leaves no room
@@ -146,13 +149,17 @@ def _desk_in_front(rng: np.random.Generator, room: dict, things_p: float = 0.0) 
     along = centre - rng.uniform(0.2, 0.8) * w
     if along < -room["left"] or along + w > room["right"]:
         return None
-    return [_orient(p, "free_z", along, out, room) for p in [piece, *_things("desk", piece, w, d, rng, things_p)]]
+    things = _things("desk", piece, w, d, rng, things_p)
+    return [_orient(p, "free_z", along, out, room) for p in [piece, *things]]
 
 
 def _put(groups: list[list[tuple]], placed: list, footprints: list, rng: np.random.Generator,
          texture_count: int) -> None:
     """Add a piece's box groups to `placed`, each group with one random material, as many as
-    BOX_SLOTS leaves room for (the piece itself first); the piece's floor plan to `footprints`."""
+    BOX_SLOTS leaves room for (the piece itself first, else nothing); the piece's floor plan to
+    `footprints`."""
+    if len(placed) + len(groups[0]) > BOX_SLOTS:
+        return
     footprints.append(_footprint(groups[0]))
     for boxes in groups:
         if len(placed) + len(boxes) > BOX_SLOTS:

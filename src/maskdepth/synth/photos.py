@@ -97,34 +97,41 @@ def crop_matrices(zoom: torch.Tensor, flip: torch.Tensor, h: int, w: int,
 
 
 def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, flip: torch.Tensor,
-                g: torch.Generator) -> torch.Tensor:
+                g: torch.Generator, size: int | None = None) -> torch.Tensor:
     """Random crops of photos[pick] (see `crop_matrices`), resampled bilinearly by OpenCV to the
-    photos' size (edges repeated): (B, 3, H, W)."""
+    photos' size, or to `size` x `size` when given (edges repeated): (B, 3, H, W)."""
     b, (h, w) = pick.shape[0], photos.shape[2:]
+    oh, ow = (size, size) if size else (h, w)
     source = photos.permute(0, 2, 3, 1).numpy()
-    out = np.empty((b, h, w, 3), np.float32)
+    out = np.empty((b, oh, ow, 3), np.float32)
     for i, (n, (a, c, d, e)) in enumerate(zip(pick.tolist(), crop_matrices(zoom, flip, h, w, g))):
-        cv2.warpAffine(source[n], np.array([[a, 0, c], [0, d, e]]), (w, h), dst=out[i], flags=WARP,
+        # Output pixel j' of the smaller grid is pixel (j' + 0.5) * h / oh - 0.5 of the full one.
+        kx, ky = w / ow, h / oh
+        matrix = np.array([[a * kx, 0, c + a * (kx - 1) / 2], [0, d * ky, e + d * (ky - 1) / 2]])
+        cv2.warpAffine(source[n], matrix, (ow, oh), dst=out[i], flags=WARP,
                        borderMode=cv2.BORDER_REPLICATE)
     return torch.from_numpy(out).permute(0, 3, 1, 2)
 
 
-def texture_crops(folder: str | Path, res: int, g: torch.Generator, surfaces: bool = False) -> torch.Tensor:
-    """Texture tiles cut from photos, (N * k, 3, res, res) in [0, 1], mirrored half the time.
+def texture_crops(folder: str | Path, res: int, g: torch.Generator,
+                  surfaces: bool = False) -> torch.Tensor:
+    """Texture tiles cut from photos, mirrored half the time: (4 N, 3, res, res) in [0, 1] for
+    rooms, (8 N, 3, res, res) for surfaces, N photos.
 
     Rooms (the default): each whole photo and 3 random crops of 30-80 % of a side, so walls
     and floors may show a room's furniture and corners. Surfaces: 8 crops of 6-20 % of a side
-    (a patch of wall, floor, upholstery or wood), cut from the photos at 4x `res`, so a wall
-    near the camera does not look like a room seen from afar."""
+    (a patch of wall, floor, upholstery or wood), cut from the photos at 4x `res` straight to
+    `res` (a 160-pixel photo gives such a crop 10-32 pixels of its own: soft patches), so a
+    wall near the camera does not look like a room seen from afar."""
     zoom_range, per_photo, side = ((0.06, 0.2), 8, 4 * res) if surfaces else ((0.3, 0.8), 3, 2 * res)
     photos = load_photos(folder, side, side)
     pick = torch.arange(len(photos)).repeat(per_photo)
     zoom = uniform(len(pick), zoom_range, g)
-    crops = crop_photos(photos, pick, zoom, torch.rand(len(pick), generator=g) < 0.5, g)
-    tiles = [F.interpolate(crops, size=(res, res), mode="area")]
-    if not surfaces:
-        tiles.insert(0, F.interpolate(photos, size=(res, res), mode="area"))
-    return torch.cat(tiles)
+    flip = torch.rand(len(pick), generator=g) < 0.5
+    if surfaces:
+        return crop_photos(photos, pick, zoom, flip, g, size=res)
+    crops = crop_photos(photos, pick, zoom, flip, g)
+    return F.interpolate(torch.cat([photos, crops]), size=(res, res), mode="area")
 
 
 @dataclass
