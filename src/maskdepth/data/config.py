@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maskdepth.synth.config import PHOTO_TEXTURES
+
 
 @dataclass
 class SourceConfig:
@@ -78,7 +80,7 @@ class DataConfig:
                 share = getattr(source, name)
                 if share is not None and not 0 <= share <= 1:
                     problems.append(f"data.sources[{i}].{name} must be in [0, 1], got {share}")
-            if source.photo_textures not in (None, "rooms", "surfaces"):
+            if source.photo_textures not in (None, *PHOTO_TEXTURES):
                 problems.append(f"data.sources[{i}].photo_textures must be rooms or surfaces, "
                                 f"got {source.photo_textures!r}")
             elif source.photo_textures is not None and not source.textures:

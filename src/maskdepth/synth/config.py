@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+PHOTO_TEXTURES = ("rooms", "surfaces")  # the values of SceneConfig.photo_textures
+
 
 @dataclass
 class CaptureConfig:

@@ -17,7 +17,7 @@ import torch
 from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import sample_capture
-from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.config import PHOTO_TEXTURES, SceneConfig
 from maskdepth.synth.lens import distort
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig, texture_crops
 from maskdepth.synth.renderers import make_renderer
@@ -49,7 +49,7 @@ class SceneEngine:
         self.config = cfg = config or SceneConfig()
         if backgrounds is not None and foregrounds is None:
             raise UserError("--backgrounds needs --foregrounds: cut-outs to paste over the photos")
-        if cfg.photo_textures not in ("rooms", "surfaces"):
+        if cfg.photo_textures not in PHOTO_TEXTURES:
             raise UserError(f"photo_textures must be rooms or surfaces, got {cfg.photo_textures!r}")
         g = torch.Generator().manual_seed(seed)
         self.textures = make_texture_banks(cfg.texture_count, cfg.texture_res, g)

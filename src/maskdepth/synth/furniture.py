@@ -154,12 +154,12 @@ def _desk_in_front(rng: np.random.Generator, room: dict,
 
 
 def _put(groups: list[list[tuple]], placed: list, footprints: list, rng: np.random.Generator,
-         texture_count: int) -> None:
+         texture_count: int) -> bool:
     """Add a piece's box groups to `placed`, each group with one random material, as many as
-    BOX_SLOTS leaves room for (the piece itself first, else nothing); the piece's floor plan to
-    `footprints`."""
+    BOX_SLOTS leaves room for (the piece itself first, else nothing: returns False); the piece's
+    floor plan to `footprints`."""
     if len(placed) + len(groups[0]) > BOX_SLOTS:
-        return
+        return False
     footprints.append(_footprint(groups[0]))
     for boxes in groups:
         if len(placed) + len(boxes) > BOX_SLOTS:
@@ -167,6 +167,7 @@ def _put(groups: list[list[tuple]], placed: list, footprints: list, rng: np.rand
         material = (int(rng.integers(texture_count)), rng.uniform(0.4, 1.1),
                     rng.uniform(0.9, 1.1, 3), 1 / rng.uniform(0.4, 1.2))
         placed.extend((box, material, False) for box in boxes)
+    return True
 
 
 def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.Generator,
@@ -201,9 +202,8 @@ def sample_furniture(room: Room, max_pieces: int, texture_count: int, g: torch.G
             kind = str(rng.choice(kinds, p=weights))
             for _try in range(4):
                 groups = _place(kind, rng, geometry, things_p)
-                if groups is not None and len(placed) + len(groups[0]) <= BOX_SLOTS and \
-                        _clear(_footprint(groups[0]), footprints, geometry):
-                    put(groups)
+                if groups is not None and _clear(_footprint(groups[0]), footprints, geometry) \
+                        and put(groups):
                     break
         if rng.random() < 0.5 and len(placed) < BOX_SLOTS:
             glow = rng.uniform(0.95, 1.2) * rng.uniform(0.95, 1.05, 3)

@@ -104,9 +104,8 @@ def crop_photos(photos: torch.Tensor, pick: torch.Tensor, zoom: torch.Tensor, fl
     oh, ow = (size, size) if size else (h, w)
     source = photos.permute(0, 2, 3, 1).numpy()
     out = np.empty((b, oh, ow, 3), np.float32)
+    kx, ky = w / ow, h / oh  # output pixel j' is pixel (j' + 0.5) * h / oh - 0.5 of the full grid
     for i, (n, (a, c, d, e)) in enumerate(zip(pick.tolist(), crop_matrices(zoom, flip, h, w, g))):
-        # Output pixel j' of the smaller grid is pixel (j' + 0.5) * h / oh - 0.5 of the full one.
-        kx, ky = w / ow, h / oh
         matrix = np.array([[a * kx, 0, c + a * (kx - 1) / 2], [0, d * ky, e + d * (ky - 1) / 2]])
         cv2.warpAffine(source[n], matrix, (ow, oh), dst=out[i], flags=WARP,
                        borderMode=cv2.BORDER_REPLICATE)
