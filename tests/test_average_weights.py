@@ -53,6 +53,7 @@ def test_the_average_is_the_mean_of_every_weight_and_counts_each_run_once(script
     assert lineage[-1]["steps"] == 0 and len(lineage[-1]["averaged"]) == 2
     assert read_lineage(out) == lineage
     shown = format_lineage(lineage).splitlines()
+    assert shown[0] == "lineage: 2 run(s) and 1 average(s), oldest first"
     assert "the average of 2 files" in shown[3] and "no training" in shown[3]
     assert shown[-1].startswith("  total: 150 steps, 2,400 samples")
 

@@ -140,7 +140,9 @@ def format_lineage(entries: list[dict]) -> str:
     """One line per run, oldest first, and the totals; a note when nothing was recorded."""
     if not entries:
         return "lineage: none recorded (a file written before lineage was kept, or not by train)"
-    lines = [f"lineage: {len(entries)} run(s), oldest first"]
+    averages = sum(isinstance(e.get("averaged"), list) for e in entries)
+    lines = [f"lineage: {len(entries) - averages} run(s)"
+             + (f" and {averages} average(s)" if averages else "") + ", oldest first"]
     for k, e in enumerate(entries, 1):
         if isinstance(e.get("averaged"), list):  # scripts/average_weights.py: no training
             lines.append(f"  {k}. {e.get('date', '?')}  the average of {len(e['averaged'])} files "
