@@ -76,6 +76,9 @@ def check_ranges(config) -> None:
     for key, allowed in {**CHOICES, "model.variant": tuple(VARIANTS)}.items():
         if values[key] not in allowed:
             problems.append(f"{key} must be one of {', '.join(allowed)}, got {values[key]!r}")
+    if not 0 <= config.trainer.ema_decay < 1:
+        problems.append(f"trainer.ema_decay must be 0 (off) or between 0 and 1, e.g. 0.998, "
+                        f"got {config.trainer.ema_decay}")
     if not config.model.min_depth < config.model.max_depth:
         problems.append("model.min_depth must be below model.max_depth")
     problems += config.data.problems()

@@ -61,6 +61,10 @@ class TrainerConfig:
     monitor: str = "val/mask_iou"
     monitor_mode: str = "max"
     gradient_clip: float = 1.0
+    # Exponential moving average of the weights (0 = off, else the decay per step, e.g. 0.998:
+    # about the last 500 steps): validation, checkpoints and model.safetensors hold the average,
+    # which wanders less from step to step than the weights the optimizer leaves.
+    ema_decay: float = 0.0
 
 
 def default_model() -> ModelConfig:

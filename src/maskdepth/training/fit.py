@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from maskdepth.data.module import MaskDepthData
@@ -40,6 +40,8 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
         ImageLogger(t.image_every),
         Throughput(run / "throughput.json", skip=min(20, t.max_steps // 4)),
     ]
+    if t.ema_decay > 0:  # validation, checkpoints and the saved model hold the average
+        callbacks.append(EMAWeightAveraging(decay=t.ema_decay))
     if profile:
         callbacks.append(StepProfiler(run / "profile.json"))
     if kill_after() is not None:

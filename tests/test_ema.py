@@ -1,0 +1,81 @@
+"""trainer.ema_decay: the run keeps an exponential moving average of its weights, and its
+checkpoints and model.safetensors hold that average (tiny 64x64 runs on a hand-written dataset)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from maskdepth.models.weights import load_weights
+from maskdepth.training.config import load_config
+from maskdepth.training.module import MaskDepthModule
+from test_warm_start import one_thread, tiny_args, train, write_dataset  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data") / "scenes")
+
+
+def run_recording_steps(run, *args: str) -> list[dict]:
+    """Train and return the optimizer's weights after each step (before any averaging)."""
+    seen = []
+    original = MaskDepthModule.on_train_batch_end
+
+    def spy(self, *spy_args, **kwargs):
+        seen.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+        return original(self, *spy_args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MaskDepthModule, "on_train_batch_end", spy)
+        assert train(run, *args) == 0
+    return seen
+
+
+def test_the_saved_model_is_the_moving_average_of_the_steps(dataset, tmp_path):
+    decay = 0.5
+    steps = run_recording_steps(tmp_path / "ema", "--set", "model.variant=fast",
+                                f"trainer.ema_decay={decay}", *tiny_args(dataset, 3))
+    assert len(steps) == 3
+    # torch's AveragedModel: the first update copies the weights, then avg = d*avg + (1-d)*new.
+    expected = {k: v.float() for k, v in steps[0].items()}
+    for state in steps[1:]:
+        expected = {k: decay * expected[k] + (1 - decay) * state[k].float() for k in expected}
+    saved, _ = load_weights(tmp_path / "ema" / "model.safetensors")
+    ckpt, _ = load_weights(tmp_path / "ema" / "checkpoints" / "last.ckpt")
+    moved = 0
+    for key, value in saved.state_dict().items():
+        if not value.is_floating_point():
+            continue
+        assert torch.allclose(value, expected[key], atol=1e-6), key
+        assert torch.allclose(ckpt.state_dict()[key], value, atol=1e-6), key
+        moved += not torch.allclose(value, steps[-1][key], atol=1e-6)
+    assert moved > 0  # the average is not the last step's weights
+
+
+def test_without_ema_the_saved_model_is_the_last_step(dataset, tmp_path):
+    steps = run_recording_steps(tmp_path / "plain", "--set", "model.variant=fast",
+                                *tiny_args(dataset, 2))
+    saved, _ = load_weights(tmp_path / "plain" / "model.safetensors")
+    for key, value in saved.state_dict().items():
+        assert torch.equal(value, steps[-1][key]), key
+
+
+def test_a_resumed_ema_run_keeps_its_average(dataset, tmp_path):
+    run = tmp_path / "resumed"
+    assert train(run, "--set", "model.variant=fast", "trainer.ema_decay=0.9",
+                 *tiny_args(dataset, 2)) == 0
+    before, _ = load_weights(run / "checkpoints" / "last.ckpt")
+    steps = run_recording_steps(run, "--resume", "--set", "trainer.max_steps=3")
+    assert len(steps) == 1
+    after, _ = load_weights(run / "model.safetensors")
+    for key, value in after.state_dict().items():
+        if value.is_floating_point():
+            expected = 0.9 * before.state_dict()[key] + 0.1 * steps[0][key]
+            assert torch.allclose(value, expected, atol=1e-6), key
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0, 1.5])
+def test_an_ema_decay_outside_zero_to_one_is_refused(decay):
+    with pytest.raises(Exception, match="trainer.ema_decay"):
+        load_config(None, [f"trainer.ema_decay={decay}"])
