@@ -1,4 +1,4 @@
-"""trainer.ema_decay: the run keeps an exponential moving average of its weights, and its
+"""trainer.ema_decay and optim.encoder_lr_scale. ema_decay: the run keeps an exponential moving average of its weights, and its
 checkpoints and model.safetensors hold that average (tiny 64x64 runs on a hand-written dataset)."""
 
 from __future__ import annotations
@@ -79,3 +79,22 @@ def test_a_resumed_ema_run_keeps_its_average(dataset, tmp_path):
 def test_an_ema_decay_outside_zero_to_one_is_refused(decay):
     with pytest.raises(Exception, match="trainer.ema_decay"):
         load_config(None, [f"trainer.ema_decay={decay}"])
+
+
+def test_encoder_lr_scale_gives_the_encoder_its_own_rate():
+    from maskdepth.models import build_model
+    from maskdepth.training.module import make_optimizer, parameter_groups
+
+    config = load_config(None, ["model.variant=fast", "optim.lr=0.001", "optim.encoder_lr_scale=0.1"])
+    model = build_model(config.model)
+    optimizer = make_optimizer(parameter_groups(model, config.optim), config.optim)
+    encoder, rest = optimizer.param_groups
+    assert encoder["lr"] == pytest.approx(1e-4) and rest["lr"] == pytest.approx(1e-3)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(names[id(p)].startswith("encoder.") for p in encoder["params"])
+    assert not any(names[id(p)].startswith("encoder.") for p in rest["params"])
+    assert len(encoder["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    plain = load_config(None, ["model.variant=fast"])
+    assert len(make_optimizer(parameter_groups(model, plain.optim), plain.optim).param_groups) == 1
+    with pytest.raises(Exception, match="optim.encoder_lr_scale"):
+        load_config(None, ["optim.encoder_lr_scale=0"])

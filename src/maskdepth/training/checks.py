@@ -19,7 +19,7 @@ AT_LEAST_ONE = ("data.batch_size", "data.val_count", "data.val_size", "trainer.m
                 "trainer.accumulate", "trainer.num_nodes")
 NOT_NEGATIVE = ("data.num_workers", "optim.warmup_steps", "optim.weight_decay", "optim.momentum",
                 "trainer.image_every", "trainer.gradient_clip", "trainer.max_minutes", "model.refine")
-POSITIVE = ("optim.lr", "model.max_depth", "model.min_depth")
+POSITIVE = ("optim.lr", "optim.encoder_lr_scale", "model.max_depth", "model.min_depth")
 WORDS = {"int": "a whole number", "float": "a number", "str": "a text", "bool": "true or false",
          "None": "empty (null)"}
 

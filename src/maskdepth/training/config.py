@@ -34,6 +34,9 @@ class OptimConfig:
     weight_decay: float = 1e-4
     schedule: str = "onecycle"
     warmup_steps: int = 0
+    # The encoder's learning rate as a share of lr (1 = the same). Below 1 the encoder moves
+    # less than the decoder: a fine-tuned ImageNet encoder keeps more of what it learnt.
+    encoder_lr_scale: float = 1.0
 
 
 @dataclass

@@ -94,7 +94,7 @@ class MaskDepthModule(L.LightningModule):
         self._log_metrics("test")
 
     def configure_optimizers(self):
-        optimizer = make_optimizer(self.model.parameters(), self.config.optim)
+        optimizer = make_optimizer(parameter_groups(self.model, self.config.optim), self.config.optim)
         trainer = self.config.trainer
         schedule = lr_lambda(self.config.optim, trainer.max_steps, 60 * trainer.max_minutes,
                              elapsed=self._seconds)
@@ -131,6 +131,17 @@ class MaskDepthModule(L.LightningModule):
         self.init_digest = state.get("init", self.init_digest)
         self.run_name = state.get("run", self.run_name)
         self.train_seconds = float(state.get("train_seconds", 0.0))
+
+
+def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict]:
+    """The model's parameters for the optimizer: one group at optim.lr, or, when
+    optim.encoder_lr_scale is not 1, the encoder's at optim.lr x that scale and the rest at
+    optim.lr (the schedule scales both alike)."""
+    if optim.encoder_lr_scale == 1.0:
+        return [{"params": list(model.parameters())}]
+    encoder = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    return [{"params": encoder, "lr": optim.lr * optim.encoder_lr_scale}, {"params": rest}]
 
 
 def make_optimizer(parameters, optim: OptimConfig) -> torch.optim.Optimizer:
