@@ -1,11 +1,13 @@
-"""trainer.ema_decay and optim.encoder_lr_scale. ema_decay: the run keeps an exponential moving average of its weights, and its
-checkpoints and model.safetensors hold that average (tiny 64x64 runs on a hand-written dataset)."""
+"""Two training options on tiny 64x64 runs over a hand-written dataset. trainer.ema_decay: the run
+keeps an exponential moving average of its weights, and its checkpoints and model.safetensors
+hold it. optim.encoder_lr_scale: the encoder trains at its own share of the learning rate."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from maskdepth.errors import UserError
 from maskdepth.models.weights import load_weights
 from maskdepth.training.config import load_config
 from maskdepth.training.module import MaskDepthModule
@@ -77,7 +79,7 @@ def test_a_resumed_ema_run_keeps_its_average(dataset, tmp_path):
 
 @pytest.mark.parametrize("decay", [-0.1, 1.0, 1.5])
 def test_an_ema_decay_outside_zero_to_one_is_refused(decay):
-    with pytest.raises(Exception, match="trainer.ema_decay"):
+    with pytest.raises(UserError, match="trainer.ema_decay"):
         load_config(None, [f"trainer.ema_decay={decay}"])
 
 
@@ -96,5 +98,5 @@ def test_encoder_lr_scale_gives_the_encoder_its_own_rate():
     assert len(encoder["params"]) + len(rest["params"]) == len(list(model.parameters()))
     plain = load_config(None, ["model.variant=fast"])
     assert len(make_optimizer(parameter_groups(model, plain.optim), plain.optim).param_groups) == 1
-    with pytest.raises(Exception, match="optim.encoder_lr_scale"):
+    with pytest.raises(UserError, match="optim.encoder_lr_scale"):
         load_config(None, ["optim.encoder_lr_scale=0"])

@@ -136,15 +136,20 @@ def _roots(entry: dict) -> str:
     return "; from scratch"
 
 
+def _is_average(entry: dict) -> bool:
+    """Whether a lineage entry records an average of files (scripts/average_weights.py), not a run."""
+    return isinstance(entry.get("averaged"), list)
+
+
 def format_lineage(entries: list[dict]) -> str:
     """One line per run, oldest first, and the totals; a note when nothing was recorded."""
     if not entries:
         return "lineage: none recorded (a file written before lineage was kept, or not by train)"
-    averages = sum(isinstance(e.get("averaged"), list) for e in entries)
+    averages = sum(map(_is_average, entries))
     lines = [f"lineage: {len(entries) - averages} run(s)"
              + (f" and {averages} average(s)" if averages else "") + ", oldest first"]
     for k, e in enumerate(entries, 1):
-        if isinstance(e.get("averaged"), list):  # scripts/average_weights.py: no training
+        if _is_average(e):  # no training
             lines.append(f"  {k}. {e.get('date', '?')}  the average of {len(e['averaged'])} files "
                          f"({', '.join(str(h)[:16] for h in e['averaged'])}), no training")
             continue

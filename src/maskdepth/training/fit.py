@@ -81,7 +81,8 @@ class WarmStart:
 def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,
         profile: bool = False, init: WarmStart | None = None) -> MaskDepthModule:
     """Train (or continue) a run; writes RUN/config.yaml, checkpoints, TensorBoard logs and, at
-    the end, RUN/model.safetensors (the weights of the last step, with their lineage).
+    the end, RUN/model.safetensors (the weights of the last step, or their moving average when
+    trainer.ema_decay is set, with their lineage).
 
     init: start from these trained weights with a fresh optimizer and schedule; config.model
     must be theirs (see warm_start_config)."""

@@ -139,8 +139,9 @@ def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict]:
     optim.lr (the schedule scales both alike)."""
     if optim.encoder_lr_scale == 1.0:
         return [{"params": list(model.parameters())}]
-    encoder = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    encoder, rest = [], []
+    for name, parameter in model.named_parameters():
+        (encoder if name.startswith("encoder.") else rest).append(parameter)
     return [{"params": encoder, "lr": optim.lr * optim.encoder_lr_scale}, {"params": rest}]
 
 
