@@ -36,12 +36,11 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
     import cv2
 
     from maskdepth.inference.api import MaskDepth, resized, to_batch
-    from maskdepth.inference.loader import load_runner
     from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.inference.session import StreamSession
     from maskdepth.inference.static import steady_depth
     from maskdepth.inference.video import VIEW_MAX_WIDTH
-    from maskdepth.io.images import depth_to_millimetres, read_rgb
+    from maskdepth.io.images import read_rgb
     from maskdepth.io.video import read_frames
     from maskdepth.io.video_out import SegmentedVideo
     from maskdepth.io.viz import side_by_side
@@ -53,7 +52,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
         room = read_rgb(background)
         # The command's session (working size, scene depth); alignment, once per 50 frames, is
         # left out of the stages.
-        session = StreamSession(MaskDepth(load_runner(threads=1)), room, align=False)
+        session = StreamSession(MaskDepth.load(threads=1), room, align=False)
         model = session.model
         costs: dict[str, float] = {}
 
@@ -73,10 +72,9 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
                 [resized(frame, work) for frame in c]))
             probability, depth = timed("model (ONNX Runtime)", lambda s=small: model.runner.predict(
                 s, small_room[:len(s)]))
-            timed("full-size mask (guided) and depth", lambda c=chunk, p=probability, d=depth: [
-                (model.upsample_probability(p[i, 0], frame, room),
-                 resized(depth_to_millimetres(d[i, 0]), frame.shape[:2], nearest=True))
-                for i, frame in enumerate(c)])
+            timed("full-size mask (guided) and depth (scene prior)", lambda c=chunk, p=probability,
+                  d=depth: [model.full_size(p[i, 0], d[i, 0], frame, room, model.priors.of(room))
+                            for i, frame in enumerate(c)])
         predictions = [p for first in range(0, frames, 8)
                        for p in model.predict(video[first:first + 8], room, align=False)]
         predictions = timed("steady depth", lambda: [steady_depth(p, session.scene_depth.of(room))

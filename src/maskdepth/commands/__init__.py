@@ -67,3 +67,14 @@ def add_checkpoint_argument(parser: argparse.ArgumentParser, files: str, require
     parser.add_argument("--checkpoint", action=_ModelAction, required=required, metavar="MODEL",
                         help=f"small, large (shipped models) or a model file ({files})"
                              + ("" if required else f"; default: {default_text}"))
+
+
+def add_scene_depth_arguments(parser: argparse.ArgumentParser, background_depth: str | None) -> None:
+    """The scene prior's options (inference/prior.py). background_depth: the help of
+    --background-depth, or None for a command without it."""
+    parser.add_argument("--scene-depth-model", metavar="MODEL",
+                        help="the depth model run once per background for the empty scene's "
+                             "metric depth (the scene prior): builtin (FastDepth, the default), "
+                             "none (the network's depth alone), or an .onnx or .tflite file")
+    if background_depth:
+        parser.add_argument("--background-depth", metavar="DEPTH", help=background_depth)

@@ -9,6 +9,7 @@ from pathlib import Path
 from maskdepth.commands import (
     add_checkpoint_argument,
     add_engine_argument,
+    add_scene_depth_arguments,
     add_size_argument,
     positive_int,
 )
@@ -18,11 +19,15 @@ EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/checkpoints/best.ckpt --engine-count 256 --baselines
   maskdepth evaluate --checkpoint model.safetensors --data d1 d2 --json metrics.json --save-predictions preds/
   maskdepth evaluate --checkpoint small --data ../shared/realvideo --baselines   (CDnet-layout videos)
+  maskdepth evaluate --checkpoint small --engine-count 256 --background-depth engine
+                      (the engine's exact empty-scene depth as the scene prior: the RGB-D case)
+  maskdepth evaluate --checkpoint small --data rooms --scene-depth-model none   (the network alone)
 """
 
 SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_absrel",
          "depth_log10", "depth_d1", "depth_d2", "depth_d3", "depth_si_rmse", "depth_si_d1",
-         "depth_rank", "depth_fg_rmse", "depth_fg_absrel", "depth_bg_rmse", "depth_bg_absrel", "depth_ssi_mae",
+         "depth_rank", "depth_fg_rmse", "depth_fg_absrel", "depth_fg_d1", "depth_bg_rmse",
+         "depth_bg_absrel", "depth_bg_d1", "depth_ssi_mae",
          "depth_ssi_rmse")
 
 
@@ -53,6 +58,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--save-predictions", type=Path, metavar="DIR",
                         help="write <DIR>/<set>/<id>_mask.png and <id>_depth.png")
     parser.add_argument("--json", type=Path, help="write all metrics to this JSON file")
+    add_scene_depth_arguments(parser, "the empty scene's depth as the scene prior instead of the "
+                              "depth model: a folder of <id>_depth.png (16-bit, mm) for every "
+                              "sample, or 'engine' (engine scenes' exact depth: the RGB-D case)")
     parser.add_argument("--raw", action="store_true",
                         help="score the bare network on the tensors as they are, instead of what "
                              "`maskdepth predict` writes (background alignment, working size)")
@@ -70,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.data.config import DataConfig
     from maskdepth.errors import UserError
     from maskdepth.evaluation.cdnet import is_cdnet
-    from maskdepth.evaluation.evaluate import engine_set, evaluate_set, manifest_set
-    from maskdepth.inference.api import MAX_SIDE, MaskDepth
+    from maskdepth.evaluation.evaluate import (
+        engine_background_depth,
+        engine_set,
+        evaluate_set,
+        folder_background_depth,
+        manifest_set,
+    )
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MAX_SIDE, MaskDepth
     from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
@@ -89,14 +103,29 @@ def run(args: argparse.Namespace) -> int:
         seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
         sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
     model = (MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
-                            max_side=args.max_side or MAX_SIDE, edges=args.edges)
+                            max_side=args.max_side or MAX_SIDE, edges=args.edges,
+                            scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
              if args.checkpoint else None)
+    depths = {}
+    if args.background_depth == "engine":
+        depths = {name: engine_background_depth for name in sets if name.startswith("engine")}
+    elif args.background_depth is not None:
+        folder = Path(args.background_depth)
+        if not folder.is_dir():
+            raise UserError(f"--background-depth {folder}: not a folder; give a folder of "
+                            f"<id>_depth.png or 'engine'")
+        depths = {name: folder_background_depth(folder) for name in sets if not name.startswith("engine")}
+    if model is not None:
+        prior = model.scene_depth_source if not depths else \
+            f"background depth ({args.background_depth}), else {model.scene_depth_source}"
+        print(f"scene prior: {prior}")
+        args.json_extra = {"scene prior": {"source": prior}}
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():
         total, batches = make()
         save_dir = args.save_predictions / name if args.save_predictions else None
         for method, values in evaluate_set(model, batches, total, args.baselines, save_dir, name,
-                                           args.raw).items():
+                                           args.raw, depths.get(name)).items():
             results[f"{name}: {method}"] = values
     if videos:
         video_results = _evaluate_videos(videos, model, args)
@@ -104,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         print()
         results.update(video_results)
     if not sets:
-        _write_json(args.json, results)
+        _write_json(args.json, results, getattr(args, "json_extra", None))
         return 0
     mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")}
                  for row, values in results.items() if any(k.startswith("mask") for k in values)}
@@ -114,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if depth_rows:
         print()
         print(format_table(depth_rows))
-    _write_json(args.json, results)
+    _write_json(args.json, results, getattr(args, "json_extra", None))
     return 0
 
 
@@ -155,9 +184,10 @@ def _check_json_path(path: Path | None) -> None:
         raise UserError(f"--json {path}: cannot write under {folder}; choose another path")
 
 
-def _write_json(path: Path | None, results: dict) -> None:
+def _write_json(path: Path | None, results: dict, extra: dict | None = None) -> None:
     """The results as JSON; a value that could not be measured (NaN) is written as null, which
-    every JSON reader accepts (a bare NaN is not JSON)."""
+    every JSON reader accepts (a bare NaN is not JSON). extra: rows that are not metrics (the
+    scene prior's source)."""
     import math
 
     from maskdepth.io.atomic import atomic_write_bytes
@@ -165,4 +195,5 @@ def _write_json(path: Path | None, results: dict) -> None:
     if path is not None:
         clean = {row: {k: (None if isinstance(v, float) and math.isnan(v) else v)
                        for k, v in values.items()} for row, values in results.items()}
+        clean.update(extra or {})
         atomic_write_bytes(path, json.dumps(clean, indent=2, allow_nan=False).encode())

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskdepth.commands import add_checkpoint_argument, add_engine_argument, positive_int
+from maskdepth.commands import (
+    add_checkpoint_argument,
+    add_engine_argument,
+    add_scene_depth_arguments,
+    positive_int,
+)
 
 SEGMENT_FRAMES = 240  # inference/video.py's default, repeated so that --help imports nothing
 
@@ -19,6 +24,8 @@ EXAMPLE = """examples:
   maskdepth predict --video call.mp4 --out out/ --resume         (after an interruption)
   maskdepth predict --video call.mp4 --out out/ --engine torch --device cuda
   maskdepth predict --webcam 0 --background empty.png --out live/
+  maskdepth predict --image person.jpg --background room.jpg --background-depth room_depth.png --out out/
+                                                  (the empty room's depth from an RGB-D camera)
   maskdepth predict --video call.mp4 --background room.jpg --out out/ --engine onnx --checkpoint model.onnx
 """
 
@@ -50,6 +57,9 @@ def add_parser(subparsers) -> None:
                               "and options): only what it lacks is predicted")
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     add_engine_argument(parser)
+    add_scene_depth_arguments(parser, "the empty scene's depth registered to --background (a "
+                              "16-bit PNG of millimetres, 0 = unknown, e.g. from an RGB-D "
+                              "camera): used instead of the depth model")
     parser.add_argument("--edges", choices=["guided", "bilinear"], default="guided",
                         help="how the mask reaches the input's size: guided (default: edges at "
                              "full resolution, from the image-background difference) or "
@@ -101,17 +111,28 @@ def run(args: argparse.Namespace) -> int:
     for path in inputs:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
+    if args.background_depth is not None:
+        if args.background is None:
+            raise UserError("--background-depth is the depth of --background; give both (a "
+                            "dataset names each sample's background in its manifest)")
+        args.background_depth = Path(args.background_depth)
+        inputs.append(args.background_depth)
+        if not args.background_depth.is_file():
+            raise UserError(f"{args.background_depth}: no such file")
     if args.images is not None and not args.images.is_dir():
         raise UserError(f"--images {args.images} is not a folder; give a folder of images")
     if args.cdnet and args.images is None:
         raise UserError("--cdnet writes CDnet results for --images (a CDnet video's input/ folder)")
-    from maskdepth.inference.api import MAX_SIDE, VIDEO_MAX_SIDE
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MAX_SIDE, VIDEO_MAX_SIDE
 
     keep_freed_memory()
     if args.max_side is None:
         args.max_side = VIDEO_MAX_SIDE if (args.video or args.webcam) else MAX_SIDE
+    args.scene_depth_model = args.scene_depth_model or DEFAULT_SCENE_DEPTH
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
-                           max_side=args.max_side, edges=args.edges)
+                           max_side=args.max_side, edges=args.edges,
+                           scene_depth=args.scene_depth_model,
+                           background_depth=args.background_depth)
     camera = None
     if args.webcam is not None:  # opened (and refused) before anything is written
         from maskdepth.io.video import Camera
@@ -185,8 +206,17 @@ def _settings(args: argparse.Namespace) -> dict:
             "edges": args.edges,
             "align": not args.no_align, "batch_size": args.batch_size,
             "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth,
-            "cdnet": args.cdnet,
+            "cdnet": args.cdnet, "scene_depth_model": _scene_depth_setting(args.scene_depth_model),
             # Inputs by content too: a file replaced at the same path is another input.
             **{f"content of {path.resolve()}": content_fingerprint(path)
-               for path in (args.image, args.data, args.images, args.video, args.background)
+               for path in (args.image, args.data, args.images, args.video, args.background,
+                            args.background_depth)
                if path is not None}}
+
+
+def _scene_depth_setting(value: str) -> str:
+    """The scene-depth model as a journal setting: a word as it is, a file by its content."""
+    from maskdepth.io.atomic import file_digest
+
+    path = Path(value)
+    return file_digest(path) if path.suffix.lower() in (".onnx", ".tflite") and path.is_file() else value

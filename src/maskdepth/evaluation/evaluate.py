@@ -64,14 +64,37 @@ def _save(out: Path, ids: list[str], mask: torch.Tensor, depth: torch.Tensor) ->
         imageio.write_depth(depth_path, depth[i, 0].numpy())
 
 
-def predict_batch(predictor: MaskDepth, batch: Batch, raw: bool = False
+def engine_background_depth(ids: list[str], batch: Batch) -> list[np.ndarray]:
+    """The engine scenes' exact background depth, (H, W) metres each: the RGB-D case."""
+    return [depth[0].numpy() for depth in batch["background_depth"]]
+
+
+def folder_background_depth(folder: Path):
+    """Each sample's empty-scene depth from `folder`/<id>_depth.png (16-bit, millimetres): a
+    function (ids, batch) -> paths, for evaluate_set's background_depth."""
+    from maskdepth.errors import UserError
+
+    def paths(ids: list[str], batch: Batch) -> list[Path]:
+        found = [prediction_paths(folder, sample_id)[1] for sample_id in ids]
+        for path in found:
+            if not path.is_file():
+                raise UserError(f"{path}: no background depth for this sample; --background-depth "
+                                f"needs <id>_depth.png (16-bit, mm) for every sample")
+        return found
+
+    return paths
+
+
+def predict_batch(predictor: MaskDepth, batch: Batch, raw: bool = False, background_depth=None
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """(mask (B, 1, H, W) bool, depth (B, 1, H, W) metres, rounded to the millimetres a depth
     PNG stores) for a batch's image and background (B, 3, H, W) in [0, 1] (8-bit levels).
 
     By default through `MaskDepth.predict`, the path `maskdepth predict`, the API and the web
     page take: the background aligned to the image, the working size, the outputs resized back.
-    raw: the bare network on the tensors as they are (no alignment, no resizing)."""
+    raw: the bare network on the tensors as they are (no alignment, no resizing).
+    background_depth: a list, each sample's empty-scene depth for the scene prior (None: the
+    predictor's own scene-depth model, if any)."""
     if raw:
         probability, depth = predictor.runner.predict(batch["image"].numpy(),
                                                       batch["background"].numpy())
@@ -80,22 +103,25 @@ def predict_batch(predictor: MaskDepth, batch: Batch, raw: bool = False
     backgrounds = [to_numpy_rgb(background) for background in batch["background"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unrelated-background warnings: scored, not shown
-        predictions = predictor.predict(images, backgrounds, align=True, batch_size=len(images))
+        predictions = predictor.predict(images, backgrounds, align=True, batch_size=len(images),
+                                        background_depth=background_depth)
     mask = torch.from_numpy(np.stack([p.mask for p in predictions]))[:, None]
     depth = np.stack([np.round(p.depth.astype(np.float64) * 1000) / 1000 for p in predictions])
     return mask, torch.from_numpy(depth.astype(np.float32))[:, None]
 
 
 def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, baselines: bool = False,
-                 save_dir: Path | None = None, name: str = "", raw: bool = False
-                 ) -> dict[str, dict[str, float]]:
+                 save_dir: Path | None = None, name: str = "", raw: bool = False,
+                 background_depth=None) -> dict[str, dict[str, float]]:
     """Metrics of the model ("model") and, if asked, of each baseline on one set.
 
     The model is scored on what `maskdepth predict` writes (see `predict_batch`; raw: the bare
     network): its mask thresholded and its depth rounded to millimetres, so the numbers are
     exactly those of the prediction files that `save_dir` receives. Samples of relative depth
     (`relative`, the original archives) are scored scale-and-shift invariantly (depth_ssi_mae,
-    depth_ssi_rmse), never in metres.
+    depth_ssi_rmse), never in metres. background_depth: a function (ids, batch) -> the
+    samples' empty-scene depths for the scene prior (engine_background_depth,
+    folder_background_depth), or None.
     """
     methods = (["model"] if predictor is not None else []) + (list(BASELINES) if baselines else [])
     mask_metrics = {m: MaskMetrics() for m in methods}
@@ -107,7 +133,8 @@ def evaluate_set(predictor: MaskDepth | None, batches: Batches, total: int, base
             for method, metric in depth_baselines.items():
                 metric.update(DEPTH_BASELINES[method](metric_depth), metric_depth, batch["mask"])
             if predictor is not None:
-                mask, depth = predict_batch(predictor, batch, raw)
+                depths = background_depth(ids, batch) if background_depth is not None else None
+                mask, depth = predict_batch(predictor, batch, raw, depths)
                 mask_metrics["model"].update(mask, batch["mask"])
                 depth_metrics.update(depth, metric_depth, batch["mask"])
                 if relative_depth is not None:

@@ -16,7 +16,10 @@ import numpy as np
 
 from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
+from maskdepth.inference.inputs import to_rgb_array
 from maskdepth.inference.loader import load_runner
+from maskdepth.inference.prior import NETWORK, ScenePriors, fuse
+from maskdepth.inference.scene_depth import BUILTIN, load_scene_depth_model
 from maskdepth.inference.upsample import guided_upsample
 from maskdepth.io.images import depth_to_millimetres
 from maskdepth.io.resize import fit_within, shrink
@@ -27,6 +30,9 @@ MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled b
 # photos it scored mask IoU 0.865 against 0.852 at 320, at about 3x the speed.
 VIDEO_MAX_SIDE = 160
 EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
+# The scene prior's depth model unless asked otherwise (inference/scene_depth.py): on real RGB-D
+# frames it beats the network's own depth (docs/model-card.md), and masks do not change.
+DEFAULT_SCENE_DEPTH = BUILTIN
 
 
 def default_weights() -> Path:
@@ -43,14 +49,17 @@ class Prediction:
     on first use (a video writes millimetres and never pays for the metres). Given as depth_mm,
     depth is what a depth PNG reads back: 0 for unknown, at most 65.535 m. mismatch: how
     little the background looked like the image's scene (0 good, 1 unrelated), when the
-    background was aligned first, else None.
+    background was aligned first, else None. depth_source: where the depth outside the mask
+    comes from: the scene prior's source (inference/prior.py), or "network".
     """
 
     def __init__(self, mask: np.ndarray, probability: np.ndarray, depth: np.ndarray | None = None,
-                 mismatch: float | None = None, depth_mm: np.ndarray | None = None):
+                 mismatch: float | None = None, depth_mm: np.ndarray | None = None,
+                 depth_source: str = NETWORK):
         if depth is None and depth_mm is None:
             raise ValueError("a Prediction needs depth (metres) or depth_mm")
         self.mask, self.probability, self.mismatch = mask, probability, mismatch
+        self.depth_source = depth_source
         self._depth, self._depth_mm = depth, depth_mm
 
     @property
@@ -64,77 +73,6 @@ class Prediction:
         if self._depth_mm is None:
             self._depth_mm = depth_to_millimetres(self._depth)
         return self._depth_mm
-
-
-def to_rgb_array(value, name: str = "image") -> np.ndarray:
-    """A path, PIL image or numpy array -> (H, W, 3) uint8 RGB.
-
-    Arrays: (H, W, 3) RGB (a 4th channel is dropped) or (H, W) grey, of
-    - uint8: as they are;
-    - other integer types (int32, int64, uint16, ...): 8-bit levels 0..255; uint16 holding more
-      (a 16-bit photo) is scaled by 255/65535;
-    - floats: in [0, 1].
-    PIL images of 16- or 32-bit grey (modes I;16, I, F) follow the same rules as their arrays.
-    Anything else (negative values, floats above 1, NaN) is a UserError naming `name`: a guess
-    would quietly give a wrong prediction.
-    """
-    from PIL import Image
-
-    if isinstance(value, (str, Path)):
-        from maskdepth.io.images import read_rgb
-        return read_rgb(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raise UserError(f"{name}: bytes of an encoded file; pass the file's path, or decode it "
-                        f"first (maskdepth.io.images.decode_rgb(data, name))")
-    if isinstance(value, (list, tuple)):
-        raise UserError(f"{name}: a nested list; pass pixels as a numpy array (H, W, 3), and "
-                        f"several images as a flat list of images")
-    if isinstance(value, Image.Image):
-        if value.mode.startswith(("I", "F")):  # 16/32-bit grey: PIL's RGB conversion clips it
-            value = np.array(value)  # to white; the array rules below scale or refuse it
-        else:
-            try:
-                return np.array(value.convert("RGB"))
-            except ValueError:  # modes PIL cannot convert, e.g. premultiplied "La" and "RGBa"
-                raise UserError(f"{name}: a PIL image of mode {value.mode!r}, which PIL cannot "
-                                f"turn into RGB; convert it to RGB or RGBA first") from None
-    array = np.asarray(value)
-    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.size \
-            and array.flags.c_contiguous:
-        return array  # as it is: the same object, so a video's shared plate is resized once
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise UserError(f"{name}: expected an (H, W, 3) RGB array, got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise UserError(f"{name}: the image is empty ({array.shape[1]}x{array.shape[0]} pixels)")
-    array = array[..., :3]
-    return np.ascontiguousarray(_to_uint8(array, name))
-
-
-def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
-    """See to_rgb_array for the accepted value ranges."""
-    if array.dtype == np.uint8:
-        return array
-    if not array.dtype.isnative:  # big-endian (a PIL I;16B image, a raw camera buffer)
-        array = array.astype(array.dtype.newbyteorder("="))
-    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.integer)
-                                       or np.issubdtype(array.dtype, np.floating)):
-        raise UserError(f"{name}: {array.dtype} arrays are not images; pass uint8 (0..255) or "
-                        f"float (0..1) RGB")
-    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-    if np.issubdtype(array.dtype, np.integer):
-        if array.dtype == np.uint16 and high > 255:
-            return np.round(array.astype(np.float32) * (255 / 65535)).astype(np.uint8)
-        if low < 0 or high > 255:
-            raise UserError(f"{name}: {array.dtype} values run from {low:g} to {high:g}; integer "
-                            f"images must be 0..255 (or uint16 0..65535)")
-        return array.astype(np.uint8)
-    if not np.isfinite(array).all() or low < -1e-3 or high > 1 + 1e-3:  # rounding slack
-        hint = " (divide by 255)" if 1 < high <= 255 else ""
-        raise UserError(f"{name}: float values run from {low:g} to {high:g}; float images must be "
-                        f"in [0, 1]{hint}, or pass uint8")
-    return np.round(np.clip(array.astype(np.float32), 0, 1) * 255).astype(np.uint8)
 
 
 def _check_count(value, name: str, unit: str) -> None:
@@ -158,44 +96,74 @@ class MaskDepth:
 
     runner: the model on an engine (inference/runtime.py). max_side: the working size's longer
     side. edges: "guided" (the mask's edges at full resolution, inference/upsample.py) or
-    "bilinear" (the working-size probability blown up)."""
+    "bilinear" (the working-size probability blown up). priors: the scene prior of each
+    background (inference/prior.py: ScenePriors, made once per background); None: the
+    network's depth alone, unless a call gives the scene's depth."""
 
-    def __init__(self, runner, max_side: int = MAX_SIDE, edges: str = "guided"):
+    def __init__(self, runner, max_side: int = MAX_SIDE, edges: str = "guided",
+                 priors: ScenePriors | None = None):
         if edges not in EDGES:
             raise UserError(f"unknown edges {edges!r}; choose one of: {', '.join(EDGES)}")
         _check_count(max_side, "max_side", "pixels")
         self.runner, self.max_side, self.edges = runner, max_side, edges
+        self.priors = priors if priors is not None else ScenePriors()
         self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
+
+    @property
+    def scene_depth_source(self) -> str:
+        """What gives the empty scene's depth when a call gives none: the background depth
+        image, a depth model's source, or "network"."""
+        if self.priors.depth is not None:
+            return "background depth image"
+        return self.priors.model.source if self.priors.model is not None else NETWORK
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int = MAX_SIDE,
-             engine: str = "auto", edges: str = "guided", threads: int | None = None
+             engine: str = "auto", edges: str = "guided", threads: int | None = None,
+             scene_depth: str | Path | None = DEFAULT_SCENE_DEPTH, background_depth=None
              ) -> MaskDepth:
         """Load a shipped model by name ("small", the default, or "large"), weights
         (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx). engine: "auto"
         (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" or "torch" (inference/loader.py).
         The shipped models on the CPU need no PyTorch. threads: ONNX Runtime's threads (default
-        one per core)."""
-        return cls(load_runner(path, engine, device, threads), max_side, edges)
+        one per core). scene_depth: the depth model run once per background for the scene
+        prior: "builtin" (the default), "none", or an .onnx/.tflite file
+        (inference/scene_depth.py). background_depth: the empty scene's depth for every call
+        that gives none (one camera's RGB-D background; predict's forms)."""
+        if isinstance(background_depth, (str, Path)):
+            from maskdepth.io.images import read_depth
+            background_depth = read_depth(background_depth)
+        priors = ScenePriors(load_scene_depth_model(scene_depth), background_depth)
+        return cls(load_runner(path, engine, device, threads), max_side, edges, priors)
 
-    def predict(self, image, background, align: bool = True, batch_size: int = 8):
+    def predict(self, image, background, align: bool = True, batch_size: int = 8,
+                background_depth=None):
         """Predict for one pair, or for a list of images (with one shared background or a list).
 
         image, background: path, PIL image or numpy array (H, W, 3), uint8 or float in [0, 1].
         align: first align the background to the image (camera shift, exposure change) and
-        warn when it does not look like the same scene. Returns a Prediction, or a list.
+        warn when it does not look like the same scene. background_depth: the empty scene's
+        depth, registered to the background (e.g. from an RGB-D camera): a 16-bit PNG's path
+        (millimetres, 0 = unknown), a uint16 array of millimetres or a float array of metres;
+        one for a shared background, or a list. Returns a Prediction, or a list.
         """
         _check_count(batch_size, "batch_size", "pairs")
         if not isinstance(image, (list, tuple)):
-            return self._predict_many([image], [background], align, batch_size)[0]
-        backgrounds = background if isinstance(background, (list, tuple)) else [background] * len(image)
-        if len(backgrounds) != len(image):
-            raise UserError(f"{len(image)} images but {len(backgrounds)} backgrounds")
-        return self._predict_many(list(image), list(backgrounds), align, batch_size)
+            return self._predict_many([image], [background], align, batch_size, [background_depth])[0]
+        count = len(image)
+        backgrounds = background if isinstance(background, (list, tuple)) else [background] * count
+        depths = background_depth if isinstance(background_depth, list) else [background_depth] * count
+        if len(backgrounds) != count or len(depths) != count:
+            raise UserError(f"{count} images but {len(backgrounds)} backgrounds and "
+                            f"{len(depths)} background depths")
+        return self._predict_many(list(image), list(backgrounds), align, batch_size, depths)
 
     def _prepare(self, image, background, align: bool):
+        """(image, background as used, mismatch, homography: image -> background photo pixels,
+        None when the photo is used as it is, the background photo as given)."""
         rgb, bg = to_rgb_array(image, "image"), to_rgb_array(background, "background")
-        mismatch = None
+        photo = bg
+        mismatch = homography = None
         if bg.shape != rgb.shape and not align:
             raise UserError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                             f"{bg.shape[1]}x{bg.shape[0]}; use photos of equal size or align=True")
@@ -206,17 +174,26 @@ class MaskDepth:
             # Keep the photo as it was when aligning did not make it fit better (a large
             # foreground can pull the alignment off).
             before = mismatch_score(rgb, bg) if bg.shape == rgb.shape else float("inf")
-            bg, mismatch = (result.background, result.mismatch) if result.mismatch <= before else (bg, before)
+            if result.mismatch <= before:
+                bg, mismatch, homography = result.background, result.mismatch, result.homography
+            else:
+                mismatch = before
             if mismatch > MISMATCH_WARNING:
                 warnings.warn(f"the background does not look like the image's scene (mismatch "
                               f"{mismatch:.2f} > {MISMATCH_WARNING}); results may be poor", stacklevel=4)
-        return rgb, bg, mismatch
+        return rgb, bg, mismatch, homography, photo
 
-    def _predict_many(self, images, backgrounds, align, batch_size) -> list[Prediction]:
+    def _prior(self, photo: np.ndarray, depth, homography, size):
+        if depth is not None and isinstance(depth, (str, Path)):
+            from maskdepth.io.images import read_depth
+            depth = read_depth(depth)
+        return self.priors.of(photo, depth, homography, size)
+
+    def _predict_many(self, images, backgrounds, align, batch_size, depths) -> list[Prediction]:
         prepared = [self._prepare(i, b, align) for i, b in zip(images, backgrounds)]
         results: list[Prediction | None] = [None] * len(prepared)
         groups: dict[tuple, list[int]] = {}
-        for index, (rgb, _, _) in enumerate(prepared):
+        for index, (rgb, *_) in enumerate(prepared):
             groups.setdefault(rgb.shape, []).append(index)
         for shape, indices in groups.items():
             work = self.working_size(shape[:2])
@@ -226,13 +203,26 @@ class MaskDepth:
                 background = to_batch([self._background_at(prepared[i][1], work) for i in chunk])
                 probability, depth = self.runner.predict(image, background)
                 for j, i in enumerate(chunk):
-                    rgb, bg, mismatch = prepared[i]
-                    p = self.upsample_probability(probability[j, 0], rgb, bg)
-                    # millimetres at the working size, then nearest: the same numbers as
-                    # converting the full-size metres, for a fraction of the work
-                    d = resized(depth_to_millimetres(depth[j, 0]), shape[:2], nearest=True)
-                    results[i] = Prediction(to_mask(p), p, mismatch=mismatch, depth_mm=d)
+                    rgb, bg, mismatch, homography, photo = prepared[i]
+                    prior = self._prior(photo, depths[i], homography, shape[:2])
+                    results[i] = self.full_size(probability[j, 0], depth[j, 0], rgb, bg, prior,
+                                                mismatch)
         return results
+
+    def full_size(self, probability: np.ndarray, depth: np.ndarray, image: np.ndarray,
+                  background: np.ndarray, prior=None, mismatch: float | None = None) -> Prediction:
+        """The Prediction at the image's size from the network's working-size probability and
+        depth (h, w): the mask's edges by `self.edges`, the depth fused with the scene prior
+        (inference/prior.py) when there is a usable one, else the network's depth."""
+        p = self.upsample_probability(probability, image, background)
+        mask = to_mask(p)
+        if prior is not None and prior.usable:
+            return Prediction(mask, p, mismatch=mismatch, depth_source=prior.source,
+                              depth_mm=fuse(prior, depth, to_mask(probability), mask))
+        # millimetres at the working size, then nearest: the same numbers as converting the
+        # full-size metres, for a fraction of the work
+        depth_mm = resized(depth_to_millimetres(depth), image.shape[:2], nearest=True)
+        return Prediction(mask, p, mismatch=mismatch, depth_mm=depth_mm)
 
     def _background_at(self, background: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """The background at the working size, resized once for the frames sharing it."""

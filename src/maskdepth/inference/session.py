@@ -32,7 +32,7 @@ class StreamSession:
 
     def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool = True, steady: bool = True,
                  max_side: int | None = None, every: int = REALIGN_EVERY):
-        self.model = MaskDepth(model.runner, max_side or VIDEO_MAX_SIDE, model.edges)
+        self.model = MaskDepth(model.runner, max_side or VIDEO_MAX_SIDE, model.edges, model.priors)
         self.plate = plate
         self.static = StaticBackground(plate, every) if align else None
         self.scene_depth = SceneDepth(self.model) if steady else None
