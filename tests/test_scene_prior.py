@@ -200,7 +200,7 @@ def test_an_unusable_prior_falls_back_to_the_network(weights, scene, monkeypatch
 
 
 def test_cli_predict_and_evaluate_take_the_scene_depth(weights, scene, tmp_path, capsys):
-    image, background, mask, background_depth = scene
+    image, background, _, background_depth = scene
     imageio.write_rgb(tmp_path / "in" / "person.png", image)
     imageio.write_rgb(tmp_path / "in" / "room.png", background)
     imageio.write_depth(tmp_path / "in" / "room_depth.png", background_depth)

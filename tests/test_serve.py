@@ -251,6 +251,7 @@ class HeldModel:
 
     def __init__(self, real: MaskDepth):
         self.real, self.max_side, self.runner, self.edges = real, real.max_side, real.runner, real.edges
+        self.priors = real.priors
         self.started, self.release = threading.Event(), threading.Event()
 
     def predict(self, *args, **kwargs):
@@ -424,6 +425,7 @@ def test_serve_command_end_to_end(tmp_path):
                 assert process.poll() is None, process.stdout.read()
                 time.sleep(0.3)
         assert health.json()["status"] == "ok"
+        assert "FastDepth" in health.json()["scene_prior"]  # the built-in scene prior, named
         assert list(tmp_path.glob("maskdepth-serve-*"))  # its scratch folder while it runs
         good = encode_png(np.zeros((48, 64, 3), np.uint8))
         reply = httpx.post(f"http://127.0.0.1:{port}/predict?format=zip",

@@ -62,7 +62,9 @@ def test_video_depth_outside_the_mask_no_longer_flickers(tmp_path):
         for frame in moving_square(background):
             writer.write(frame)
     flicker = {}
-    for mode, flags in (("steady", []), ("per_frame", ["--per-frame-depth"])):
+    alone = ["--scene-depth-model", "none"]  # the network's own scene depth, as before the prior
+    for mode, flags in (("steady", alone), ("per_frame", [*alone, "--per-frame-depth"]),
+                        ("prior_per_frame", ["--per-frame-depth"])):
         out = tmp_path / mode
         assert main(["predict", "--video", str(video), "--background", str(plate),
                      "--out", str(out), *flags]) == 0
@@ -74,3 +76,4 @@ def test_video_depth_outside_the_mask_no_longer_flickers(tmp_path):
         flicker[mode] = depth_flicker(depth, static)
     assert flicker["steady"] == 0.0  # the same scene depth on every predicted-static pixel
     assert flicker["per_frame"] > 0.0
+    assert flicker["prior_per_frame"] == 0.0  # the scene prior: steady even frame by frame

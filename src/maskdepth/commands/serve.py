@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from maskdepth.commands import add_checkpoint_argument, add_engine_argument, positive_int
+from maskdepth.commands import (
+    add_checkpoint_argument,
+    add_engine_argument,
+    add_scene_depth_arguments,
+    positive_int,
+)
 
 EXAMPLE = """examples:
   maskdepth serve                                 # http://127.0.0.1:7860
@@ -27,6 +32,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--port", type=port_number, default=7860, help="port, 1-65535 (default 7860)")
     add_checkpoint_argument(parser, ".safetensors, .ckpt or .onnx")
     add_engine_argument(parser)
+    add_scene_depth_arguments(parser, None)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--max-upload-mb", type=positive_int, default=15,
                         help="largest file accepted, in MB (default 15)")
@@ -76,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint is not None and not args.checkpoint.exists():
         raise UserError(f"{args.checkpoint}: no such model file")
     keep_freed_memory()
-    model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine)
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
+
+    model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
+                           scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
     limits = Limits(max_bytes=args.max_upload_mb << 20,
                     max_pixels=args.max_megapixels * 1_000_000)
     if args.host not in ("127.0.0.1", "localhost", "::1"):

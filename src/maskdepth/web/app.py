@@ -164,7 +164,7 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
         """The model being served and the upload limits."""
         config = model.runner.config.to_dict() if model.runner.config is not None else {}
         return {"status": "ok", "variant": config.get("variant"), "engine": model.runner.engine,
-                "max_side": model.max_side,
+                "max_side": model.max_side, "scene_prior": model.scene_depth_source,
                 "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels,
                 "max_request_bytes": limits.max_request_bytes,
                 "max_concurrent": limits.max_concurrent, "max_waiting": limits.max_waiting}
