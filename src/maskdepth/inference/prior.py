@@ -50,6 +50,7 @@ class ScenePrior:
     def __init__(self, depth_mm: np.ndarray, source: str):
         self.depth_mm, self.source = depth_mm, source
         self.holes = depth_mm == 0
+        self.has_holes = bool(self.holes.any())
         self.coverage = 1.0 - float(self.holes.mean()) if depth_mm.size else 0.0
         self.usable = self.coverage >= MIN_COVERAGE
         self._at: dict[tuple[int, int], np.ndarray] = {}
@@ -149,8 +150,8 @@ def fuse(prior: ScenePrior, net_depth: np.ndarray, small_mask: np.ndarray, mask:
         placed = cv2.resize(depth_to_millimetres(net_depth * np.float32(scale)), (width, height),
                             interpolation=cv2.INTER_NEAREST)
         cv2.copyTo(placed, mask.view(np.uint8), depth_mm)
-    holes = prior.holes & ~mask
-    if holes.any():
+    holes = prior.holes & ~mask if prior.has_holes else None  # checked once per prior, not per frame
+    if holes is not None and holes.any():
         scale = foreground_scale(net_depth, np.zeros_like(small_mask), small_prior)
         filled = cv2.resize(depth_to_millimetres(net_depth * np.float32(scale)), (width, height),
                             interpolation=cv2.INTER_NEAREST)
