@@ -123,3 +123,4 @@ def test_an_export_carries_the_lineage_of_its_weights(tmp_path, capsys):
     assert main(["summary", "--checkpoint", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"lineage: {len(lineage)} run(s)" in printed and "variant" in printed
+    assert "scene prior" in printed and "FastDepth" in printed

@@ -46,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
 
         exported = load_onnx(args.checkpoint)  # an exported graph: config and lineage only
         print(_described(args.checkpoint, exported.config, exported.lineage))
+        print(_scene_prior())
         return 0
     if args.checkpoint is not None:
         model, lineage = load_weights(args.checkpoint)
         print(_described(args.checkpoint, model.config, lineage))
+        print(_scene_prior())
         if args.lineage_only:
             return 0
         name = model.config.variant
@@ -66,3 +68,14 @@ def _described(path, config, lineage: list[dict]) -> str:
 
     values = ", ".join(f"{k}={v}" for k, v in config.to_dict().items()) if config else "none recorded"
     return f"{path}\nconfig: {values}\n{format_lineage(lineage)}"
+
+
+def _scene_prior() -> str:
+    """The line naming the scene prior every command pairs a model with by default."""
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
+    from maskdepth.inference.scene_depth import load_scene_depth_model
+
+    model = load_scene_depth_model(DEFAULT_SCENE_DEPTH)
+    source = model.source if model is not None else "none (the network's depth alone)"
+    return (f"scene prior (the empty scene's depth, once per background; by default in every "
+            f"command): {source}")
