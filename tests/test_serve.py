@@ -251,7 +251,7 @@ class HeldModel:
 
     def __init__(self, real: MaskDepth):
         self.real, self.max_side, self.runner, self.edges = real, real.max_side, real.runner, real.edges
-        self.priors = real.priors
+        self.priors, self.scene_depth_source = real.priors, real.scene_depth_source
         self.started, self.release = threading.Event(), threading.Event()
 
     def predict(self, *args, **kwargs):
@@ -446,7 +446,8 @@ def test_live_session_takes_the_background_once_then_frames(client, model, pair)
         assert "not a readable image" in socket.receive_json()["error"]  # and it goes on
         socket.send_bytes(background.read_bytes())
         ready = socket.receive_json()
-        assert ready == {"ready": True, "width": empty.shape[1], "height": empty.shape[0]}
+        assert ready == {"ready": True, "width": empty.shape[1], "height": empty.shape[0],
+                         "scene_prior": model.scene_depth_source}
         replies = []
         socket.send_bytes(image.read_bytes())
         for _ in range(3):
@@ -550,6 +551,43 @@ def test_live_text_messages_get_an_error_and_the_session_goes_on(client, pair):
         assert socket.receive_json()["ready"] is True
         socket.send_text("{}")
         assert "binary messages" in socket.receive_json()["error"]
+
+
+def test_the_scene_depth_goes_over_http_and_live(client, pair):
+    """An RGB-D camera's empty-scene depth as a form field and as a live message: the depth
+    outside the mask is that depth; a depth of another aspect is a 422 / an error message."""
+    from maskdepth.io.images import decode_depth, depth_to_millimetres
+
+    image, background, _ = pair
+    empty = read_rgb(background)
+    depth_mm = depth_to_millimetres(np.full(empty.shape[:2], 2.345, np.float32))
+    depth_png = encode_png(depth_mm)
+    reply = client.post("/predict", files={**_files(image.read_bytes(), background.read_bytes()),
+                                           "background_depth": ("depth.png", depth_png)})
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["depth_source"] == "background depth image"
+    mask = decode_grey(base64.b64decode(answer["mask_png"]), "mask") > 0
+    depth = decode_depth(base64.b64decode(answer["depth_png"]), "depth")
+    assert np.all(depth[~mask] == np.float32(2.345))
+    wrong = encode_png(depth_mm[:, : depth_mm.shape[1] // 2])
+    reply = client.post("/predict", files={**_files(image.read_bytes(), background.read_bytes()),
+                                           "background_depth": ("depth.png", wrong)})
+    assert reply.status_code == 422 and "same aspect ratio" in reply.json()["detail"]
+    reply = client.post("/predict", files={**_files(image.read_bytes(), background.read_bytes()),
+                                           "background_depth": ("depth.png", encode_png(empty))})
+    assert reply.status_code == 422 and "16-bit single-channel PNG" in reply.json()["detail"]
+    message = json.dumps({"background_depth": base64.b64encode(depth_png).decode()})
+    with client.websocket_connect("/live") as socket:
+        socket.send_bytes(background.read_bytes())
+        assert "FastDepth" in socket.receive_json()["scene_prior"]  # the server's default
+        socket.send_text(json.dumps({"background_depth": base64.b64encode(wrong).decode()}))
+        assert "same aspect ratio" in socket.receive_json()["error"]
+        socket.send_text(message)
+        assert socket.receive_json() == {"scene_prior": "background depth image"}
+        socket.send_bytes(image.read_bytes())
+        header, _, _ = read_reply(socket.receive_bytes())
+        assert header["frame"] == 1
 
 
 def test_live_work_waits_behind_the_same_gate_as_http_requests(model, pair):

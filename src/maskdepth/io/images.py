@@ -198,14 +198,25 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     with open_image(path) as image:
-        bits = png_bit_depth(path)
-        if bits != 16 or image.mode not in SIXTEEN_BIT_GREY_MODES:
-            found = f"{bits}-bit {image.mode}" if bits else f"{image.format} {image.mode}"
-            raise UserError(
-                f"{path}: {found} depth where a 16-bit single-channel PNG is required; "
-                "save depth as uint16 millimetres (see maskdepth.io.images.write_depth)"
-            )
-        millimetres = np.asarray(_load(image, path)).astype(np.float32)
+        return _depth_metres(image, png_bit_depth(path), path)
+
+
+def decode_depth(data: bytes, name: str) -> np.ndarray:
+    """An encoded depth PNG (bytes, e.g. an upload) -> float32 (H, W) metres, 0 = unknown; the
+    rules of read_depth, errors naming `name`."""
+    bits = data[24] if data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR" else None
+    with _open(io.BytesIO(data), name) as image:
+        return _depth_metres(image, bits, name)
+
+
+def _depth_metres(image: Image.Image, bits: int | None, name) -> np.ndarray:
+    if bits != 16 or image.mode not in SIXTEEN_BIT_GREY_MODES:
+        found = f"{bits}-bit {image.mode}" if bits else f"{image.format} {image.mode}"
+        raise UserError(
+            f"{name}: {found} depth where a 16-bit single-channel PNG is required; "
+            "save depth as uint16 millimetres (see maskdepth.io.images.write_depth)"
+        )
+    millimetres = np.asarray(_load(image, name)).astype(np.float32)
     return millimetres / np.float32(1000.0)
 
 

@@ -102,9 +102,9 @@ def _plate(frames: list[bytes], limits: Limits) -> bytes:
 
 
 def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray,
-                     align: bool) -> dict:
+                     align: bool, background_depth: np.ndarray | None = None) -> dict:
     start = time.perf_counter()
-    prediction = model.predict(image, background, align=align)
+    prediction = model.predict(image, background, align=align, background_depth=background_depth)
     seconds = time.perf_counter() - start
     depth_colour = colorize_depth_mm(prediction.depth_mm)
     mismatch = prediction.mismatch
@@ -120,12 +120,13 @@ def _prediction_json(model: MaskDepth, image: np.ndarray, background: np.ndarray
         "foreground": float(prediction.mask.mean()),
         "depth_range_m": [float(prediction.depth.min()), float(prediction.depth.max())],
         "mismatch": mismatch, "warning": warning, "model_ms": round(seconds * 1000, 1),
+        "depth_source": prediction.depth_source,
     }
 
 
 def _prediction_zip(model: MaskDepth, image: np.ndarray, background: np.ndarray,
-                    align: bool) -> bytes:
-    prediction = model.predict(image, background, align=align)
+                    align: bool, background_depth: np.ndarray | None = None) -> bytes:
+    prediction = model.predict(image, background, align=align, background_depth=background_depth)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("mask.png", imageio.encode_png(np.where(prediction.mask, 255, 0)
@@ -172,29 +173,45 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.post("/predict", responses={200: {"content": {"application/zip": {}}}})
     async def predict(image: Annotated[UploadFile, File(description="the photo with the foreground")],
                       background: Annotated[UploadFile, File(description="the same scene without it")],
+                      background_depth: Annotated[UploadFile | None, File(
+                          description="optional: the empty scene's depth, a 16-bit PNG of "
+                                      "millimetres (0 = unknown), registered to the background "
+                                      "(an RGB-D camera's); else the server's scene prior")] = None,
                       align: Annotated[bool, Query(description="align the background first")] = True,
                       format: Annotated[str, Query(pattern="^(json|zip)$",
                                                    description="json (base64 PNGs) or zip")] = "json"):
         """Mask and depth for one pair. JSON: mask_png (0/255), depth_png (16-bit mm),
         overlay_png, depth_color_png (base64), mismatch and a warning when the background does
-        not look like the image's scene. zip: mask.png, depth.png, view.png."""
+        not look like the image's scene, depth_source (the scene prior used, or "network").
+        zip: mask.png, depth.png, view.png."""
         data = await _read_bytes(image, "image", limits), await _read_bytes(background, "background", limits)
         names = (f"image ({image.filename or 'upload'})", f"background ({background.filename or 'upload'})")
+        depth = (await _read_bytes(background_depth, "background_depth", limits)
+                 if background_depth is not None else None)
         async with gate:
-            return await _answer(data, names, align, format)
+            return await _answer(data, names, align, format, depth)
 
-    async def _answer(data, names, align: bool, format: str):
+    async def _answer(data, names, align: bool, format: str, depth_data: bytes | None = None):
         rgb, bg = await run_in_threadpool(_pair, *data, names, limits)
+        depth = None
+        if depth_data is not None:
+            try:
+                depth = await run_in_threadpool(imageio.decode_depth, depth_data, "background_depth")
+            except UserError as error:
+                raise HTTPException(422, str(error)) from None
         if rgb.shape != bg.shape and not align:  # the rule of MaskDepth.predict and the CLI
             raise HTTPException(422, f"image is {rgb.shape[1]}x{rgb.shape[0]} but background is "
                                      f"{bg.shape[1]}x{bg.shape[0]}; send photos of equal size "
                                      f"from the same camera, or align=true to fit the background "
                                      f"to the image")
-        if format == "zip":
-            data = await run_in_threadpool(_prediction_zip, model, rgb, bg, align)
-            return Response(data, media_type="application/zip",
-                            headers={"Content-Disposition": "attachment; filename=prediction.zip"})
-        return await run_in_threadpool(_prediction_json, model, rgb, bg, align)
+        try:
+            if format == "json":
+                return await run_in_threadpool(_prediction_json, model, rgb, bg, align, depth)
+            data = await run_in_threadpool(_prediction_zip, model, rgb, bg, align, depth)
+        except UserError as error:  # the background depth does not fit the photos
+            raise HTTPException(422, str(error)) from None
+        return Response(data, media_type="application/zip",
+                        headers={"Content-Disposition": "attachment; filename=prediction.zip"})
 
     @app.post("/clean-plate", response_class=Response,
               responses={200: {"content": {"image/png": {}}}})

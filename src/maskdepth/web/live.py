@@ -1,7 +1,11 @@
 """The web page's live mode: one WebSocket session per camera, the background sent once.
 
     client -> server  binary: the empty scene (PNG or JPEG), once, first
-    server -> client  text: {"ready": true, "width": W, "height": H}
+    server -> client  text: {"ready": true, "width": W, "height": H, "scene_prior": SOURCE}
+    client -> server  text, optional, at any time: {"background_depth": BASE64} with the empty
+                      scene's depth as a 16-bit PNG of millimetres (0 = unknown), registered to
+                      the background (an RGB-D camera's); answered {"scene_prior": SOURCE}, and
+                      the scene prior of later frames comes from it
     client -> server  binary: a frame (JPEG), of the background's size; the page keeps two in
                       flight, so that its capture and the server's work overlap
     server -> client  binary, per frame, in order: a 4-byte big-endian length n, n bytes of
@@ -30,6 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction
+from maskdepth.inference.prior import ScenePriors, prior_from_depth
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth_mm, overlay_mask
@@ -46,8 +51,20 @@ class LiveSession:
     checked again, steady depth); `answer(data)` -> the reply."""
 
     def __init__(self, model: MaskDepth, background: np.ndarray):
-        self.background = background
+        self.model, self.background = model, background
         self.stream = StreamSession(model, background)
+
+    def use_depth(self, depth: np.ndarray) -> str:
+        """Take the empty scene's depth ((h, w) float32 metres, the background's aspect) as the
+        scene prior of the frames to come; returns the prior's source. A UserError when it does
+        not fit the background."""
+        prior_from_depth(depth, self.background.shape[:2], "background_depth")  # the checks
+        model = self.model
+        own = MaskDepth(model.runner, model.max_side, model.edges, ScenePriors(model.priors.model, depth))
+        frames = self.stream.frames
+        self.stream = StreamSession(own, self.background)
+        self.stream.frames = frames
+        return own.scene_depth_source
 
     def predict(self, frame: np.ndarray) -> Prediction:
         """The next frame's prediction ((H, W, 3) uint8 RGB of the background's size)."""
@@ -92,16 +109,24 @@ def read_reply(data: bytes) -> tuple[dict, bytes, bytes]:
     return header, data[start:middle], data[middle:middle + header["depth_bytes"]]
 
 
-async def _receive_bytes(socket: WebSocket) -> bytes | None:
-    """The next binary message; a text one is answered with an error and skipped (None)."""
+async def _receive_bytes(socket: WebSocket) -> bytes | np.ndarray | None:
+    """The next binary message, or the depth of a {"background_depth": BASE64 PNG} text message
+    ((h, w) float32 metres); any other text is answered with an error and skipped (None)."""
     message = await socket.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
-    if message.get("bytes") is None:
-        await socket.send_json({"error": "send images as binary messages (PNG or JPEG bytes), "
-                                         "not text"})
-        return None
-    return message["bytes"]
+    if message.get("bytes") is not None:
+        return message["bytes"]
+    try:
+        data = base64.b64decode(json.loads(message.get("text") or "")["background_depth"],
+                                validate=True)
+        return await run_in_threadpool(imageio.decode_depth, data, "background_depth")
+    except UserError as error:
+        await socket.send_json({"error": str(error)})
+    except (ValueError, TypeError, KeyError):  # not JSON, not base64, no background_depth
+        await socket.send_json({"error": "send images as binary messages (PNG or JPEG bytes); "
+                                         "text is only {\"background_depth\": BASE64 16-bit PNG}"})
+    return None
 
 
 async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int,
@@ -111,9 +136,13 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
     the server is full the frame gets {"error": ...busy...} and the session goes on."""
     await socket.accept()
     try:
-        session = None
+        session, depth = None, None
         while session is None:
             data = await _receive_bytes(socket)
+            if isinstance(data, np.ndarray):
+                depth = data  # sent before the background: used once it comes
+                await socket.send_json({"scene_prior": "background depth image"})
+                continue
             if data is None:
                 continue
             try:
@@ -131,10 +160,22 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
                 await socket.send_json({"error": busy.detail})
                 continue
             session = LiveSession(model, background)
+            source = model.scene_depth_source
+            if depth is not None:
+                try:
+                    source = session.use_depth(depth)
+                except UserError as error:
+                    await socket.send_json({"error": str(error)})
             await socket.send_json({"ready": True, "width": background.shape[1],
-                                    "height": background.shape[0]})
+                                    "height": background.shape[0], "scene_prior": source})
         while True:
             data = await _receive_bytes(socket)
+            if isinstance(data, np.ndarray):
+                try:
+                    await socket.send_json({"scene_prior": session.use_depth(data)})
+                except UserError as error:
+                    await socket.send_json({"error": str(error)})
+                continue
             if data is None:
                 continue
             try:
