@@ -191,6 +191,9 @@ class MaskDepth:
 
     def _predict_many(self, images, backgrounds, align, batch_size, depths) -> list[Prediction]:
         prepared = [self._prepare(i, b, align) for i, b in zip(images, backgrounds)]
+        priors = [self._prior(photo, depth, homography, rgb.shape[:2])
+                  for (rgb, _, _, homography, photo), depth in zip(prepared, depths)]
+        takes_prior = getattr(self.runner, "takes_prior", False)
         results: list[Prediction | None] = [None] * len(prepared)
         groups: dict[tuple, list[int]] = {}
         for index, (rgb, *_) in enumerate(prepared):
@@ -201,11 +204,12 @@ class MaskDepth:
                 chunk = indices[start : start + batch_size]
                 image = to_batch([resized(prepared[i][0], work) for i in chunk])
                 background = to_batch([self._background_at(prepared[i][1], work) for i in chunk])
-                probability, depth = self.runner.predict(image, background)
+                extra = ([np.stack([_prior_at(priors[i], work) for i in chunk])[:, None]]
+                         if takes_prior else [])
+                probability, depth = self.runner.predict(image, background, *extra)
                 for j, i in enumerate(chunk):
-                    rgb, bg, mismatch, homography, photo = prepared[i]
-                    prior = self._prior(photo, depths[i], homography, shape[:2])
-                    results[i] = self.full_size(probability[j, 0], depth[j, 0], rgb, bg, prior,
+                    rgb, bg, mismatch, _, _ = prepared[i]
+                    results[i] = self.full_size(probability[j, 0], depth[j, 0], rgb, bg, priors[i],
                                                 mismatch)
         return results
 
@@ -245,6 +249,12 @@ class MaskDepth:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,
         never below 32 px, never upscaled."""
         return fit_within(size, self.max_side, minimum=32)
+
+
+def _prior_at(prior, size: tuple[int, int]) -> np.ndarray:
+    """A scene prior's (h, w) metres at the working size for a network that takes it; zeros
+    (unknown) without a usable one."""
+    return prior.at(size) if prior is not None and prior.usable else np.zeros(size, np.float32)
 
 
 def resized(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:

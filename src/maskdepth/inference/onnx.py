@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskdepth.inference.runtime import INPUT_NAMES, SOURCE_KEY, OnnxRunner
+from maskdepth.inference.runtime import INPUT_NAMES, PRIOR_INPUT, SOURCE_KEY, OnnxRunner
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.models.config import CONFIG_KEY
 from maskdepth.models.lineage import LINEAGE_KEY
@@ -49,8 +49,12 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, wi
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)
     image, background = (torch.rand(1, 3, height, width, generator=generator).to(device) for _ in range(2))
+    inputs, names = (image, background), list(INPUT_NAMES)
+    if getattr(getattr(model, "config", None), "prior", False):  # the scene prior, metres
+        inputs, names = (*inputs, 1 + 4 * torch.rand(1, 1, height, width, generator=generator).to(device)), \
+            [*names, PRIOR_INPUT]
     with torch.no_grad():
-        channels = {name: value.shape[1] for name, value in model(image, background).items()}
+        channels = {name: value.shape[1] for name, value in model(*inputs).items()}
     output_names = list(channels)  # the dict's keys, in the order the exporter flattens them
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -59,9 +63,9 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, wi
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
-            model, (image, background), buffer, dynamo=False, opset_version=opset,
-            input_names=list(INPUT_NAMES), output_names=output_names,
-            dynamic_axes={name: DYNAMIC_AXES for name in (*INPUT_NAMES, *output_names)})
+            model, inputs, buffer, dynamo=False, opset_version=opset,
+            input_names=names, output_names=output_names,
+            dynamic_axes={name: DYNAMIC_AXES for name in (*names, *output_names)})
     proto = onnx.load_from_string(buffer.getvalue())
     for output in proto.graph.output:  # the crop `[..., :H, :W]` leaves the channel dim symbolic
         output.type.tensor_type.shape.dim[1].dim_value = channels[output.name]
@@ -88,10 +92,16 @@ def validate_onnx(model: nn.Module, path: str | os.PathLike, height: int, width:
     multiple of 32) so that the check covers the dynamic shapes and padding."""
     generator = torch.Generator().manual_seed(seed)
     image, background = (torch.rand(batch_size, 3, height, width, generator=generator) for _ in range(2))
+    prior = None
+    if getattr(getattr(model, "config", None), "prior", False):
+        prior = 1 + 4 * torch.rand(batch_size, 1, height, width, generator=generator)
+        prior[..., : height // 4, :] = 0  # unknown there
     model.eval()
     device = next(model.parameters()).device
-    expected = model(image.to(device), background.to(device))
-    actual = OnnxRunner(path).outputs(image.numpy(), background.numpy())
+    expected = model(image.to(device), background.to(device),
+                     prior.to(device) if prior is not None else None)
+    actual = OnnxRunner(path).outputs(image.numpy(), background.numpy(),
+                                      prior.numpy() if prior is not None else None)
     if set(actual) != set(expected):
         raise ValueError(f"{path}: outputs {sorted(actual)} differ from the model's {sorted(expected)}")
     return {name: float(np.abs(actual[name] - expected[name].float().cpu().numpy()).max())

@@ -24,6 +24,7 @@ from maskdepth.models.config import CONFIG_KEY, ModelConfig, stored_config
 from maskdepth.models.lineage import LINEAGE_KEY, parse_lineage
 
 INPUT_NAMES = ("image", "background")
+PRIOR_INPUT = "prior"  # a third input of models with ModelConfig.prior: (B, 1, H, W) metres, 0 unknown
 SOURCE_KEY = "maskdepth.source_sha256"  # ONNX metadata: SHA-256 of the weights it came from
 
 
@@ -62,7 +63,8 @@ class OnnxRunner:
             raise UserError(f"{self.path}: not a readable ONNX model ({error}); "
                             f"write one with `maskdepth export`") from error
         inputs = [node.name for node in self.session.get_inputs()]
-        if sorted(inputs) != sorted(INPUT_NAMES):
+        self.takes_prior = PRIOR_INPUT in inputs
+        if sorted(set(inputs) - {PRIOR_INPUT}) != sorted(INPUT_NAMES):
             raise UserError(f"{self.path}: inputs are {inputs}, not {list(INPUT_NAMES)}; "
                             f"is it a model written by `maskdepth export`?")
         self.output_names = [node.name for node in self.session.get_outputs()]
@@ -73,20 +75,26 @@ class OnnxRunner:
         self.config = read_config(self.metadata, self.path)
         self.lineage = parse_lineage(self.metadata.get(LINEAGE_KEY), self.path)
 
-    def outputs(self, image: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
+    def outputs(self, image: np.ndarray, background: np.ndarray, prior: np.ndarray | None = None
+                ) -> dict[str, np.ndarray]:
         """image, background (B, 3, H, W) float32 in [0, 1] -> {name: (B, 1, H, W)}, the
-        outputs of MaskDepthNet.forward (mask_logits, depth[, shadow_logits])."""
+        outputs of MaskDepthNet.forward (mask_logits, depth[, shadow_logits]). prior: (B, 1, H,
+        W) metres, 0 = unknown, for a model that takes it (None: unknown everywhere)."""
         image, background = np.asarray(image), np.asarray(background)
         if image.shape != background.shape or image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"image and background must both be (B, 3, H, W); got "
                              f"{image.shape} and {background.shape}")
         feed = {"image": np.ascontiguousarray(image, np.float32),
                 "background": np.ascontiguousarray(background, np.float32)}
+        if self.takes_prior:
+            feed[PRIOR_INPUT] = (np.zeros((image.shape[0], 1, *image.shape[2:]), np.float32)
+                                 if prior is None else np.ascontiguousarray(prior, np.float32))
         return dict(zip(self.output_names, self.session.run(self.output_names, feed)))
 
-    def predict(self, image: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, image: np.ndarray, background: np.ndarray, prior: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """See the module docstring."""
-        outputs = self.outputs(image, background)
+        outputs = self.outputs(image, background, prior)
         return probability_and_depth(outputs["mask_logits"], outputs["depth"])
 
 

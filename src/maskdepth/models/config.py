@@ -23,6 +23,8 @@ class ModelConfig:
         learn the subtraction from the 6-channel stack.
     refine: channels of a small full-resolution block that sharpens the mask's edges from the
         upsampled logits and the pixel difference (0 = none).
+    prior: also give the encoder the scene prior, the empty scene's depth (2 more channels:
+        its log depth and where it is known), so that it places the foreground in that scene.
     """
 
     # The defaults are the shipped small model's (models/zoo.py): ModelConfig() builds it.
@@ -33,6 +35,7 @@ class ModelConfig:
     pretrained: bool = False
     difference: bool = True
     refine: int = 8
+    prior: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,7 +49,8 @@ class ModelConfig:
 
 # The type of each field as stored (JSON); bool is not a number here, ints are numbers.
 _TYPES = {"variant": (str,), "max_depth": (int, float), "min_depth": (int, float),
-          "shadow_head": (bool,), "pretrained": (bool,), "difference": (bool,), "refine": (int,)}
+          "shadow_head": (bool,), "pretrained": (bool,), "difference": (bool,), "refine": (int,),
+          "prior": (bool,)}
 
 
 def stored_config(value, where) -> ModelConfig:

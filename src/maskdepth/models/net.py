@@ -11,11 +11,23 @@ from maskdepth.models.decoders import Decoder
 
 STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
 DIFFERENCE_STD = 0.2  # scale of image - background channels (most pixels near 0, edges +-1)
+PRIOR_CENTRE = 2.5  # metres: log(prior / PRIOR_CENTRE) is the prior's channel (rooms: -1.6..1.6)
 
 
 def input_channels(config: ModelConfig) -> int:
-    """Channels the encoder sees: image and background (6), plus their difference (9)."""
-    return 9 if config.difference else 6
+    """Channels the encoder sees: image and background (6), plus their difference (9), plus,
+    with config.prior, the scene prior's log depth and where it is known (+2)."""
+    return (9 if config.difference else 6) + (2 if config.prior else 0)
+
+
+def prior_channels(prior: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """The scene prior (B, 1, H, W) metres, 0 = unknown (None: unknown everywhere) -> (B, 2,
+    H, W): log(prior / PRIOR_CENTRE) where known (else 0), and 1 where known (else 0)."""
+    if prior is None:
+        return like.new_zeros((like.shape[0], 2, *like.shape[-2:]))
+    known = (prior > 0).to(like.dtype)
+    value = torch.log(prior.clamp_min(1e-3) / PRIOR_CENTRE) * known
+    return torch.cat([value.to(like.dtype), known], dim=1)
 
 
 class EdgeRefiner(nn.Module):
@@ -66,9 +78,11 @@ class MaskDepthNet(nn.Module):
     each image normalised as the encoder's weights expect (encoder.mean, encoder.std), a decoder,
     1-channel heads and, with config.refine, a full-resolution mask edge refiner.
 
-    forward(image, background):
+    forward(image, background, prior=None):
         image, background: (B, 3, H, W) float RGB in [0, 1], any H and W (padded internally to a
         multiple of 32, outputs cropped back).
+        prior: (B, 1, H, W) the empty scene's depth in metres, 0 = unknown (inference/prior.py);
+        seen only with config.prior (None there: unknown everywhere), else ignored.
     Returns a dict:
         mask_logits:   (B, 1, H, W) foreground logits (sigmoid > batch.MASK_THRESHOLD = foreground)
         depth:         (B, 1, H, W) z-depth in metres, in (config.min_depth, config.max_depth)
@@ -87,18 +101,23 @@ class MaskDepthNet(nn.Module):
         mean, std = tuple(encoder.mean) * 2, tuple(encoder.std) * 2  # what its weights expect
         if config.difference:
             mean, std = mean + (0.0,) * 3, std + (DIFFERENCE_STD,) * 3
+        if config.prior:
+            mean, std = mean + (0.0, 0.0), std + (1.0, 1.0)  # prior_channels are in scale
         channels = input_channels(config)
         self.register_buffer("mean", torch.tensor(mean).view(1, channels, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, channels, 1, 1), persistent=False)
 
-    def forward(self, image: torch.Tensor, background: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, background: torch.Tensor,
+                prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if image.shape != background.shape or image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"image and background must both be (B, 3, H, W); got "
                              f"{tuple(image.shape)} and {tuple(background.shape)}")
         height, width = image.shape[-2:]
         difference = image - background
         stack = [image, background, difference] if self.config.difference else [image, background]
-        x = (torch.cat(stack, dim=1) - self.mean) / self.std  # (B, 6 or 9, H, W)
+        if self.config.prior:
+            stack.append(prior_channels(prior, image))
+        x = (torch.cat(stack, dim=1) - self.mean) / self.std  # (B, 6, 9 or 11, H, W)
         pad_h, pad_w = -height % STRIDE, -width % STRIDE
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         mask_features, depth_features = self.decoder(self.encoder(x))

@@ -17,6 +17,7 @@ from maskdepth.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.training.config import OptimConfig, TrainConfig
 from maskdepth.training.lineage import run_entry
 from maskdepth.training.losses import MaskDepthLoss
+from maskdepth.training.prior_noise import degrade_prior
 
 
 class MaskDepthModule(L.LightningModule):
@@ -40,8 +41,8 @@ class MaskDepthModule(L.LightningModule):
                                   "relative": RelativeDepthMetrics()})
             for stage in ("val", "test")})
 
-    def forward(self, image, background):
-        return self.model(image, background)
+    def forward(self, image, background, prior=None):
+        return self.model(image, background, prior)
 
     def model_step(self, batch: Batch):
         """Forward and loss: (loss, parts, outputs). Shared by train, val and test."""
@@ -49,7 +50,11 @@ class MaskDepthModule(L.LightningModule):
         if self.config.trainer.channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
             background = background.contiguous(memory_format=torch.channels_last)
-        outputs = self.model(image, background)
+        prior = None
+        if self.model.config.prior:  # exact when validating (the RGB-D case), degraded in training
+            prior = batch.get("background_depth")
+            prior = degrade_prior(prior) if self.training and prior is not None else prior
+        outputs = self.model(image, background, prior)
         loss, parts = self.criterion(outputs, batch)
         return loss, parts, outputs
 
