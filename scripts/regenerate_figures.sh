@@ -32,7 +32,14 @@ maskdepth evaluate --checkpoint "$model" --data "${sets[@]}" --baselines --json 
 maskdepth evaluate --checkpoint "$model" --data "${sets[@]}" --raw --json "$out/realdev-raw.json" > "$out/realdev-raw.txt"
 maskdepth evaluate --checkpoint "$model" --data "$shared/realvideo" --baselines --json "$out/realvideo.json" > "$out/realvideo.txt"
 maskdepth evaluate --checkpoint "$model" --data "$shared/realvideo" --raw --json "$out/realvideo-raw.json" > "$out/realvideo-raw.txt"
-maskdepth evaluate --checkpoint "$model" --data "$shared/realdepth" --baselines --json "$out/realdepth.json" > "$out/realdepth.txt"
+maskdepth evaluate --checkpoint "$model" --data "$shared/realdepth" --baselines --json "$out/realdepth.json" \
+    --save-predictions "$out/realdepth-predictions" > "$out/realdepth.txt"
+# The scene prior (docs/scene-prior.md): the network alone on real RGB-D frames and rendered
+# rooms, and engine scenes with their exact empty-scene depth (the RGB-D case).
+maskdepth evaluate --checkpoint "$model" --data "$shared/realdepth" "$shared/realdev/room" \
+    --scene-depth-model none --json "$out/network-alone.json" > "$out/network-alone.txt"
+maskdepth evaluate --checkpoint "$model" --engine-count 256 --background-depth engine \
+    --json "$out/engine-exact-prior.json" > "$out/engine-exact-prior.txt"
 maskdepth demo --checkpoint "$model" --out "$out/demo" > "$out/demo.txt"
 for variant in fast lite0 lite2 original; do
     maskdepth summary --variant "$variant" --size 160 > "$out/summary-$variant.txt"
