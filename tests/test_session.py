@@ -48,11 +48,16 @@ def test_the_cli_video_path_and_the_web_session_give_the_same_masks(tmp_path):
 
 def test_a_session_aligns_once_then_checks_every_n_frames_and_keeps_the_scene_depth():
     room = np.random.default_rng(0).integers(40, 220, (64, 80, 3), dtype=np.uint8)
-    session = StreamSession(MaskDepth.load(), room, every=4)
+    session = StreamSession(MaskDepth.load(scene_depth="none"), room, every=4)
     for first in range(0, 10, 2):
         session.predict([room, room], first)
     assert session.frames == 10
     assert session.static.alignments == 3  # frames 0, 4 and 8
     assert session.scene_depth.predictions == 1  # the same aligned plate kept throughout
+    with_prior = StreamSession(MaskDepth.load(), room, every=4)
+    for first in range(0, 10, 2):
+        with_prior.predict([room, room], first)
+    assert with_prior.model.priors.computed == 1  # once, for the plate as it stands
+    assert with_prior.scene_depth.predictions == 0  # the prior is the scene depth
     bare = StreamSession(MaskDepth.load(), room, align=False, steady=False)
     assert bare.static is None and bare.scene(room, 0) is room

@@ -37,6 +37,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
 
     from maskdepth.inference.api import MaskDepth, resized, to_batch
     from maskdepth.inference.memory import keep_freed_memory
+    from maskdepth.inference.prior import NETWORK
     from maskdepth.inference.session import StreamSession
     from maskdepth.inference.static import steady_depth
     from maskdepth.inference.video import VIEW_MAX_WIDTH
@@ -77,8 +78,9 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
                             for i, frame in enumerate(c)])
         predictions = [p for first in range(0, frames, 8)
                        for p in model.predict(video[first:first + 8], room, align=False)]
-        predictions = timed("steady depth", lambda: [steady_depth(p, session.scene_depth.of(room))
-                                                     for p in predictions])
+        predictions = timed("steady depth (without a scene prior)", lambda: [
+            steady_depth(p, session.scene_depth.of(room)) if p.depth_source == NETWORK else p
+            for p in predictions])
         with tempfile.TemporaryDirectory() as folder:
             for kind, array in (("mask", lambda p, f: p.mask.view(np.uint8) * np.uint8(255)),
                                 ("depth", lambda p, f: p.depth_mm)):

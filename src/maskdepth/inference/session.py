@@ -10,8 +10,9 @@ frames:
 - the working size (VIDEO_MAX_SIDE, 160 px on the longer side, unless a caller asks for another),
 - the plate and its alignment: aligned to the first frame, checked again every REALIGN_EVERY
   frames and replaced only when a new alignment explains that frame better (inference/static.py),
-- the scene depth: the empty scene's depth predicted once per kept alignment, and each frame's
-  depth outside its mask taken from it (steady depth, no flicker).
+- the scene depth: the scene prior's (inference/prior.py), made once per background, or without
+  one the empty scene's depth predicted once per kept alignment; each frame's depth outside its
+  mask taken from it (steady depth, no flicker).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, Prediction
+from maskdepth.inference.prior import NETWORK
 from maskdepth.inference.static import REALIGN_EVERY, SceneDepth, StaticBackground, steady_depth
 
 
@@ -49,8 +51,11 @@ class StreamSession:
         size), against the plate as it stands for the first of them."""
         scene = self.scene(frames[0], first)
         predictions = self.model.predict(frames, scene, align=False)
-        if self.scene_depth is not None:
+        # A prediction fused with the scene prior already has the scene's depth outside its
+        # mask (inference/prior.py): steady as it is.
+        if self.scene_depth is not None and any(p.depth_source == NETWORK for p in predictions):
             scene_mm = self.scene_depth.of(scene)
-            predictions = [steady_depth(p, scene_mm) for p in predictions]
+            predictions = [steady_depth(p, scene_mm) if p.depth_source == NETWORK else p
+                           for p in predictions]
         self.frames += len(frames)
         return predictions
