@@ -106,9 +106,12 @@ def run(args: argparse.Namespace) -> int:
                             max_side=args.max_side or MAX_SIDE, edges=args.edges,
                             scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
              if args.checkpoint else None)
-    depths = {}
+    depths, extra = {}, None
     if args.background_depth == "engine":
         depths = {name: engine_background_depth for name in sets if name.startswith("engine")}
+        if not depths:
+            raise UserError("--background-depth engine is the engine scenes' own depth; add "
+                            "--engine-count N, or give a folder of <id>_depth.png for --data")
     elif args.background_depth is not None:
         folder = Path(args.background_depth)
         if not folder.is_dir():
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         prior = model.scene_depth_source if not depths else \
             f"background depth ({args.background_depth}), else {model.scene_depth_source}"
         print(f"scene prior: {prior}")
-        args.json_extra = {"scene prior": {"source": prior}}
+        extra = {"scene prior": {"source": prior}}
     results: dict[str, dict[str, float]] = {}
     for name, make in sets.items():
         total, batches = make()
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         print()
         results.update(video_results)
     if not sets:
-        _write_json(args.json, results, getattr(args, "json_extra", None))
+        _write_json(args.json, results, extra)
         return 0
     mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")}
                  for row, values in results.items() if any(k.startswith("mask") for k in values)}
@@ -143,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if depth_rows:
         print()
         print(format_table(depth_rows))
-    _write_json(args.json, results, getattr(args, "json_extra", None))
+    _write_json(args.json, results, extra)
     return 0
 
 

@@ -127,19 +127,18 @@ def _tflite_session(path: Path):
         raise UserError(f"{path}: LiteRT cannot open it as a depth model ({error})") from None
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     shape = [int(d) for d in source["shape"]]
-    dtype = np.uint8 if source["dtype"] == np.uint8 else np.float32
-    in_scale, in_zero = source["quantization"]
+    if source["dtype"] not in (np.uint8, np.float32):  # uint8 inputs take 0..255, as quantised
+        raise UserError(f"{path}: inputs of type {source['dtype'].__name__} are not supported; "
+                        f"give a model with uint8 or float32 input")
+    dtype = source["dtype"]
     out_scale, out_zero = target["quantization"]
 
     def run(batch: np.ndarray) -> np.ndarray:
-        if source["dtype"] not in (np.uint8, np.float32):
-            raise UserError(f"{path}: inputs of type {source['dtype'].__name__} are not supported")
         interpreter.set_tensor(source["index"], batch)
         interpreter.invoke()
         output = interpreter.get_tensor(target["index"]).astype(np.float32)
         return (output - out_zero) * out_scale if out_scale else output
 
-    del in_scale, in_zero  # uint8 inputs take 0..255, whatever their quantisation says
     return run, (shape, dtype, _layout(path, shape))
 
 
