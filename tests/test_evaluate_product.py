@@ -65,3 +65,27 @@ def test_raw_scores_the_bare_network(dataset, tmp_path):
     assert values["mask_iou"] == pytest.approx(float(np.mean(ious)), abs=1e-5)
     assert 0.3 < values["mask_iou"] < 1  # the shipped model finds the people, not nothing
     assert values["depth_rmse"] > 0
+
+
+def test_data_sets_of_one_name_are_told_apart(dataset, tmp_path, capsys):
+    """Three sets whose folders share a name: each is scored and saved under the shortest path
+    that tells it apart; the same set twice is refused."""
+    import shutil
+
+    from maskdepth.commands.evaluate import set_names
+
+    copies = [tmp_path / "a" / "x", tmp_path / "b" / "x", tmp_path / "c"]
+    for copy in copies:
+        shutil.copytree(dataset, copy)
+    assert set_names([copies[0] / "manifest.csv", copies[1], copies[2]]) == ["a/x", "b/x", "c"]
+    report = tmp_path / "m.json"
+    assert main(["evaluate", "--checkpoint", "small", "--data", *(str(c / "manifest.csv") for c in copies),
+                 "--json", str(report), "--save-predictions", str(tmp_path / "saved")]) == 0
+    rows = json.loads(report.read_text())
+    assert {"a/x: model", "b/x: model", "c: model"} <= set(rows)
+    assert rows["a/x: model"] == rows["b/x: model"]  # the same scenes, scored alike
+    assert (tmp_path / "saved" / "b" / "x").is_dir() and (tmp_path / "saved" / "c").is_dir()
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", "small", "--data", str(copies[2]),
+                 str(copies[2] / "manifest.csv")]) == 2
+    assert "the same data set" in capsys.readouterr().err

@@ -95,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if args.background is not None and not videos:
         raise UserError("--background is for CDnet-layout videos (input/, groundtruth/); a "
                         "dataset folder names each sample's background in its manifest")
-    sets = {path.name or str(path): (lambda p=path: manifest_set(p))
-            for path in args.data if path not in videos}
+    datasets = [path for path in args.data if path not in videos]
+    sets = {name: (lambda p=path: manifest_set(p))
+            for name, path in zip(set_names(datasets), datasets)}
     height, width = args.size
     if args.engine_count > 0 or not (sets or videos):
         count = args.engine_count or DataConfig.val_count
@@ -168,6 +169,29 @@ def _evaluate_videos(roots: list[Path], model, args: argparse.Namespace) -> dict
         methods.update({name: per_pair(mask_of) for name, mask_of in BASELINES.items()})
     sequences = [sequence for root in roots for sequence in find_sequences(root)]
     return evaluate_sequences(sequences, methods, args.background)
+
+
+def set_names(paths: list[Path]) -> list[str]:
+    """Each data set's name in tables, JSON and --save-predictions: its folder's name (a
+    manifest file's folder), with as many parent folders as it takes to tell the sets apart
+    (a/x, b/x). The same set given twice is a UserError."""
+    import os
+
+    from maskdepth.errors import UserError
+
+    folders = [Path(os.path.abspath(p.parent if p.suffix.lower() == ".csv" else p)) for p in paths]
+    for k, folder in enumerate(folders):
+        if folder in folders[:k]:
+            raise UserError(f"--data {paths[k]}: the same data set as {paths[folders.index(folder)]}; "
+                            f"give each set once")
+    def name(folder: Path) -> str:
+        others = [f for f in folders if f != folder]
+        depth = 1
+        while any(f.parts[-depth:] == folder.parts[-depth:] for f in others):
+            depth += 1
+        return "/".join(folder.parts[-depth:])
+
+    return [name(folder) for folder in folders]
 
 
 def _check_json_path(path: Path | None) -> None:
