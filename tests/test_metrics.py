@@ -331,6 +331,10 @@ def test_rank_correlation_by_hand():
     assert rank_correlation(1 / true, true, known).item() == pytest.approx(-1.0)
     assert rank_correlation(torch.full_like(true, 2.7), true, known).item() == 0.0  # a constant orders nothing
     assert math.isnan(rank_correlation(pred, true, torch.zeros_like(known)).item())
+    assert math.isnan(rank_correlation(pred, torch.full_like(true, 2.0), known).item())  # flat truth
+    one_pixel = torch.zeros_like(known)
+    one_pixel.view(-1)[0] = True
+    assert math.isnan(rank_correlation(pred, true, one_pixel).item())
     unknown_corner = known.clone()
     unknown_corner[0, 0, 1, 1] = False  # pixels outside `known` do not count
     assert rank_correlation(pred, true, unknown_corner).item() == pytest.approx(
@@ -345,3 +349,10 @@ def test_depth_metrics_report_the_rank_correlation_per_image_mean():
     metrics = DepthMetrics()
     metrics.update(pred, true, torch.zeros_like(true))
     assert metrics.compute()["depth_rank"] == pytest.approx((1 - 1 + 1) / 3, abs=1e-6)
+    flat = torch.full((1, 1, 8, 8), 2.0)  # a flat truth: no order to match, left out of the mean
+    metrics.update(true[:1], flat, torch.zeros_like(flat))
+    values = metrics.compute()
+    assert values["depth_rank"] == pytest.approx((1 - 1 + 1) / 3, abs=1e-6)
+    from maskdepth.metrics.depth import depth_errors
+    rmse = torch.cat([depth_errors(pred, true)["rmse"], depth_errors(true[:1], flat)["rmse"]])
+    assert values["depth_rmse"] == pytest.approx(rmse.mean().item(), abs=1e-6)  # the 4th counts here

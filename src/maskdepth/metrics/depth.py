@@ -60,8 +60,9 @@ def _average_ranks(values: Tensor) -> Tensor:
 def rank_correlation(pred: Tensor, true: Tensor, known: Tensor) -> Tensor:
     """Spearman's rank correlation per image (B,) between pred and true over `known` pixels
     (all (B, 1, H, W)): +1 when the prediction orders every pair of pixels as the truth does,
-    whatever its scale; 0 when either is constant (no order to compare); NaN with no known
-    pixel. Ties take their mean rank (depth PNGs hold whole millimetres)."""
+    whatever its scale; 0 when the prediction is constant (it orders nothing); NaN when the
+    truth is (a single known pixel, a flat wall seen square-on: no order to match) or no pixel
+    is known. Ties take their mean rank (depth PNGs hold whole millimetres)."""
     values = []
     for p, t, k in zip(pred, true, known):
         if not k.any():
@@ -69,6 +70,9 @@ def rank_correlation(pred: Tensor, true: Tensor, known: Tensor) -> Tensor:
             continue
         a, b = _average_ranks(p[k]), _average_ranks(t[k])
         a, b = a - a.mean(), b - b.mean()
+        if not b.square().sum() > 0:
+            values.append(torch.tensor(math.nan, dtype=torch.float64))
+            continue
         spread = (a.square().sum() * b.square().sum()).sqrt()
         values.append((a * b).sum() / spread if spread > 0 else torch.zeros((), dtype=torch.float64))
     return torch.stack(values).to(pred.dtype)
@@ -178,7 +182,8 @@ class DepthMetrics(Metric):
     only (depth_fg_*, true_mask > 0.5) and background only (depth_bg_*).
 
     update(pred_depth, true_depth, true_mask): (B, 1, H, W) metres, metres (0 = unknown), {0, 1}.
-    Each region averages over the images with at least one known pixel in it; a region that no
+    Each region averages over the images with at least one known pixel in it (the rank
+    correlation over those where it is defined: not on a constant truth); a region that no
     image covered reports NaN. Keys: see `depth_metric_keys()`.
     """
 
@@ -191,7 +196,8 @@ class DepthMetrics(Metric):
         self.add_state("sums", default=torch.zeros(len(REGIONS), len(ERROR_KEYS),
                                                    dtype=torch.float64),
                        dist_reduce_fx="sum")
-        self.add_state("counts", default=torch.zeros(len(REGIONS), dtype=torch.float64),
+        self.add_state("counts", default=torch.zeros(len(REGIONS), len(ERROR_KEYS),
+                                                     dtype=torch.float64),
                        dist_reduce_fx="sum")
 
     def update(self, pred_depth: Tensor, true_depth: Tensor, true_mask: Tensor) -> None:
@@ -199,12 +205,12 @@ class DepthMetrics(Metric):
         for index, region in enumerate((None, foreground, ~foreground)):
             errors = depth_errors(pred_depth.detach(), true_depth, region)
             per_image = torch.stack([errors[name] for name in ERROR_KEYS], dim=1)  # (B, 13)
-            valid = errors["valid"].unsqueeze(1)
+            valid = errors["valid"].unsqueeze(1) & per_image.isfinite()
             per_image = torch.where(valid, per_image, torch.zeros_like(per_image))
             self.sums[index] += per_image.sum(0).double()
-            self.counts[index] += valid.sum()
+            self.counts[index] += valid.sum(0)
 
     def compute(self) -> dict[str, float]:
-        means = self.sums / self.counts.unsqueeze(1)  # 0 / 0 = NaN for an uncovered region
+        means = self.sums / self.counts  # 0 / 0 = NaN for an uncovered region
         return {key: float(value)
                 for key, value in zip(depth_metric_keys(), means.flatten(), strict=True)}
