@@ -408,3 +408,19 @@ def test_big_endian_16_bit_and_premultiplied_pil_images_get_clear_answers():
         assert rgb.dtype == np.uint8 and rgb.max() == round(int(values.max()) * 255 / 65535)
     with pytest.raises(UserError, match="mode 'La', which PIL cannot turn into RGB"):
         to_rgb_array(Image.new("LA", (8, 8)).convert("La"))
+
+
+@pytest.mark.parametrize("shape", [(1, 50), (50, 1), (7, 7)])
+def test_photos_under_the_size_rule_get_one_line_everywhere(shape, tmp_path, capsys):
+    """A 1-pixel-high, 1-pixel-wide or 7x7 photo: the API and the CLI give the one size rule's
+    message (the HTTP API and live sessions: tests/test_serve.py), never an OpenCV assertion."""
+    from maskdepth import MaskDepth
+    from maskdepth.errors import UserError
+    from maskdepth.io.images import write_rgb
+
+    tiny = np.full((*shape, 3), 120, np.uint8)
+    with pytest.raises(UserError, match="photos need at least 8x8"):
+        MaskDepth.load().predict(tiny, tiny)
+    write_rgb(tmp_path / "tiny.png", tiny)
+    _fails(capsys, ["predict", "--image", tmp_path / "tiny.png", "--background",
+                    tmp_path / "tiny.png", "--out", tmp_path / "out"], "photos need at least 8x8")

@@ -590,6 +590,16 @@ def test_the_scene_depth_goes_over_http_and_live(client, pair):
         assert header["frame"] == 1
 
 
+@pytest.mark.bad_input
+def test_photos_under_the_size_rule_get_a_422_and_a_live_error(client):
+    tiny = encode_png(np.full((1, 50, 3), 120, np.uint8))
+    reply = client.post("/predict", files=_files(tiny, tiny))
+    assert reply.status_code == 422 and "photos need at least 8x8" in reply.json()["detail"]
+    with client.websocket_connect("/live") as socket:
+        socket.send_bytes(tiny)
+        assert "photos need at least 8x8" in socket.receive_json()["error"]
+
+
 def test_live_work_waits_behind_the_same_gate_as_http_requests(model, pair):
     """One heavy slot, no queue: while an HTTP prediction holds it, the live session's work is
     refused as busy (and the session goes on once the slot is free)."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
-from maskdepth.inference.inputs import to_rgb_array
+from maskdepth.inference.inputs import check_photo_size, to_rgb_array
 from maskdepth.inference.loader import load_runner
 from maskdepth.inference.prior import NETWORK, ScenePriors, fuse
 from maskdepth.inference.scene_depth import BUILTIN, load_scene_depth_model
@@ -161,7 +161,8 @@ class MaskDepth:
     def _prepare(self, image, background, align: bool):
         """(image, background as used, mismatch, homography: image -> background photo pixels,
         None when the photo is used as it is, the background photo as given)."""
-        rgb, bg = to_rgb_array(image, "image"), to_rgb_array(background, "background")
+        rgb = check_photo_size(to_rgb_array(image, "image"), "image")
+        bg = check_photo_size(to_rgb_array(background, "background"), "background")
         photo = bg
         mismatch = homography = None
         if bg.shape != rgb.shape and not align:

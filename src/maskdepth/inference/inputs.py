@@ -9,6 +9,19 @@ import numpy as np
 
 from maskdepth.errors import UserError
 
+MIN_SIDE = 8  # px: smaller photos hold no scene to align or predict (OpenCV's phase correlation
+# needs 2 px, the colour fit's sample grid more)
+
+
+def check_photo_size(rgb: np.ndarray, name: str) -> np.ndarray:
+    """`rgb` (H, W, 3) itself, or a UserError when a side is under MIN_SIDE: the one size rule
+    of the API, the CLI, the HTTP API and live sessions."""
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise UserError(f"{name}: {width}x{height} pixels; photos need at least "
+                        f"{MIN_SIDE}x{MIN_SIDE}")
+    return rgb
+
 
 def to_rgb_array(value, name: str = "image") -> np.ndarray:
     """A path, PIL image or numpy array -> (H, W, 3) uint8 RGB.

@@ -34,6 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction
+from maskdepth.inference.inputs import check_photo_size
 from maskdepth.inference.prior import ScenePriors, prior_from_depth
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
@@ -153,6 +154,7 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
                     raise UserError(f"background: more than {max_pixels:,} pixels; downscale it")
                 async with gate or contextlib.nullcontext():
                     background = await run_in_threadpool(imageio.decode_rgb, data, "background")
+                check_photo_size(background, "background")
             except UserError as error:
                 await socket.send_json({"error": str(error)})
                 continue
