@@ -424,3 +424,15 @@ def test_photos_under_the_size_rule_get_one_line_everywhere(shape, tmp_path, cap
     write_rgb(tmp_path / "tiny.png", tiny)
     _fails(capsys, ["predict", "--image", tmp_path / "tiny.png", "--background",
                     tmp_path / "tiny.png", "--out", tmp_path / "out"], "photos need at least 8x8")
+
+
+@pytest.mark.parametrize("argv", [["predict", "--checkpoint", "lite2", "--image", "{x}", "--background",
+                                   "{x}", "--out", "{out}"],
+                                  ["train", "--init", "lite2", "--run", "{out}"]])
+def test_an_unknown_model_name_lists_the_shipped_ones(argv, tmp_path, capsys):
+    from maskdepth.io.images import write_rgb
+
+    write_rgb(tmp_path / "x.png", np.full((16, 16, 3), 90, np.uint8))
+    argv = [a.format(x=tmp_path / "x.png", out=tmp_path / "out") for a in argv]
+    _fails(capsys, argv, "lite2: no shipped model of that name", "shipped models: small, lite0")
+    assert not (tmp_path / "out").exists()

@@ -58,7 +58,13 @@ def resolve_weights(value: str | Path | None) -> Path:
     a path and returned as it is. A name whose weights are not shipped is a UserError."""
     name = DEFAULT_MODEL if value is None else str(value)
     if name not in SIZES:
-        return Path(value)
+        path = Path(value)
+        if not path.suffix and not path.exists():  # a name, not a file: say which names exist
+            shipped = [n for n in SIZES if shipped_path(n).is_file()]
+            raise UserError(f"{name}: no shipped model of that name and no such file; shipped "
+                            f"models: {', '.join(shipped)}; or give a .safetensors, .ckpt or "
+                            f".onnx file")
+        return path
     path = shipped_path(name)
     if not path.is_file():
         if name == DEFAULT_MODEL:
