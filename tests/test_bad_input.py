@@ -4,6 +4,7 @@ non-zero exit, and leaves the user's files as they were."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -436,3 +437,37 @@ def test_an_unknown_model_name_lists_the_shipped_ones(argv, tmp_path, capsys):
     argv = [a.format(x=tmp_path / "x.png", out=tmp_path / "out") for a in argv]
     _fails(capsys, argv, "lite2: no shipped model of that name", "shipped models: small, lite0")
     assert not (tmp_path / "out").exists()
+
+
+def test_weights_with_nan_are_refused_by_every_loader(tmp_path, capsys):
+    """A diverged run's weights (NaN in a tensor) are refused, naming the file, by --checkpoint,
+    --init, export and the averaging script, before anything is written."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from maskdepth.models import build_model
+    from maskdepth.models.weights import save_model
+
+    model = build_model(variant="fast")
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = float("nan")
+    broken = save_model(model, tmp_path / "broken.safetensors")
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[1] = float("inf")
+    other = save_model(model, tmp_path / "other.safetensors")
+    write = tmp_path / "x.png"
+    from maskdepth.io.images import write_rgb
+    write_rgb(write, np.full((16, 16, 3), 90, np.uint8))
+    for argv in (["predict", "--checkpoint", broken, "--image", write, "--background", write,
+                  "--out", tmp_path / "o1"],
+                 ["train", "--init", broken, "--run", tmp_path / "o2"],
+                 ["export", "--checkpoint", broken, "--out", tmp_path / "o3.onnx"]):
+        _fails(capsys, argv, "broken.safetensors", "hold NaN or infinity")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "average_weights.py"
+    done = subprocess.run([sys.executable, str(script), str(broken), str(other), "--out",
+                           str(tmp_path / "soup.safetensors")], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode != 0 and not (tmp_path / "soup.safetensors").exists()
+    assert "hold NaN or infinity" in done.stderr and "Traceback" not in done.stderr

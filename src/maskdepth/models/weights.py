@@ -60,6 +60,10 @@ def rebuild(config: dict, state: dict[str, torch.Tensor], path: str | os.PathLik
         raise UserError(f"{path}: cannot rebuild its model ({error}); is it from a newer "
                         f"maskdepth? Upgrade, or re-export it") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise UserError(f"{path}: {len(broken)} weight tensor(s) hold NaN or infinity (first: "
+                        f"{broken[0]}); its training diverged: use an earlier checkpoint")
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
