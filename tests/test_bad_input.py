@@ -471,3 +471,23 @@ def test_weights_with_nan_are_refused_by_every_loader(tmp_path, capsys):
                           check=False)
     assert done.returncode != 0 and not (tmp_path / "soup.safetensors").exists()
     assert "hold NaN or infinity" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("setting, fragment", [
+    ("optim.lr=.inf", "optim.lr must be a finite number, got inf"),
+    ("optim.encoder_lr_scale=.inf", "optim.encoder_lr_scale must be a finite number, got inf"),
+    ("trainer.max_minutes=.nan", "trainer.max_minutes must be a finite number, got nan"),
+    ("optim.lr=5", "optim.lr must be at most 1, got 5.0"),
+])
+def test_non_finite_and_absurd_config_numbers_are_refused(setting, fragment, tmp_path, capsys):
+    message = _fails(capsys, ["train", "--set", setting, "--run", tmp_path / "run"], fragment)
+    assert "above 0" not in message  # one problem, said once
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_yaml_number_read_as_text_is_taken_as_a_number():
+    from maskdepth.training.checks import coerce
+
+    assert coerce("1e-3", "float", "optim.lr") == 0.001  # YAML 1.1 reads 1e-3 as text
+    with pytest.raises(Exception, match="optim.lr must be a number"):
+        coerce("fast", "float", "optim.lr")

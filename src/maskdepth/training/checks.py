@@ -3,6 +3,7 @@ named by its key (`trainer.max_steps must be a whole number, got 'abc'`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from maskdepth.errors import UserError
@@ -20,6 +21,7 @@ AT_LEAST_ONE = ("data.batch_size", "data.val_count", "data.val_size", "trainer.m
 NOT_NEGATIVE = ("data.num_workers", "optim.warmup_steps", "optim.weight_decay", "optim.momentum",
                 "trainer.image_every", "trainer.gradient_clip", "trainer.max_minutes", "model.refine")
 POSITIVE = ("optim.lr", "optim.encoder_lr_scale", "model.max_depth", "model.min_depth")
+AT_MOST = {"optim.lr": 1.0, "optim.encoder_lr_scale": 100.0}  # beyond: a run that only diverges
 WORDS = {"int": "a whole number", "float": "a number", "str": "a text", "bool": "true or false",
          "None": "empty (null)"}
 
@@ -45,6 +47,11 @@ def _as(value: Any, option: str) -> tuple[bool, Any]:
     if option == "int":
         return isinstance(value, int) and not isinstance(value, bool), value
     if option == "float":
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as text
+            try:
+                return True, float(value)
+            except ValueError:
+                return False, value
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return ok, float(value) if ok else value
     if option == "str":
@@ -63,23 +70,30 @@ def check_ranges(config) -> None:
     from maskdepth.models.registry import VARIANTS
 
     values = _flatten(config)
-    problems = []
+    problems = [f"{key} must be a finite number, got {value}" for key, value in values.items()
+                if isinstance(value, float) and not math.isfinite(value)]
+    values = {k: v for k, v in values.items()  # reported once above, not again as out of range
+              if not (isinstance(v, float) and not math.isfinite(v))}
+    for key, most in AT_MOST.items():
+        if key in values and values[key] > most:
+            problems.append(f"{key} must be at most {most:g}, got {values[key]}")
     for key in AT_LEAST_ONE:
-        if values[key] < 1:
+        if key in values and values[key] < 1:
             problems.append(f"{key} must be at least 1, got {values[key]}")
     for key in NOT_NEGATIVE:
-        if values[key] < 0:
+        if key in values and values[key] < 0:
             problems.append(f"{key} must not be negative, got {values[key]}")
     for key in POSITIVE:
-        if not values[key] > 0:
+        if key in values and not values[key] > 0:
             problems.append(f"{key} must be above 0, got {values[key]}")
     for key, allowed in {**CHOICES, "model.variant": tuple(VARIANTS)}.items():
         if values[key] not in allowed:
             problems.append(f"{key} must be one of {', '.join(allowed)}, got {values[key]!r}")
-    if not 0 <= config.trainer.ema_decay < 1:
+    if "trainer.ema_decay" in values and not 0 <= config.trainer.ema_decay < 1:
         problems.append(f"trainer.ema_decay must be 0 (off) or between 0 and 1, e.g. 0.998, "
                         f"got {config.trainer.ema_decay}")
-    if not config.model.min_depth < config.model.max_depth:
+    if {"model.min_depth", "model.max_depth"} <= set(values) and \
+            not config.model.min_depth < config.model.max_depth:
         problems.append("model.min_depth must be below model.max_depth")
     problems += config.data.problems()
     if problems:
