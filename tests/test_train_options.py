@@ -100,3 +100,28 @@ def test_encoder_lr_scale_gives_the_encoder_its_own_rate():
     assert len(make_optimizer(parameter_groups(model, plain.optim), plain.optim).param_groups) == 1
     with pytest.raises(UserError, match="optim.encoder_lr_scale"):
         load_config(None, ["optim.encoder_lr_scale=0"])
+
+
+def test_a_run_whose_loss_turns_nan_stops_with_one_line_and_keeps_its_last_checkpoint(
+        dataset, tmp_path, capsys):
+    from maskdepth.cli import main as cli
+    from maskdepth.training.losses import MaskDepthLoss
+
+    original, calls = MaskDepthLoss.forward, []
+
+    def diverging(self, *args, **kwargs):
+        loss, parts = original(self, *args, **kwargs)
+        calls.append(1)
+        return (loss * float("nan"), parts) if len(calls) > 2 else (loss, parts)
+
+    run = tmp_path / "nan"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MaskDepthLoss, "forward", diverging)
+        code = cli(["train", "--run", str(run), "--set", "model.variant=fast",
+                    *tiny_args(dataset, 5)])
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert "training stopped at step 2: the loss is nan" in error[-1]
+    assert str(run / "checkpoints" / "last.ckpt") in error[-1]
+    model, _ = load_weights(run / "checkpoints" / "last.ckpt")  # finite: loads
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())

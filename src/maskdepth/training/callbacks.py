@@ -1,5 +1,5 @@
 """Training callbacks: TensorBoard image grids, the step-time profile, atomic checkpoints, the
-tests' kill point."""
+stop on a non-finite loss, the tests' kill point."""
 
 from __future__ import annotations
 
@@ -31,6 +31,25 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         remove_stale_temps(path)  # from a save interrupted by kill -9
         with atomic_path(path) as temp:
             super().save_checkpoint(checkpoint, temp, storage_options)
+
+
+class FiniteLoss(L.Callback):
+    """Stop a run whose loss is NaN or infinite, before that step's update reaches the weights:
+    one line with the step and the checkpoint to go back to (the last one saved, all finite)."""
+
+    def __init__(self, checkpoints: Path):
+        self.checkpoints = checkpoints
+
+    def on_before_backward(self, trainer, module, loss) -> None:
+        if not torch.isfinite(loss.detach()).all():
+            from maskdepth.errors import UserError
+
+            last = self.checkpoints / "last.ckpt"
+            back = (f"the last good checkpoint is {last}" if last.exists()
+                    else "no checkpoint was saved before it")
+            raise UserError(f"training stopped at step {trainer.global_step}: the loss is "
+                            f"{float(loss.detach().float().mean())} (the run diverged; lower "
+                            f"optim.lr); {back}")
 
 
 class KillPoint(L.Callback):

@@ -18,6 +18,7 @@ from maskdepth.models import MaskDepthNet, build_model
 from maskdepth.models.weights import load_weights, save_model
 from maskdepth.training.callbacks import (
     AtomicCheckpointIO,
+    FiniteLoss,
     ImageLogger,
     KillPoint,
     StepProfiler,
@@ -32,6 +33,7 @@ def make_trainer(config: TrainConfig, run: Path, profile: bool = False) -> L.Tra
     t = config.trainer
     checkpoints = run / "checkpoints"
     callbacks = [
+        FiniteLoss(checkpoints),  # first: a diverged step stops before any checkpoint of it
         ModelCheckpoint(dirpath=checkpoints, filename="step{step:07d}", auto_insert_metric_name=False,
                         every_n_train_steps=t.checkpoint_every, save_last=True, save_top_k=0),
         ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=t.monitor, mode=t.monitor_mode,
