@@ -172,6 +172,19 @@ def test_predict_video_with_and_without_a_background(weights, tmp_path):
     assert np.abs(plate.astype(int) - room.astype(int)).mean() < 12
 
 
+def test_a_video_too_short_for_a_clean_plate_is_warned_about(weights, tmp_path):
+    """One frame and no --background: the plate is the frame itself (nothing can be
+    foreground), which a warning says, as the CDnet path does."""
+    from maskdepth.io.video import VideoWriter
+
+    video = tmp_path / "one.mp4"
+    with VideoWriter(video, 10.0) as writer:
+        writer.write(np.full((64, 96, 3), 120, np.uint8))
+    with pytest.warns(UserWarning, match="only 1 frame"):
+        assert main(["predict", "--video", str(video), "--out", str(tmp_path / "out"),
+                     "--checkpoint", str(weights)]) == 0
+
+
 def test_demo_runs_on_the_shipped_model(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--n", "3", "--size", "64"]) == 0
     sheet = imageio.read_rgb(tmp_path / "contact_sheet.png")

@@ -36,7 +36,6 @@ from maskdepth.metrics.boundary import boundary_counts, boundary_f
 MOVING, SHADOW, OUTSIDE, UNKNOWN = 255, 50, 85, 170
 MEASURES = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure", "boundary_f")
 BOUNDARY_TOLERANCE_PX = 2
-PLATE_MIN_FRAMES = 3  # fewer frames cannot vote a passer-by out of a clean plate
 
 
 @dataclass
@@ -120,7 +119,7 @@ def sequence_background(sequence: Sequence, override: Path | None = None) -> np.
     """(H, W, 3) uint8 the empty scene a sequence is scored against: `override`, else its
     background.png, else a clean plate (the temporal median of 40 of its frames, people voted
     out; see io.video.clean_plate)."""
-    from maskdepth.io.video import clean_plate
+    from maskdepth.io.video import PLATE_MIN_FRAMES, clean_plate
 
     if override is not None:
         return read_rgb(override)

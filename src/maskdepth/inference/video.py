@@ -20,6 +20,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def _plate(video, background: Path | None, plate_path: Path, max_frames: int | N
            journal: Journal) -> np.ndarray:
     """The background (H, W, 3) uint8: the photo given, else the clean plate a resumed run
     used (lossless PNG), else the temporal median of the video's frames, written beside."""
-    from maskdepth.io.video import clean_plate, read_frames
+    from maskdepth.io.video import PLATE_MIN_FRAMES, clean_plate, read_frames
 
     if background is not None:
         return to_rgb_array(background)
@@ -170,7 +171,18 @@ def _plate(video, background: Path | None, plate_path: Path, max_frames: int | N
         return imageio.read_rgb(plate_path)
     if not isinstance(video, (str, Path)):
         raise UserError("a camera needs --background (a photo of the empty scene)")
-    plate = clean_plate(read_frames(video, max_frames))  # streamed: bounded memory
+    counted = [0]
+
+    def counting(frames):
+        for frame in frames:
+            counted[0] += 1
+            yield frame
+
+    plate = clean_plate(counting(read_frames(video, max_frames)))  # streamed: bounded memory
+    if counted[0] < PLATE_MIN_FRAMES:
+        warnings.warn(f"{Path(video).name}: no --background and only {counted[0]} frame(s): the "
+                      f"clean plate is the frames themselves, whoever is in them included, so "
+                      f"nothing will be foreground; give --background", stacklevel=2)
     imageio.write_rgb(plate_path, plate)
     return plate
 

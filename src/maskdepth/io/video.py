@@ -52,6 +52,9 @@ def video_info(path: str | os.PathLike) -> tuple[float, int, int, int]:
         capture.release()
 
 
+PLATE_MIN_FRAMES = 3  # fewer frames cannot vote a passer-by out of a clean plate
+
+
 def clean_plate(frames: Iterable[np.ndarray], samples: int = 40) -> np.ndarray:
     """The background of a static-camera video: the per-pixel temporal median of up to `samples`
     frames spread evenly over the sequence, so people who move are voted out.
