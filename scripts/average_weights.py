@@ -64,6 +64,22 @@ def average(paths: list[Path], force: bool = False) -> tuple[torch.nn.Module, li
     return models[0], runs
 
 
+def _check_paths(models: list[Path], out: Path) -> None:
+    """Refuse, before any work, inputs that are not files and an --out that is an input, a
+    folder or not a .safetensors name."""
+    for path in models:
+        if not path.is_file():
+            raise UserError(f"{path}: no such model file; give .safetensors or .ckpt files")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give the file to write, e.g. "
+                        f"{out / 'model.safetensors'}")
+    if out.suffix.lower() != ".safetensors":
+        raise UserError(f"--out {out}: the average is written as .safetensors; name it so (export "
+                        f"it to ONNX afterwards with `maskdepth export`)")
+    if any(out.resolve() == p.resolve() for p in models):
+        raise UserError(f"{out}: is one of the inputs; write the average to a new file")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", type=Path, help="weights files (.safetensors or .ckpt)")
@@ -73,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="average models whose lineages share no first run")
     args = parser.parse_args(argv)
     try:
-        if any(args.out.resolve() == p.resolve() for p in args.models):
-            raise UserError(f"{args.out}: is one of the inputs; write the average to a new file")
+        _check_paths(args.models, args.out)
         model, lineage = average(args.models, args.force)
-        save_model(model, args.out, half=args.half, lineage=lineage)
+        try:
+            save_model(model, args.out, half=args.half, lineage=lineage)
+        except OSError as error:  # read-only folder, full disk: nothing partial is left
+            raise UserError(f"{args.out}: cannot write it ({error.strerror or error}); choose "
+                            f"another --out") from None
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

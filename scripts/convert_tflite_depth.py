@@ -127,10 +127,10 @@ def convert_op(graph: Graph, op) -> None:
         layout, axis = ((3, 0, 1, 2), 0) if depthwise else ((0, 3, 1, 2), 0)
         w = graph.weights(inputs[1], layout, axis)
         b = graph.bias(inputs[2], inputs[0], inputs[1])
-        attributes = dict(strides=[opt.StrideH(), opt.StrideW()],
-                          dilations=[opt.DilationHFactor(), opt.DilationWFactor()],
-                          kernel_shape=[int(kernel[1]), int(kernel[2])],
-                          group=int(kernel[3]) if depthwise else 1)
+        attributes = {"strides": [opt.StrideH(), opt.StrideW()],
+                      "dilations": [opt.DilationHFactor(), opt.DilationWFactor()],
+                      "kernel_shape": [int(kernel[1]), int(kernel[2])],
+                      "group": int(kernel[3]) if depthwise else 1}
         if opt.Padding() == tflite.Padding.SAME:
             attributes["auto_pad"] = "SAME_UPPER"
         value = graph.node("Conv", [x, w, b], f"conv{output}", **attributes)

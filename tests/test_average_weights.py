@@ -64,15 +64,21 @@ def test_other_configs_unrelated_runs_repeats_and_overwriting_an_input_are_refus
     save_model(_model(0), a, lineage=root)
     save_model(_model(0, refine=0), b, lineage=root)
     save_model(_model(1), c, lineage=[{"run": "elsewhere", "steps": 10}])
+    save_model(_model(2), d, lineage=root)
     out = tmp_path / "out.safetensors"
     refusals = [([a, b], "model config differs"), ([a], "at least two"), ([a, a], "give each model once"),
-                ([a, c], "give --force"), ([a, c, "--out", str(a)], "is one of the inputs")]
+                ([a, c], "give --force"), ([a, c, "--out", str(a)], "is one of the inputs"),
+                ([a, tmp_path / "missing.safetensors"], "missing.safetensors: no such model file"),
+                ([a, d, "--out", str(tmp_path)], "is a folder"),
+                ([a, d, "--out", str(tmp_path / "x.onnx")], "is written as .safetensors"),
+                ([a, d, "--out", str(tmp_path / "blocked" / "o.safetensors")], "cannot write it")]
+    (tmp_path / "blocked").write_text("a file where the folder would be")  # as unwritable as
+    # a read-only folder, which root (CI) would write into anyway
     for args, message in refusals:
         before = a.read_bytes()
         assert script.main([*map(str, args), *(["--out", str(out)] if "--out" not in args else [])]) == 2
         assert message in capsys.readouterr().err and a.read_bytes() == before
         assert not out.exists()
-    save_model(_model(2), d, lineage=root)
     assert script.main([str(a), str(c), "--out", str(out), "--force", "--half"]) == 0
     assert script.main([str(a), str(d), "--out", str(out), "--half"]) == 0
     assert all(v.dtype == torch.float16 for v in load_file(str(out)).values() if v.is_floating_point())
