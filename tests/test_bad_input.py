@@ -491,3 +491,9 @@ def test_a_yaml_number_read_as_text_is_taken_as_a_number():
     assert coerce("1e-3", "float", "optim.lr") == 0.001  # YAML 1.1 reads 1e-3 as text
     with pytest.raises(Exception, match="optim.lr must be a number"):
         coerce("fast", "float", "optim.lr")
+
+
+def test_a_batch_of_one_at_32_px_is_refused_before_training(tmp_path, capsys):
+    _fails(capsys, ["train", "--set", "data.batch_size=1", "data.sizes=[32]", "data.size_steps=[0]",
+                    "--run", tmp_path / "run"], "data.batch_size 1 with data.sizes 32 px")
+    assert not (tmp_path / "run").exists()

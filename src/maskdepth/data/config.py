@@ -92,6 +92,13 @@ class DataConfig:
         elif self.size_steps[0] != 0 or self.size_steps != sorted(self.size_steps):
             problems.append(f"data.size_steps must start at 0 and rise, got {self.size_steps}")
         problems += [f"data.sizes must be at least 1 pixel, got {s}" for s in self.sizes if s < 1]
+        # The encoders reduce 32x: a single sample at <= 32 px leaves BatchNorm one value per
+        # channel at the deepest level, which it cannot normalise.
+        smallest = min([s for s in self.sizes if s >= 1], default=0)
+        if self.batch_size == 1 and 0 < smallest <= 32:
+            problems.append(f"data.batch_size 1 with data.sizes {smallest} px leaves BatchNorm "
+                            f"one value per channel; use data.batch_size 2 or more, or sizes "
+                            f"above 32")
         device = str(self.render_device)
         if not (device in ("cpu", "auto", "torch-cpu") or device.split(":")[0] == "cuda"):
             problems.append(f"data.render_device must be cpu, cuda, cuda:N, auto or torch-cpu "
