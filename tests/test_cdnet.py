@@ -245,3 +245,12 @@ def test_a_one_frame_sequence_without_a_background_warns(tmp_path):
     sequence.inputs = sequence.inputs[:1]
     with pytest.warns(UserWarning, match="only 1 frame"):
         sequence_background(sequence)
+
+
+@pytest.mark.bad_input
+def test_frames_of_two_sizes_without_a_background_are_refused_by_name(tmp_path, capsys):
+    video = _video(tmp_path / "v")
+    (video / "background.png").unlink(missing_ok=True)  # the clean plate reads the frames
+    Image.fromarray(np.zeros((60, 64, 3), np.uint8)).save(video / "input" / "in000003.png")
+    err = _cdnet_error(tmp_path, capsys)
+    assert "in000003.png: 64x60, but" in err and "is 64x64; every frame and the background" in err

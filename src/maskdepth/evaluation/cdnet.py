@@ -107,12 +107,21 @@ class _LazyFrames(collections.abc.Sequence):
 
     def __init__(self, paths: list[Path]):
         self.paths = paths
+        self.first: tuple[Path, tuple] | None = None  # the first frame read, and its shape
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index):
-        return read_rgb(self.paths[index])
+        frame = read_rgb(self.paths[index])
+        if self.first is None:
+            self.first = (self.paths[index], frame.shape)
+        elif frame.shape != self.first[1]:
+            (height, width), (first_height, first_width) = frame.shape[:2], self.first[1][:2]
+            raise UserError(f"{self.paths[index]}: {width}x{height}, but {self.first[0]} is "
+                            f"{first_width}x{first_height}; every frame and the background of a "
+                            f"sequence must share one size")
+        return frame
 
 
 def sequence_background(sequence: Sequence, override: Path | None = None) -> np.ndarray:
