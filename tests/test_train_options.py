@@ -125,3 +125,18 @@ def test_a_run_whose_loss_turns_nan_stops_with_one_line_and_keeps_its_last_check
     assert str(run / "checkpoints" / "last.ckpt") in error[-1]
     model, _ = load_weights(run / "checkpoints" / "last.ckpt")  # finite: loads
     assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
+
+
+def test_a_resume_that_changes_the_parameter_groups_is_refused_before_writing(dataset, tmp_path,
+                                                                              capsys):
+    run = tmp_path / "groups"
+    assert train(run, "--set", "model.variant=fast", *tiny_args(dataset, 2)) == 0
+    config = (run / "config.yaml").read_bytes()
+    last = (run / "checkpoints" / "last.ckpt").read_bytes()
+    capsys.readouterr()
+    assert train(run, "--resume", "--set", "optim.encoder_lr_scale=0.1", "trainer.max_steps=3") == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "1 parameter group(s)" in error[0] and "needs 2" in error[0]
+    assert (run / "config.yaml").read_bytes() == config  # nothing rewritten
+    assert (run / "checkpoints" / "last.ckpt").read_bytes() == last
+    assert train(run, "--resume", "--set", "trainer.max_steps=3") == 0  # a plain resume still works

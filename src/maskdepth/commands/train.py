@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         # Refuse a broken or code-carrying checkpoint, or a model other than its own, before
         # anything (the run's config.yaml included) is written.
-        _check_resumed_model(safe_torch_load(last), config.model, last)
+        checkpoint = safe_torch_load(last)
+        _check_resumed_model(checkpoint, config.model, last)
+        _check_resumed_optimizer(checkpoint, config.optim, last)
     fit(config, args.run, resume=last if args.resume else None, profile=args.profile, init=init)
     return 0
 
@@ -121,3 +123,21 @@ def _check_resumed_model(checkpoint: dict, model, last) -> None:
         raise UserError(f"--resume: the run was trained as model {', '.join(f'{k}={stored[k]!r}' for k in differing)}, "
                         f"not {', '.join(f'{k}={wanted[k]!r}' for k in differing)}; resume without "
                         f"changing model.*, or start a new --run")
+
+
+def _check_resumed_optimizer(checkpoint: dict, optim, last) -> None:
+    """A UserError when `optim` (an OptimConfig) would build an optimizer whose state the
+    checkpoint `last` cannot fill: another optimizer, or another number of parameter groups
+    (optim.encoder_lr_scale 1 or not), before anything is written."""
+    from maskdepth.errors import UserError
+
+    stored = (checkpoint.get("maskdepth", {}).get("config") or {}).get("optim") or {}
+    was_name, was_scale = stored.get("name", optim.name), stored.get("encoder_lr_scale", 1.0)
+    groups = len((checkpoint.get("optimizer_states") or [{}])[0].get("param_groups", [None]))
+    wanted = 1 if optim.encoder_lr_scale == 1.0 else 2
+    if was_name != optim.name or groups != wanted:
+        raise UserError(f"--resume: the run's optimizer is {was_name} with {groups} parameter "
+                        f"group(s) (optim.encoder_lr_scale={was_scale}), and optim.name="
+                        f"{optim.name}, optim.encoder_lr_scale={optim.encoder_lr_scale} needs "
+                        f"{wanted}; resume without changing them, or start a new run from its "
+                        f"weights with --init {last}")
