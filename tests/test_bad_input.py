@@ -185,6 +185,20 @@ def test_a_second_writer_is_locked_out(dataset, tmp_path, capsys):
                "another maskdepth command")
 
 
+def test_a_second_training_on_one_run_folder_is_locked_out(tmp_path, capsys):
+    """`train --run R` while another process trains into R: one line naming that PID, and R's
+    files untouched."""
+    import os
+
+    from maskdepth.io.outputs import LOCK_NAME
+
+    run = tmp_path / "run"
+    with folder_lock(run):
+        _fails(capsys, ["train", "--run", run, "--set", "trainer.max_steps=1"],
+               f"another maskdepth command (PID {os.getpid()}) is writing to {run}")
+    assert [p.name for p in run.iterdir()] == [LOCK_NAME]  # nothing of a run written
+
+
 @pytest.mark.parametrize("command", ["predict", "synth"])
 def test_a_full_disk_is_one_line_and_leaves_no_partial_file(command, dataset, tmp_path, capsys,
                                                             monkeypatch):

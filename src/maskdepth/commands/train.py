@@ -65,6 +65,20 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One process per run folder: the first takes the folder's lock (io/outputs.py), a second
+    gets one line naming its PID. The processes a multi-GPU run launches (ranks above 0) share
+    the first one's."""
+    import contextlib
+    import os
+
+    from maskdepth.io.outputs import folder_lock
+
+    launched = any(os.environ.get(name, "0") != "0" for name in ("LOCAL_RANK", "RANK", "NODE_RANK"))
+    with contextlib.nullcontext() if launched else folder_lock(args.run):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from maskdepth.errors import UserError

@@ -51,14 +51,19 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     except OSError as error:
         raise UserError(f"cannot write to {folder} ({error.strerror}); fix its permissions or "
                         f"choose another --out") from None
-    # The lock file stays (empty, hidden; check_output ignores it): deleting it would let a
-    # third command lock a new file while the first still writes.
+    # The lock file stays (hidden, holding the last holder's PID; check_output ignores it):
+    # deleting it would let a third command lock a new file while the first still writes.
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"another maskdepth command is writing to {folder}; wait for it to "
-                            f"finish or choose another --out") from None
+            holder = (folder / LOCK_NAME).read_text().strip()
+            who = f" (PID {holder})" if holder.isdigit() else ""
+            raise UserError(f"another maskdepth command{who} is writing to {folder}; wait for "
+                            f"it to finish or choose another folder") from None
+        handle.truncate(0)  # the holder's PID, for the message above
+        handle.write(str(os.getpid()))
+        handle.flush()
         yield folder
     finally:
         handle.close()
