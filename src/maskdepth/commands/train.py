@@ -64,7 +64,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return extra
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_lock(folder):
     """One process per run folder: the first takes the folder's lock (io/outputs.py), a second
     gets one line naming its PID. The processes a multi-GPU run launches (ranks above 0) share
     the first one's."""
@@ -74,11 +74,10 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.io.outputs import folder_lock
 
     launched = any(os.environ.get(name, "0") != "0" for name in ("LOCAL_RANK", "RANK", "NODE_RANK"))
-    with contextlib.nullcontext() if launched else folder_lock(args.run):
-        return _run(args)
+    return contextlib.nullcontext() if launched else folder_lock(folder)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from maskdepth.errors import UserError
@@ -117,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         checkpoint = safe_torch_load(last)
         _check_resumed_model(checkpoint, config.model, last)
         _check_resumed_optimizer(checkpoint, config.optim, last)
-    fit(config, args.run, resume=last if args.resume else None, profile=args.profile, init=init)
+    with _run_lock(args.run):  # after every check: a refused run leaves no folder behind
+        fit(config, args.run, resume=last if args.resume else None, profile=args.profile, init=init)
     return 0
 
 
