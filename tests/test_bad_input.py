@@ -511,3 +511,26 @@ def test_a_batch_of_one_at_32_px_is_refused_before_training(tmp_path, capsys):
     _fails(capsys, ["train", "--set", "data.batch_size=1", "data.sizes=[32]", "data.size_steps=[0]",
                     "--run", tmp_path / "run"], "data.batch_size 1 with data.sizes 32 px")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "synth", "train", "evaluate"])
+def test_no_writer_follows_a_symbolic_link_out_of_its_folder(command, dataset, tmp_path, capsys):
+    """A link inside the output folder (to a folder elsewhere, holding a file): refused in one
+    line naming the link, and nothing written or replaced through it."""
+    from maskdepth.io.images import write_rgb
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("a user's file")
+    write_rgb(tmp_path / "x.png", np.full((16, 16, 3), 90, np.uint8))
+    out.mkdir()
+    (out / "x_frames").symlink_to(elsewhere, target_is_directory=True)
+    argv = {"predict": ["predict", "--image", tmp_path / "x.png", "--background", tmp_path / "x.png",
+                        "--out", out, "--overwrite"],
+            "synth": ["synth", "--out", out, "--n", "1", "--size", "32"],
+            "train": ["train", "--run", out, "--set", "trainer.max_steps=1"],
+            "evaluate": ["evaluate", "--checkpoint", "small", "--data", dataset,
+                         "--save-predictions", out]}[command]
+    _fails(capsys, argv, f"{out / 'x_frames'}: a symbolic link inside")
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.txt"]
+    assert (elsewhere / "keep.txt").read_text() == "a user's file"

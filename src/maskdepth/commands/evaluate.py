@@ -91,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
     _check_json_path(args.json)
+    if args.save_predictions is not None and args.save_predictions.exists():
+        from maskdepth.io.outputs import refuse_links
+
+        refuse_links(args.save_predictions)
     videos = [path for path in args.data if is_cdnet(path)]
     if args.background is not None and not videos:
         raise UserError("--background is for CDnet-layout videos (input/, groundtruth/); a "

@@ -39,10 +39,23 @@ def check_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike], ov
     return out
 
 
+def refuse_links(folder: str | os.PathLike) -> None:
+    """A UserError naming the first symbolic link inside `folder` (at any depth): a writer that
+    followed it would write, or replace files, outside the folder it was given."""
+    for root, folders, files in os.walk(folder):  # never follows links into other folders
+        for name in sorted(folders + files):
+            path = Path(root) / name
+            if path.is_symlink():
+                raise UserError(f"{path}: a symbolic link inside {folder}; maskdepth writes only "
+                                f"inside its output folder: remove the link or choose another "
+                                f"folder")
+
+
 @contextmanager
 def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold an exclusive lock on `folder` (created if needed) while writing into it; a second
-    maskdepth command writing there fails at once. The lock dies with the process (kill -9
+    maskdepth command writing there fails at once, and so does a folder holding a symbolic link
+    (refuse_links). The lock dies with the process (kill -9
     included), so no stale lock is left behind."""
     folder = Path(folder)
     try:
@@ -64,6 +77,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         handle.truncate(0)  # the holder's PID, for the message above
         handle.write(str(os.getpid()))
         handle.flush()
+        refuse_links(folder)
         yield folder
     finally:
         handle.close()
