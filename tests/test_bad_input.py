@@ -534,3 +534,14 @@ def test_no_writer_follows_a_symbolic_link_out_of_its_folder(command, dataset, t
     _fails(capsys, argv, f"{out / 'x_frames'}: a symbolic link inside")
     assert [p.name for p in elsewhere.iterdir()] == ["keep.txt"]
     assert (elsewhere / "keep.txt").read_text() == "a user's file"
+
+
+def test_a_config_names_every_bad_key_in_one_message(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("optim:\n  lr: abc\ntrainer:\n  max_steps: xyz\n  bogus: 1\n")
+    message = _fails(capsys, ["train", "--config", config, "--run", tmp_path / "run"],
+                     "unknown key(s) trainer.bogus", "optim.lr must be a number, got 'abc'",
+                     "trainer.max_steps must be a whole number, got 'xyz'")
+    assert message.count("trainer.bogus") == 1
+    _fails(capsys, ["train", "--set", "trainer=5", "--run", tmp_path / "run"],
+           "trainer must be a section of keys (trainer.NAME: value), got 5")

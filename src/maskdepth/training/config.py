@@ -108,33 +108,51 @@ def _unknown_keys(cls, values: Any, where: str) -> list[str]:
     return found
 
 
-def _build(cls, values: Any, where: str, base=None):
+def _build(cls, values: Any, where: str, base=None, problems: list[str] | None = None):
     """Build dataclass `cls` from nested dicts on top of `base` (default: cls()), refusing
     unknown keys with their path. Nested sections start from the parent's default for them, so
-    `model.max_depth=10` keeps the rest of the default model."""
+    `model.max_depth=10` keeps the rest of the default model. Every problem (unknown keys,
+    values of the wrong type, sections given a value) is collected and refused in one message."""
     if not dataclasses.is_dataclass(cls):
         return values
-    if not isinstance(values, dict):
-        raise UserError(f"config: {where or 'top level'} must be a mapping, got {values!r}")
-    hints = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(_unknown_keys(cls, values, where))  # YAML keys may be any value
-    if unknown:
-        raise UserError(f"config: unknown key(s) {', '.join(unknown)}; known at the top: "
-                        f"{', '.join(hints)}" if not where else
-                        f"config: unknown key(s) {', '.join(unknown)}; known in {where[:-1]}: "
-                        f"{', '.join(hints)}")
+    top, problems = problems is None, [] if problems is None else problems
     base = cls() if base is None else base
+    if not isinstance(values, dict):
+        section = where[:-1] if where else "the top level"
+        problems.append(f"{section} must be a section of keys ({where or ''}NAME: value), got "
+                        f"{values!r}")
+    else:
+        if top:  # every unknown key at once, nested ones included
+            unknown = sorted(_unknown_keys(cls, values, where))
+            if unknown:
+                hints = ", ".join(f.name for f in dataclasses.fields(cls))
+                problems.append(f"unknown key(s) {', '.join(unknown)}; known at the top: {hints}")
+        base = _build_fields(cls, values, where, base, problems)
+    if top and problems:
+        raise UserError("config: " + "; ".join(problems))
+    return base
+
+
+def _build_fields(cls, values: dict, where: str, base, problems: list[str]):
+    hints = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for name, value in values.items():
+        if name not in hints:
+            continue
         default = getattr(base, name)
         if name == "sources":
             if not isinstance(value, list):
-                raise UserError(f"config: {where}sources must be a list of sources, got {value!r}")
-            kwargs[name] = [_build(SourceConfig, v, f"{where}sources[{i}].") for i, v in enumerate(value)]
+                problems.append(f"{where}sources must be a list of sources, got {value!r}")
+                continue
+            kwargs[name] = [_build(SourceConfig, v, f"{where}sources[{i}].", None, problems)
+                            for i, v in enumerate(value)]
         elif dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value, f"{where}{name}.", default)
+            kwargs[name] = _build(type(default), value, f"{where}{name}.", default, problems)
         else:
-            kwargs[name] = coerce(value, str(hints[name].type), f"{where}{name}")
+            try:
+                kwargs[name] = coerce(value, str(hints[name].type), f"{where}{name}")
+            except UserError as error:
+                problems.append(str(error).removeprefix("config: "))
     return dataclasses.replace(base, **kwargs)
 
 
