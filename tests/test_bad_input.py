@@ -545,3 +545,19 @@ def test_a_config_names_every_bad_key_in_one_message(tmp_path, capsys):
     assert message.count("trainer.bogus") == 1
     _fails(capsys, ["train", "--set", "trainer=5", "--run", tmp_path / "run"],
            "trainer must be a section of keys (trainer.NAME: value), got 5")
+
+
+def test_a_missing_webcam_is_one_line_without_opencvs_warnings(tmp_path):
+    import subprocess
+    import sys
+
+    from maskdepth.io.images import write_rgb
+
+    write_rgb(tmp_path / "room.png", np.full((32, 32, 3), 90, np.uint8))
+    done = subprocess.run([sys.executable, "-m", "maskdepth", "predict", "--webcam", "63",
+                           "--background", str(tmp_path / "room.png"), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "maskdepth predict: error: camera 63: OpenCV cannot open it or read a frame; check that "
+        "it is connected and not in use (or give a video file or stream URL)"]

@@ -196,8 +196,15 @@ class Camera:
 
     def __init__(self, source: int | str):
         self.source = source
-        self.capture = cv2.VideoCapture(source)
-        if not self.capture.isOpened() or not self.capture.read()[0]:  # one frame dropped
+        log = cv2.utils.logging
+        level = log.getLogLevel()
+        log.setLogLevel(log.LOG_LEVEL_ERROR)  # a missing camera: our one line, not OpenCV's warnings
+        try:
+            self.capture = cv2.VideoCapture(source)
+            opened = self.capture.isOpened() and self.capture.read()[0]  # one frame dropped
+        finally:
+            log.setLogLevel(level)
+        if not opened:
             self.capture.release()
             raise UserError(f"camera {source!r}: OpenCV cannot open it or read a frame; check "
                             f"that it is connected and not in use (or give a video file or "
