@@ -140,3 +140,22 @@ def test_a_resume_that_changes_the_parameter_groups_is_refused_before_writing(da
     assert (run / "config.yaml").read_bytes() == config  # nothing rewritten
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == last
     assert train(run, "--resume", "--set", "trainer.max_steps=3") == 0  # a plain resume still works
+
+
+def test_a_full_disk_while_saving_a_checkpoint_names_the_run_folder(dataset, tmp_path, capsys):
+    """torch's writer fails on a full disk with a RuntimeError about its own stream: the one
+    line names the checkpoint in the run folder, never a temporary file."""
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    def full(self, checkpoint, path, storage_options=None):
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0\n"
+                           "PytorchStreamWriter failed writing file data/0: file write failed")
+
+    run = tmp_path / "full"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TorchCheckpointIO, "save_checkpoint", full)
+        assert train(run, "--set", "model.variant=fast", *tiny_args(dataset, 2)) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and ".tmp" not in error[0]
+    assert f"{run / 'checkpoints'}" in error[0] and "cannot save the checkpoint" in error[0]
+    assert "file write failed" in error[0] and f"free space in {run}" in error[0]

@@ -29,8 +29,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         remove_stale_temps(path)  # from a save interrupted by kill -9
-        with atomic_path(path) as temp:
-            super().save_checkpoint(checkpoint, temp, storage_options)
+        try:
+            with atomic_path(path) as temp:
+                super().save_checkpoint(checkpoint, temp, storage_options)
+        except (OSError, RuntimeError) as error:  # a full disk: torch's writer says RuntimeError
+            from maskdepth.errors import UserError
+
+            reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[-1]
+            raise UserError(f"{path}: cannot save the checkpoint ({reason}); free space in "
+                            f"{Path(path).parent.parent} and continue with --resume (the last "
+                            f"checkpoint saved is intact)") from None
 
 
 class FiniteLoss(L.Callback):
