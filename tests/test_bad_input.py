@@ -558,6 +558,6 @@ def test_a_missing_webcam_is_one_line_without_opencvs_warnings(tmp_path):
                            "--background", str(tmp_path / "room.png"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "maskdepth predict: error: camera 63: OpenCV cannot open it or read a frame; check that "
-        "it is connected and not in use (or give a video file or stream URL)"]
+    expected = ("maskdepth predict: error: camera 63: OpenCV cannot open it or read a frame; "
+                "check that it is connected and not in use (or give a video file or stream URL)")
+    assert done.stderr.strip().splitlines() == [expected]

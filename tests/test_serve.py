@@ -487,6 +487,16 @@ def test_a_request_body_over_the_cap_is_refused_as_it_arrives(model):
     assert len(big) > 1 << 20
     response = client.post("/predict", files=_files(big, big))
     assert response.status_code == 413 and "larger than 1 MB" in response.json()["detail"]
+    # chunked (no Content-Length): counted as it arrives, and still the documented 413
+    request = client.build_request("POST", "/predict", files=_files(big, big))
+    body, boundary = request.read(), request.headers["content-type"]
+
+    def chunks():
+        for start in range(0, len(body), 64 << 10):
+            yield body[start : start + (64 << 10)]
+
+    response = client.post("/predict", content=chunks(), headers={"content-type": boundary})
+    assert response.status_code == 413 and "larger than 1 MB" in response.json()["detail"]
 
 
 def test_heavy_requests_past_the_queue_get_503(model):

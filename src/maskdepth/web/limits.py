@@ -50,18 +50,24 @@ class BodyCap:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send)
-        seen, started = 0, False
+        seen, started, too_large = 0, False, False
 
         async def counted():
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                too_large = True
                 raise BodyTooLarge
             return message
 
         async def tracked(message):
             nonlocal started
+            if too_large:  # the app's own answer to its broken body (a form parser's 400)
+                if not started:
+                    started = True
+                    await self._refuse(send)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
