@@ -431,11 +431,35 @@ def test_serve_command_end_to_end(tmp_path):
         reply = httpx.post(f"http://127.0.0.1:{port}/predict?format=zip",
                            files=_files(good, good), timeout=60)
         assert reply.headers["content-type"] == "application/zip"
+        stalled = [_stalled_upload(port) for _ in range(3)]  # uploads that never finish
     finally:
-        process.send_signal(signal.SIGINT)
+        stop = time.monotonic()
+        process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - stop < 15  # SHUTDOWN_SECONDS, whatever the clients do
+    for connection in stalled:
+        connection.close()
     assert "open http://127.0.0.1" in output
     assert not list(tmp_path.glob("maskdepth-serve-*"))  # and gone after it stops
+
+
+def _stalled_upload(port: int) -> socket.socket:
+    """A connection that declares a 1 MB upload, sends its headers and 10 bytes, then waits."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+                       b"boundary=b\r\nContent-Length: 1000000\r\n\r\n--b\r\nContent-")
+    return connection
+
+
+def test_an_upload_that_stalls_gets_408_and_frees_the_server(model):
+    with _serving(create_app(model, Limits(body_idle_seconds=1))) as url:
+        connection = _stalled_upload(int(url.rsplit(":", 1)[1]))
+        answer = b""
+        while chunk := connection.recv(4096):  # within about a second, then closed; not never
+            answer += chunk
+        connection.close()
+        answer = answer.decode()
+    assert answer.startswith("HTTP/1.1 408") and "no byte of the request for 1 s" in answer
 
 
 def test_live_session_takes_the_background_once_then_frames(client, model, pair):

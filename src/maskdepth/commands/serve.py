@@ -69,7 +69,15 @@ def _check_free(host: str, port: int) -> None:
                             f"may use it: choose another with --port") from None
 
 
+SHUTDOWN_SECONDS = 3
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)
+
+
 def run(args: argparse.Namespace) -> int:
+    import signal
     import tempfile
 
     import uvicorn
@@ -91,12 +99,17 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: listening on {args.host}: anyone who can reach this machine can use it")
     _check_free(args.host, args.port)
+    # uvicorn stops on SIGTERM, then passes the signal on to the handler it found: this one
+    # unwinds, so the scratch folder below is removed as it is after Ctrl-C
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with tempfile.TemporaryDirectory(prefix="maskdepth-serve-") as scratch:
         tempfile.tempdir = scratch  # uploads the parser spills to disk land here, and go with it
         print(f"maskdepth: open http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")
         try:
+            # SIGTERM or Ctrl-C: requests still open after SHUTDOWN_SECONDS (an upload that
+            # stalled, a live session) are cancelled, so the server stops whatever clients do
             uvicorn.run(create_app(model, limits), host=args.host, port=args.port,
-                        log_level="warning")
+                        log_level="warning", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
         finally:
             tempfile.tempdir = None
     return 0

@@ -141,7 +141,8 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     limits = limits or Limits()
     app = FastAPI(title=title, description="Foreground mask and depth from an image and a photo "
                                            "of the same scene without the foreground.")
-    app.add_middleware(BodyCap, max_bytes=limits.max_request_bytes)
+    app.add_middleware(BodyCap, max_bytes=limits.max_request_bytes,
+                       idle_seconds=limits.body_idle_seconds)
     gate = HeavyGate(limits.max_concurrent, limits.max_waiting)
 
     @app.exception_handler(RequestValidationError)

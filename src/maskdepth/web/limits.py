@@ -10,6 +10,7 @@ streams in, and a bounded queue of heavy requests (decoding, prediction, clean p
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 
 from fastapi import HTTPException
@@ -22,7 +23,9 @@ class Limits:
     max_bytes: per uploaded file; max_pixels: per image; max_frames: per clean plate;
     max_request_bytes: a whole request body, refused with 413 as soon as it passes this (also
     from its declared Content-Length, before reading); max_concurrent: heavy requests worked on
-    at once; max_waiting: heavy requests queued behind them before more get 503.
+    at once; max_waiting: heavy requests queued behind them before more get 503;
+    body_idle_seconds: an upload that sends no byte for this long is answered 408 and dropped
+    (unfinished uploads never hold the server, nor its shutdown).
     """
 
     max_bytes: int = 15 << 20
@@ -31,18 +34,23 @@ class Limits:
     max_request_bytes: int = 64 << 20
     max_concurrent: int = 2
     max_waiting: int = 8
+    body_idle_seconds: float = 30.0
 
 
 class BodyTooLarge(Exception):
     """Raised from the wrapped `receive` when a body passes the cap."""
 
 
+class BodyIdle(Exception):
+    """Raised from the wrapped `receive` when a body stops arriving."""
+
+
 class BodyCap:
     """ASGI middleware: a request body larger than `max_bytes` gets 413 without being read to
     its end (a declared Content-Length is checked first, a streamed body as it arrives)."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, idle_seconds: float = 30.0):
+        self.app, self.max_bytes, self.idle_seconds = app, max_bytes, idle_seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -50,37 +58,45 @@ class BodyCap:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send)
-        seen, started, too_large = 0, False, False
+        seen, started = 0, False
+        refusal: tuple[int, str | None] | None = None  # set when the body broke off
 
         async def counted():
-            nonlocal seen, too_large
-            message = await receive()
+            nonlocal seen, refusal
+            try:
+                message = await asyncio.wait_for(receive(), self.idle_seconds)
+            except asyncio.TimeoutError:
+                detail = f"no byte of the request for {self.idle_seconds:g} s; send it again"
+                refusal = (408, detail)
+                raise BodyIdle from None
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                too_large = True
+                refusal = (413, None)
                 raise BodyTooLarge
             return message
 
         async def tracked(message):
             nonlocal started
-            if too_large:  # the app's own answer to its broken body (a form parser's 400)
+            if refusal is not None:  # the app's own answer to its broken body (a form parser's 400)
                 if not started:
                     started = True
-                    await self._refuse(send)
+                    await self._refuse(send, *refusal)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted, tracked)
-        except BodyTooLarge:
+        except (BodyTooLarge, BodyIdle):
             if not started:
-                await self._refuse(send)
+                started = True
+                await self._refuse(send, *refusal)
 
-    async def _refuse(self, send) -> None:
-        body = (b'{"detail": "the request is larger than %d MB; send smaller or fewer files"}'
-                % (self.max_bytes >> 20))
-        await send({"type": "http.response.start", "status": 413,
+    async def _refuse(self, send, status: int = 413, detail: str | None = None) -> None:
+        detail = detail or (f"the request is larger than {self.max_bytes >> 20} MB; send smaller "
+                            f"or fewer files")
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
