@@ -451,6 +451,23 @@ def _stalled_upload(port: int) -> socket.socket:
     return connection
 
 
+def test_live_sessions_are_capped_and_idle_ones_closed(model, pair):
+    from fastapi.testclient import TestClient
+
+    _, background, _ = pair
+    client = TestClient(create_app(model, Limits(live_sessions=1, live_idle_seconds=1,
+                                                 live_pixels=100)))
+    with client.websocket_connect("/live") as first:
+        first.send_bytes(background.read_bytes())
+        assert "more than 100 pixels, the most a live session keeps" in first.receive_json()["error"]
+        with client.websocket_connect("/live") as second:
+            assert "1 live sessions open, its most" in second.receive_json()["error"]
+        assert first.receive_json() == {"error": "closed: no message for 1 s"}  # idle: closed
+    with client.websocket_connect("/live") as third:  # its place is free again
+        third.send_text("hello")
+        assert "binary messages" in third.receive_json()["error"]
+
+
 def test_an_upload_that_stalls_gets_408_and_frees_the_server(model):
     with _serving(create_app(model, Limits(body_idle_seconds=1))) as url:
         connection = _stalled_upload(int(url.rsplit(":", 1)[1]))

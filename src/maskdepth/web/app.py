@@ -38,7 +38,7 @@ from maskdepth.io import images as imageio
 from maskdepth.io.resize import fit_within, shrink
 from maskdepth.io.viz import colorize_depth_mm, overlay_mask
 from maskdepth.web.limits import BodyCap, HeavyGate, Limits
-from maskdepth.web.live import live_session, png_base64
+from maskdepth.web.live import LiveCount, live_session, png_base64
 
 STATIC = Path(__file__).parent / "static"
 
@@ -144,6 +144,7 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     app.add_middleware(BodyCap, max_bytes=limits.max_request_bytes,
                        idle_seconds=limits.body_idle_seconds)
     gate = HeavyGate(limits.max_concurrent, limits.max_waiting)
+    live_count = LiveCount()
 
     @app.exception_handler(RequestValidationError)
     async def missing_fields(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -228,6 +229,6 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.websocket("/live")
     async def live(socket: WebSocket) -> None:
         """The page's live mode: the background once, then frame after frame (web/live.py)."""
-        await live_session(socket, model, limits.max_bytes, limits.max_pixels, gate)
+        await live_session(socket, model, limits, gate, live_count)
 
     return app

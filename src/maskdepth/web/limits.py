@@ -25,7 +25,9 @@ class Limits:
     from its declared Content-Length, before reading); max_concurrent: heavy requests worked on
     at once; max_waiting: heavy requests queued behind them before more get 503;
     body_idle_seconds: an upload that sends no byte for this long is answered 408 and dropped
-    (unfinished uploads never hold the server, nor its shutdown).
+    (unfinished uploads never hold the server, nor its shutdown); live_sessions: /live sessions
+    open at once (each holds its background, up to live_pixels, about 3 bytes a pixel several
+    times over); live_idle_seconds: a live session with no message for this long is closed.
     """
 
     max_bytes: int = 15 << 20
@@ -35,6 +37,9 @@ class Limits:
     max_concurrent: int = 2
     max_waiting: int = 8
     body_idle_seconds: float = 30.0
+    live_sessions: int = 4
+    live_pixels: int = 4_000_000  # 2560x1440 fits
+    live_idle_seconds: float = 60.0
 
 
 class BodyTooLarge(Exception):

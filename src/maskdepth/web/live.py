@@ -22,6 +22,7 @@ frame's size is checked from its header before it is decoded; a text message get
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -110,10 +111,25 @@ def read_reply(data: bytes) -> tuple[dict, bytes, bytes]:
     return header, data[start:middle], data[middle:middle + header["depth_bytes"]]
 
 
-async def _receive_bytes(socket: WebSocket) -> bytes | np.ndarray | None:
+class LiveCount:
+    """The live sessions open on one server (checked and changed on its event loop only)."""
+
+    def __init__(self):
+        self.open = 0
+
+
+class Idle(Exception):
+    """No message from the client for the session's idle limit."""
+
+
+async def _receive_bytes(socket: WebSocket, idle_seconds: float) -> bytes | np.ndarray | None:
     """The next binary message, or the depth of a {"background_depth": BASE64 PNG} text message
-    ((h, w) float32 metres); any other text is answered with an error and skipped (None)."""
-    message = await socket.receive()
+    ((h, w) float32 metres); any other text is answered with an error and skipped (None). Idle
+    when nothing comes for `idle_seconds`."""
+    try:
+        message = await asyncio.wait_for(socket.receive(), idle_seconds)
+    except asyncio.TimeoutError:
+        raise Idle from None
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     if message.get("bytes") is not None:
@@ -130,16 +146,39 @@ async def _receive_bytes(socket: WebSocket) -> bytes | np.ndarray | None:
     return None
 
 
-async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_pixels: int,
-                       gate=None) -> None:
+async def live_session(socket: WebSocket, model: MaskDepth, limits, gate=None,
+                       count: LiveCount | None = None) -> None:
     """Serve one live session on an accepted-to-be WebSocket (see the module docstring). Each
     frame's work passes `gate` (the server's HeavyGate, shared with its HTTP requests): when
-    the server is full the frame gets {"error": ...busy...} and the session goes on."""
+    the server is full the frame gets {"error": ...busy...} and the session goes on. limits
+    (web/limits.py): at most limits.live_sessions at once (`count`: the server's), a background
+    of at most limits.live_pixels, closed after limits.live_idle_seconds without a message."""
+    count = count or LiveCount()
     await socket.accept()
+    if count.open >= limits.live_sessions:
+        await socket.send_json({"error": f"the server has {limits.live_sessions} live sessions "
+                                         f"open, its most; try again later"})
+        await socket.close(code=1013)  # try again later
+        return
+    count.open += 1
+    try:
+        await _serve(socket, model, limits, gate)
+    except Idle:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await socket.send_json({"error": f"closed: no message for "
+                                             f"{limits.live_idle_seconds:g} s"})
+            await socket.close(code=1000)
+    finally:
+        count.open -= 1
+
+
+async def _serve(socket: WebSocket, model: MaskDepth, limits, gate) -> None:
+    max_bytes, idle = limits.max_bytes, limits.live_idle_seconds
+    max_pixels = min(limits.max_pixels, limits.live_pixels)
     try:
         session, depth = None, None
         while session is None:
-            data = await _receive_bytes(socket)
+            data = await _receive_bytes(socket, idle)
             if isinstance(data, np.ndarray):
                 depth = data  # sent before the background: used once it comes
                 await socket.send_json({"scene_prior": "background depth image"})
@@ -151,7 +190,8 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
                     raise UserError(f"background: larger than {max_bytes >> 20} MB")
                 height, width = imageio.encoded_size(data, "background")
                 if height * width > max_pixels:
-                    raise UserError(f"background: more than {max_pixels:,} pixels; downscale it")
+                    raise UserError(f"background: more than {max_pixels:,} pixels, the most a "
+                                    f"live session keeps; downscale it")
                 async with gate or contextlib.nullcontext():
                     background = await run_in_threadpool(imageio.decode_rgb, data, "background")
                 check_photo_size(background, "background")
@@ -171,7 +211,7 @@ async def live_session(socket: WebSocket, model: MaskDepth, max_bytes: int, max_
             await socket.send_json({"ready": True, "width": background.shape[1],
                                     "height": background.shape[0], "scene_prior": source})
         while True:
-            data = await _receive_bytes(socket)
+            data = await _receive_bytes(socket, idle)
             if isinstance(data, np.ndarray):
                 try:
                     await socket.send_json({"scene_prior": session.use_depth(data)})
