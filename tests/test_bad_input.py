@@ -561,3 +561,25 @@ def test_a_missing_webcam_is_one_line_without_opencvs_warnings(tmp_path):
     expected = ("maskdepth predict: error: camera 63: OpenCV cannot open it or read a frame; "
                 "check that it is connected and not in use (or give a video file or stream URL)")
     assert done.stderr.strip().splitlines() == [expected]
+
+
+def test_a_jpeg_cut_short_behind_a_large_header_is_refused(tmp_path):
+    """Headers claiming 12000x1000 pixels, a few hundred bytes of picture, an end marker:
+    libjpeg decodes that into grey without an error; maskdepth refuses it as truncated."""
+    import io
+
+    from PIL import Image
+
+    from maskdepth.errors import UserError
+    from maskdepth.io.images import decode_rgb, read_rgb
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((1000, 12000, 3), np.uint8)).save(buffer, "JPEG")
+    whole = buffer.getvalue()
+    cut = whole[: whole.find(b"\xff\xda") + 200] + b"\xff\xd9"
+    assert decode_rgb(whole, "whole").shape == (1000, 12000, 3)  # the intact file is fine
+    with pytest.raises(UserError, match="cut: corrupt or truncated JPEG"):
+        decode_rgb(cut, "cut")
+    (tmp_path / "cut.jpg").write_bytes(cut)
+    with pytest.raises(UserError, match="cut.jpg: corrupt or truncated JPEG"):
+        read_rgb(tmp_path / "cut.jpg")

@@ -104,7 +104,22 @@ def _open(source, name) -> Image.Image:
         image.close()
         raise UserError(f"{name}: {width}x{height} is more than {MAX_PIXELS:,} pixels; downscale "
                         f"it (maskdepth works at 320 px anyway)")
+    encoded = _encoded_bytes(source) if image.format == "JPEG" else 0
+    if image.format == "JPEG" and encoded * 8 < width * height / 64:
+        # Huffman coding spends at least one bit on every 8x8 block's DC value: fewer bytes
+        # than that is a file cut short and closed with an end marker, which libjpeg decodes
+        # into grey without an error
+        image.close()
+        raise UserError(f"{name}: corrupt or truncated JPEG ({width}x{height} pixels in "
+                        f"{encoded:,} bytes); re-export it")
     return image
+
+
+def _encoded_bytes(source) -> int:
+    """The size of an encoded image given as a path or a file object."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    return len(source.getbuffer()) if hasattr(source, "getbuffer") else MAX_PIXELS
 
 
 def _decode_8bit(data: bytes, name: str, mode: str) -> np.ndarray:
