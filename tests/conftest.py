@@ -25,6 +25,16 @@ def small_config(**capture) -> SceneConfig:
 
 
 @pytest.fixture(scope="session")
+def weights(tmp_path_factory):
+    """An untrained small-sized model (seed 0) as a weights file: fast, any output."""
+    from maskdepth.models import build_model
+    from maskdepth.models.weights import save_model
+
+    torch.manual_seed(0)
+    return save_model(build_model(variant="fast"), tmp_path_factory.mktemp("w") / "m.safetensors")
+
+
+@pytest.fixture(scope="session")
 def clean_engine() -> SceneEngine:
     return SceneEngine(small_config(), seed=0)
 

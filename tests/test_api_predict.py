@@ -13,14 +13,7 @@ from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths, read_manifest
 from maskdepth.models import build_model
-from maskdepth.models.weights import save_model
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    torch.manual_seed(0)
-    return save_model(build_model(variant="fast"), tmp_path_factory.mktemp("w") / "m.safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +218,6 @@ def test_a_swapped_or_damaged_cached_export_is_made_again(weights, tmp_path, mon
     from maskdepth.inference.loader import onnx_cache_dir
     from maskdepth.inference.onnx import export_onnx
     from maskdepth.inference.runtime import SOURCE_KEY
-    from maskdepth.models import build_model
 
     monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "cache"))
     right = MaskDepth.load(weights, engine="onnx").runner

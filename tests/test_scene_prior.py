@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from maskdepth import MaskDepth
@@ -25,17 +24,9 @@ from maskdepth.inference.prior import (
 from maskdepth.inference.scene_depth import builtin_path, load_scene_depth_model
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
-from maskdepth.models import build_model
-from maskdepth.models.weights import save_model
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 
 TEACHER = Path(__file__).resolve().parents[2] / "shared" / "teacher" / "fast_depth_224.tflite"
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    torch.manual_seed(0)
-    return save_model(build_model(variant="fast"), tmp_path_factory.mktemp("w") / "m.safetensors")
 
 
 @pytest.fixture(scope="module")

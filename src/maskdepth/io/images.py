@@ -106,9 +106,8 @@ def _open(source, name) -> Image.Image:
                         f"it (maskdepth works at 320 px anyway)")
     encoded = _encoded_bytes(source) if image.format == "JPEG" else 0
     if image.format == "JPEG" and encoded * 8 < width * height / 64:
-        # Huffman coding spends at least one bit on every 8x8 block's DC value: fewer bytes
-        # than that is a file cut short and closed with an end marker, which libjpeg decodes
-        # into grey without an error
+        # Huffman coding spends a bit at least on each 8x8 block's DC value: fewer bytes is a
+        # file cut short and closed with an end marker, which libjpeg decodes into grey
         image.close()
         raise UserError(f"{name}: corrupt or truncated JPEG ({width}x{height} pixels in "
                         f"{encoded:,} bytes); re-export it")
@@ -116,7 +115,7 @@ def _open(source, name) -> Image.Image:
 
 
 def _encoded_bytes(source) -> int:
-    """The size of an encoded image given as a path or a file object."""
+    """The size of an encoded image given as a path or a BytesIO (others: no limit)."""
     if isinstance(source, (str, os.PathLike)):
         return os.path.getsize(source)
     return len(source.getbuffer()) if hasattr(source, "getbuffer") else MAX_PIXELS
