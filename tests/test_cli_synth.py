@@ -65,7 +65,7 @@ def test_every_size_option_takes_one_or_two_positive_numbers(command, capsys):
     parser = build_parser()
     prefix = [command, "synth"] if command == "bench" else [command]
     required = {"build": ["--backgrounds", "b", "--foregrounds", "f", "--out", "o"],
-                "export": ["--checkpoint", "c", "--out", "o.onnx"]}.get(command, [])
+                "export": ["--checkpoint", "c.safetensors", "--out", "o.onnx"]}.get(command, [])
     assert parser.parse_args([*prefix, *required, "--size", "48"]).size == (48, 48)
     assert parser.parse_args([*prefix, *required, "--size", "48", "64"]).size == (48, 64)
     for bad in (["1", "2", "3"], ["0"], ["-4"], ["big"]):
