@@ -142,6 +142,10 @@ def test_fuse_keeps_the_prior_outside_and_places_the_foreground_inside():
     assert (fused[~mask][:, ...] > 0).all()
     assert (fused[10:, 10:][~mask[10:, 10:]] == 3000).all()
     assert (fused[:, :4] == 3000).all()  # holes: the network's 2.0 m scaled to the scene
+    far = np.full((20, 20), 2.0, np.float32)
+    far[8:12, 8:12] = 3.0  # the network puts the foreground behind the wall it hides
+    fused = fuse(prior, far, small_mask, mask)
+    assert (fused[mask] == 3000).all()  # in front of the scene at most: its depth there
 
 
 def test_priors_are_made_once_per_background(scene):

@@ -11,8 +11,8 @@ background. The network keeps what it does well, the mask and where the foregrou
 - outside the mask the depth is the prior's;
 - inside it, the network's depth times one scale, the median of prior / network over the scene
   pixels just below and beside the mask's lowest part (foreground_scale), so that the
-  foreground meets the scene where it stands at the depth the prior gives there (docs/model.md
-  measures this against other rules);
+  foreground meets the scene where it stands at the depth the prior gives there, and never
+  behind the scene it hides (docs/scene-prior.md measures this against other rules);
 - where the prior has no depth (holes of a depth camera), the network's depth times the scale
   that fits it to the prior over the whole scene;
 - a prior that covers less than MIN_COVERAGE of the picture is not used: the network's depth
@@ -149,7 +149,10 @@ def fuse(prior: ScenePrior, net_depth: np.ndarray, small_mask: np.ndarray, mask:
         scale = foreground_scale(net_depth, small_mask, small_prior)
         placed = cv2.resize(depth_to_millimetres(net_depth * np.float32(scale)), (width, height),
                             interpolation=cv2.INTER_NEAREST)
-        cv2.copyTo(placed, mask.view(np.uint8), depth_mm)
+        # the foreground stands in front of the scene it hides: never behind the prior there
+        behind = np.where(prior.holes, np.uint16(65535), prior.depth_mm) if prior.has_holes \
+            else prior.depth_mm
+        cv2.copyTo(np.minimum(placed, behind), mask.view(np.uint8), depth_mm)
     holes = prior.holes & ~mask if prior.has_holes else None  # checked once per prior, not per frame
     if holes is not None and holes.any():
         scale = foreground_scale(net_depth, np.zeros_like(small_mask), small_prior)
