@@ -51,6 +51,10 @@ class ScenePrior:
         self.depth_mm, self.source = depth_mm, source
         self.holes = depth_mm == 0
         self.has_holes = bool(self.holes.any())
+        # the deepest a foreground pixel may be: in front of the scene it hides (no bound where
+        # the scene's depth is unknown)
+        self.behind_mm = np.where(self.holes, np.uint16(65535), depth_mm) if self.has_holes \
+            else depth_mm
         self.coverage = 1.0 - float(self.holes.mean()) if depth_mm.size else 0.0
         self.usable = self.coverage >= MIN_COVERAGE
         self._at: dict[tuple[int, int], np.ndarray] = {}
@@ -149,10 +153,7 @@ def fuse(prior: ScenePrior, net_depth: np.ndarray, small_mask: np.ndarray, mask:
         scale = foreground_scale(net_depth, small_mask, small_prior)
         placed = cv2.resize(depth_to_millimetres(net_depth * np.float32(scale)), (width, height),
                             interpolation=cv2.INTER_NEAREST)
-        # the foreground stands in front of the scene it hides: never behind the prior there
-        behind = np.where(prior.holes, np.uint16(65535), prior.depth_mm) if prior.has_holes \
-            else prior.depth_mm
-        cv2.copyTo(np.minimum(placed, behind), mask.view(np.uint8), depth_mm)
+        cv2.copyTo(np.minimum(placed, prior.behind_mm), mask.view(np.uint8), depth_mm)
     holes = prior.holes & ~mask if prior.has_holes else None  # checked once per prior, not per frame
     if holes is not None and holes.any():
         scale = foreground_scale(net_depth, np.zeros_like(small_mask), small_prior)
