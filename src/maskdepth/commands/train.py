@@ -144,11 +144,12 @@ def _check_resumed_optimizer(checkpoint: dict, optim, last) -> None:
     checkpoint `last` cannot fill: another optimizer, or another number of parameter groups
     (optim.encoder_lr_scale 1 or not), before anything is written."""
     from maskdepth.errors import UserError
+    from maskdepth.training.module import parameter_group_count
 
     stored = (checkpoint.get("maskdepth", {}).get("config") or {}).get("optim") or {}
     was_name, was_scale = stored.get("name", optim.name), stored.get("encoder_lr_scale", 1.0)
     groups = len((checkpoint.get("optimizer_states") or [{}])[0].get("param_groups", [None]))
-    wanted = 1 if optim.encoder_lr_scale == 1.0 else 2
+    wanted = parameter_group_count(optim)
     if was_name != optim.name or groups != wanted:
         raise UserError(f"--resume: the run's optimizer is {was_name} with {groups} parameter "
                         f"group(s) (optim.encoder_lr_scale={was_scale}), and optim.name="

@@ -130,10 +130,7 @@ class MaskDepth:
         prior: "builtin" (the default), "none", or an .onnx/.tflite file
         (inference/scene_depth.py). background_depth: the empty scene's depth for every call
         that gives none (one camera's RGB-D background; predict's forms)."""
-        if isinstance(background_depth, (str, Path)):
-            from maskdepth.io.images import read_depth
-            background_depth = read_depth(background_depth)
-        priors = ScenePriors(load_scene_depth_model(scene_depth), background_depth)
+        priors = ScenePriors(load_scene_depth_model(scene_depth), _depth_array(background_depth))
         return cls(load_runner(path, engine, device, threads), max_side, edges, priors)
 
     def predict(self, image, background, align: bool = True, batch_size: int = 8,
@@ -149,10 +146,12 @@ class MaskDepth:
         """
         _check_count(batch_size, "batch_size", "pairs")
         if not isinstance(image, (list, tuple)):
-            return self._predict_many([image], [background], align, batch_size, [background_depth])[0]
+            depth = _depth_array(background_depth)
+            return self._predict_many([image], [background], align, batch_size, [depth])[0]
         count = len(image)
         backgrounds = background if isinstance(background, (list, tuple)) else [background] * count
-        depths = background_depth if isinstance(background_depth, list) else [background_depth] * count
+        depths = ([_depth_array(d) for d in background_depth] if isinstance(background_depth, list)
+                  else [_depth_array(background_depth)] * count)  # a shared file read once
         if len(backgrounds) != count or len(depths) != count:
             raise UserError(f"{count} images but {len(backgrounds)} backgrounds and "
                             f"{len(depths)} background depths")
@@ -184,15 +183,9 @@ class MaskDepth:
                               f"{mismatch:.2f} > {MISMATCH_WARNING}); results may be poor", stacklevel=4)
         return rgb, bg, mismatch, homography, photo
 
-    def _prior(self, photo: np.ndarray, depth, homography, size):
-        if depth is not None and isinstance(depth, (str, Path)):
-            from maskdepth.io.images import read_depth
-            depth = read_depth(depth)
-        return self.priors.of(photo, depth, homography, size)
-
     def _predict_many(self, images, backgrounds, align, batch_size, depths) -> list[Prediction]:
         prepared = [self._prepare(i, b, align) for i, b in zip(images, backgrounds)]
-        priors = [self._prior(photo, depth, homography, rgb.shape[:2])
+        priors = [self.priors.of(photo, depth, homography, rgb.shape[:2])
                   for (rgb, _, _, homography, photo), depth in zip(prepared, depths)]
         takes_prior = getattr(self.runner, "takes_prior", False)
         results: list[Prediction | None] = [None] * len(prepared)
@@ -250,6 +243,15 @@ class MaskDepth:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,
         never below 32 px, never upscaled."""
         return fit_within(size, self.max_side, minimum=32)
+
+
+def _depth_array(value):
+    """A background depth given as a 16-bit PNG's path -> its (H, W) metres; any other form
+    (arrays, None) as it is."""
+    if isinstance(value, (str, Path)):
+        from maskdepth.io.images import read_depth
+        return read_depth(value)
+    return value
 
 
 def _prior_at(prior, size: tuple[int, int]) -> np.ndarray:

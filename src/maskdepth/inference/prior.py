@@ -35,7 +35,7 @@ MIN_COVERAGE = 0.5  # share of the picture with prior depth, below which it is n
 FOREGROUND_RING = 3  # px at the working size: the scene around the mask that sets its scale
 CONTACT_SHARE = 0.25  # ... around the lowest quarter of the mask's rows, where it meets the scene
 # (on 256 engine validation scenes with their exact empty-scene depth, foreground delta1 0.600
-# against 0.565 for the whole ring and 0.568 for the whole scene: docs/model.md)
+# against 0.565 for the whole ring and 0.568 for the whole scene: docs/scene-prior.md)
 GUIDE_SIDE = 320  # the prior's edges are fitted to the background at this longer side
 GUIDE_RADIUS = 2  # window radius there (5x5 windows)
 GUIDE_EPS = 1e-3  # the guide (grey, [0, 1]) must vary by about 0.03 inside a window to count

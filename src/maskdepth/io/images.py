@@ -104,8 +104,8 @@ def _open(source, name) -> Image.Image:
         image.close()
         raise UserError(f"{name}: {width}x{height} is more than {MAX_PIXELS:,} pixels; downscale "
                         f"it (maskdepth works at 320 px anyway)")
-    encoded = _encoded_bytes(source) if image.format == "JPEG" else 0
-    if image.format == "JPEG" and encoded * 8 < width * height / 64:
+    encoded = _encoded_bytes(source) if image.format == "JPEG" else None
+    if encoded is not None and encoded * 8 < width * height / 64:
         # Huffman coding spends a bit at least on each 8x8 block's DC value: fewer bytes is a
         # file cut short and closed with an end marker, which libjpeg decodes into grey
         image.close()
@@ -114,11 +114,11 @@ def _open(source, name) -> Image.Image:
     return image
 
 
-def _encoded_bytes(source) -> int:
-    """The size of an encoded image given as a path or a BytesIO (others: no limit)."""
+def _encoded_bytes(source) -> int | None:
+    """The size of an encoded image given as a path or a BytesIO (None for other sources)."""
     if isinstance(source, (str, os.PathLike)):
         return os.path.getsize(source)
-    return len(source.getbuffer()) if hasattr(source, "getbuffer") else MAX_PIXELS
+    return len(source.getbuffer()) if hasattr(source, "getbuffer") else None
 
 
 def _decode_8bit(data: bytes, name: str, mode: str) -> np.ndarray:

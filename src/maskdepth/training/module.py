@@ -138,11 +138,16 @@ class MaskDepthModule(L.LightningModule):
         self.train_seconds = float(state.get("train_seconds", 0.0))
 
 
+def parameter_group_count(optim: OptimConfig) -> int:
+    """How many parameter groups parameter_groups makes: what a resumed optimizer must match."""
+    return 1 if optim.encoder_lr_scale == 1.0 else 2
+
+
 def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict]:
     """The model's parameters for the optimizer: one group at optim.lr, or, when
     optim.encoder_lr_scale is not 1, the encoder's at optim.lr x that scale and the rest at
     optim.lr (the schedule scales both alike)."""
-    if optim.encoder_lr_scale == 1.0:
+    if parameter_group_count(optim) == 1:
         return [{"params": list(model.parameters())}]
     encoder, rest = [], []
     for name, parameter in model.named_parameters():

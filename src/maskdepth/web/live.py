@@ -36,7 +36,7 @@ from fastapi.concurrency import run_in_threadpool
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction
 from maskdepth.inference.inputs import check_photo_size
-from maskdepth.inference.prior import ScenePriors, prior_from_depth
+from maskdepth.inference.prior import ScenePriors
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
 from maskdepth.io.viz import colorize_depth_mm, overlay_mask
@@ -60,9 +60,9 @@ class LiveSession:
         """Take the empty scene's depth ((h, w) float32 metres, the background's aspect) as the
         scene prior of the frames to come; returns the prior's source. A UserError when it does
         not fit the background."""
-        prior_from_depth(depth, self.background.shape[:2], "background_depth")  # the checks
         model = self.model
         own = MaskDepth(model.runner, model.max_side, model.edges, ScenePriors(model.priors.model, depth))
+        own.priors.of(self.background)  # checked and made here, kept for the frames
         frames = self.stream.frames
         self.stream = StreamSession(own, self.background)
         self.stream.frames = frames
