@@ -20,6 +20,7 @@ from maskdepth.inference.prior import (
     foreground_scale,
     fuse,
     prior_from_depth,
+    upright_depth,
 )
 from maskdepth.inference.scene_depth import builtin_path, load_scene_depth_model
 from maskdepth.io import images as imageio
@@ -146,6 +147,39 @@ def test_fuse_keeps_the_prior_outside_and_places_the_foreground_inside():
     far[8:12, 8:12] = 3.0  # the network puts the foreground behind the wall it hides
     fused = fuse(prior, far, small_mask, mask)
     assert (fused[mask] == 3000).all()  # in front of the scene at most: its depth there
+
+
+def _pinhole_room(size=64, pitch_deg=20.0, camera_height=1.5, wall=6.0, stand_at=3.0):
+    """A camera looking down on a floor (a wall beyond), and a person-like board standing
+    upright on the floor stand_at metres ahead: (scene depth, board's depth, board mask), metres,
+    the camera's field of view being the one upright_depth assumes."""
+    focal = (size / 2) / np.tan(np.radians(prior_module.ASSUMED_FOV_DEG) / 2)
+    pitch = np.radians(pitch_deg)
+    r = (np.arange(size) - (size - 1) / 2) / focal  # each row's ray, camera y per unit z
+    floor = camera_height / np.maximum(np.cos(pitch) * r + np.sin(pitch), 1e-6)
+    wall_z = wall / (np.cos(pitch) - np.sin(pitch) * r)  # a vertical plane, as the board
+    scene = np.minimum(floor, wall_z)[:, None] * np.ones((1, size))
+    board = (stand_at / (np.cos(pitch) - np.sin(pitch) * r))[:, None] * np.ones((1, size))
+    feet = int(np.flatnonzero(board[:, 0] <= scene[:, 0])[-1])  # its lowest row above the floor
+    mask = np.zeros((size, size), bool)
+    mask[feet - 25 : feet + 1, 24:36] = True
+    return scene.astype(np.float32), board.astype(np.float32), mask
+
+
+def test_an_object_stands_upright_on_the_floor_below_it():
+    scene, board, mask = _pinhole_room()
+    placed = upright_depth(mask, scene)
+    assert np.allclose(placed[mask], board[mask], rtol=0.03)
+    # a camera looking down: the board nears the camera with height, as the truth does
+    assert placed[mask].max() / placed[mask].min() > 1.05
+    level_scene, level_board, level_mask = _pinhole_room(pitch_deg=0.0)
+    assert np.allclose(upright_depth(level_mask, level_scene)[level_mask], level_board[level_mask], rtol=0.03)
+    cut = mask.copy()
+    cut[:, :] = False
+    cut[40:, 24:36] = True  # cut off by the picture's bottom: no floor seen below it
+    assert (upright_depth(cut, scene)[cut] == 0).all()
+    wall_only = np.full_like(scene, 4.0)  # no floor below: nothing to stand on
+    assert (upright_depth(mask, wall_only) == 0).all()
 
 
 def test_priors_are_made_once_per_background(scene):

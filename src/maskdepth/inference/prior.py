@@ -9,10 +9,11 @@ The empty scene does not change from frame to frame, so its depth is worth measu
 well as it can be: by a depth camera (the RGB-D case) or a metric depth model run on the
 background. The network keeps what it does well, the mask and where the foreground stands:
 - outside the mask the depth is the prior's;
-- inside it, the network's depth times one scale, the median of prior / network over the scene
-  pixels just below and beside the mask's lowest part (foreground_scale), so that the
-  foreground meets the scene where it stands at the depth the prior gives there, and never
-  behind the scene it hides (docs/scene-prior.md measures this against other rules);
+- inside it, each object stands upright on the surface the prior sees just below it
+  (upright_depth); objects with none (cut off by the picture's bottom, floating) take the
+  network's depth times one scale, the median of prior / network over the scene pixels around
+  the mask's lowest part (foreground_scale); never behind the scene it hides
+  (docs/scene-prior.md measures this against other rules);
 - where the prior has no depth (holes of a depth camera), the network's depth times the scale
   that fits it to the prior over the whole scene;
 - a prior that covers less than MIN_COVERAGE of the picture is not used: the network's depth
@@ -36,6 +37,11 @@ FOREGROUND_RING = 3  # px at the working size: the scene around the mask that se
 CONTACT_SHARE = 0.25  # ... around the lowest quarter of the mask's rows, where it meets the scene
 # (on 256 engine validation scenes with their exact empty-scene depth, foreground delta1 0.600
 # against 0.565 for the whole ring and 0.568 for the whole scene: docs/scene-prior.md)
+# Upright placement (upright_depth): an object stands on the surface just below it.
+SUPPORT_ROWS = 0.25  # share of the height below an object searched for the surface it stands on
+SUPPORT_MIN_PIXELS = 6  # known prior pixels there needed to fit that surface
+OBJECT_GAP = 0.1  # parts of the mask this share of the height apart (vertically) are one object
+ASSUMED_FOV_DEG = 65.0  # horizontal field of view taken for the camera (typical indoor cameras)
 GUIDE_SIDE = 320  # the prior's edges are fitted to the background at this longer side
 GUIDE_RADIUS = 2  # window radius there (5x5 windows)
 GUIDE_EPS = 1e-3  # the guide (grey, [0, 1]) must vary by about 0.03 inside a window to count
@@ -141,6 +147,78 @@ def foreground_scale(net_depth: np.ndarray, mask: np.ndarray, prior: np.ndarray)
     return float(np.median(prior[scene] / net_depth[scene])) if scene.any() else 1.0
 
 
+def _support(prior: np.ndarray, bottom: int, columns: np.ndarray) -> tuple[float, float] | None:
+    """(a, b) of 1 / depth = a * row + b, the surface seen just below an object (rows after
+    `bottom`, its lowest columns), fitted to the prior; None when it is no floor or table top
+    seen from above (too few known pixels, or not nearer row by row towards the bottom)."""
+    height = prior.shape[0]
+    band = prior[bottom + 1 : bottom + 1 + max(2, int(SUPPORT_ROWS * height)), columns]
+    known = band > 0
+    if known.sum() < SUPPORT_MIN_PIXELS or len(np.unique(np.nonzero(known)[0])) < 2:
+        return None
+    rows = np.broadcast_to(np.arange(bottom + 1, bottom + 1 + band.shape[0])[:, None], band.shape)
+    a, b = np.polyfit(rows[known].astype(np.float64), 1.0 / band[known], 1)
+    if a <= 0 or a * (bottom + 0.5) + b <= 0:
+        return None
+    return float(a), float(b)
+
+
+def upright_depth(mask: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """(h, w) float32 metres inside `mask`, 0 where an object's depth could not be placed.
+
+    Each object (the mask's parts, joined when less than OBJECT_GAP of the height apart
+    vertically) is taken to stand upright on the surface seen just below it: its depth at its
+    lowest row is that surface's there (1 / depth fitted as a line over the rows below, as a
+    floor or table top gives in a pinhole camera), and above it the depth of a vertical plane
+    facing the camera, which nears the camera with height when the camera looks down (its
+    tilt from where the fitted surface's horizon lies, for ASSUMED_FOV_DEG), also one pixel
+    around it. An object touching the picture's bottom, or with no such surface below it, is
+    left at 0.
+    mask: (h, w) bool; prior: (h, w) metres, 0 = unknown, both at the working size."""
+    height, width = mask.shape
+    out = np.zeros(mask.shape, np.float32)
+    gap = max(3, int(OBJECT_GAP * height)) | 1
+    joined = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_CLOSE, np.ones((gap, 3), np.uint8))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    focal2 = ((width / 2) / np.tan(np.radians(ASSUMED_FOV_DEG) / 2)) ** 2
+    centre = (height - 1) / 2
+    rows = np.arange(height, dtype=np.float64)
+    for label in range(1, count):
+        part = (labels == label) & mask
+        used = np.flatnonzero(part.any(axis=1))
+        if used.size == 0 or used[-1] >= height - 1:
+            continue
+        top, bottom = used[0], used[-1]
+        lowest = part[max(top, bottom - max(1, (bottom - top) // 8)) : bottom + 1].any(axis=0)
+        surface = _support(prior, bottom, np.flatnonzero(lowest))
+        if surface is None:
+            continue
+        a, b = surface
+        contact = 1.0 / (a * (bottom + 0.5) + b)
+        horizon = -b / a
+        if horizon < centre - 1:  # looking down: vertical lines meet below the picture
+            vanishing = centre + focal2 / (centre - horizon)
+            profile = contact * (vanishing - bottom) / np.maximum(vanishing - rows, 1e-3)
+        else:
+            profile = np.full(height, contact)
+        # one pixel around the object too: the full-size mask's edge falls between working pixels
+        region = cv2.dilate((labels == label).view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        region &= out == 0
+        out[region] = np.broadcast_to(profile[:, None], mask.shape)[region]
+    return out
+
+
+def place_foreground(net_depth: np.ndarray, mask: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """(h, w) float32 metres: the foreground's depth in the scene at the working size, defined
+    everywhere (the full-size mask's edge falls between working pixels). Objects standing on a
+    surface the prior sees take their upright depth (upright_depth); the rest (cut off by the
+    picture's bottom, floating, no surface below) the network's depth times foreground_scale.
+    net_depth, prior: (h, w) metres (prior 0 = unknown); mask (h, w) bool."""
+    upright = upright_depth(mask, prior)
+    scaled = net_depth * np.float32(foreground_scale(net_depth, mask, prior))
+    return np.where(upright > 0, upright, scaled)
+
+
 def fuse(prior: ScenePrior, net_depth: np.ndarray, small_mask: np.ndarray, mask: np.ndarray
          ) -> np.ndarray:
     """(H, W) uint16 millimetres: the prior outside `mask`, the network's depth placed on the
@@ -150,9 +228,8 @@ def fuse(prior: ScenePrior, net_depth: np.ndarray, small_mask: np.ndarray, mask:
     small_prior = prior.at(net_depth.shape)
     depth_mm = prior.depth_mm.copy()
     if mask.any():
-        scale = foreground_scale(net_depth, small_mask, small_prior)
-        placed = cv2.resize(depth_to_millimetres(net_depth * np.float32(scale)), (width, height),
-                            interpolation=cv2.INTER_NEAREST)
+        placed = cv2.resize(depth_to_millimetres(place_foreground(net_depth, small_mask, small_prior)),
+                            (width, height), interpolation=cv2.INTER_NEAREST)
         cv2.copyTo(np.minimum(placed, prior.behind_mm), mask.view(np.uint8), depth_mm)
     holes = prior.holes & ~mask if prior.has_holes else None  # checked once per prior, not per frame
     if holes is not None and holes.any():
