@@ -70,6 +70,15 @@ def test_size_schedule_switches_at_its_steps():
     assert [size_at(step, data) for step in (0, 9, 10, 24, 25, 10_000)] == [80, 80, 120, 120, 160, 160]
 
 
+def test_sizes_sharing_a_start_are_mixed_batch_by_batch():
+    data = DataConfig(sizes=[80, 160, 224], size_steps=[0, 10, 10])
+    g = torch.Generator().manual_seed(0)
+    assert {size_at(5, data, g) for _ in range(20)} == {80}
+    drawn = [size_at(10, data, g) for _ in range(200)]
+    assert set(drawn) == {160, 224} and 60 < drawn.count(224) < 140
+    assert size_at(10, data) == 160  # no generator: the first
+
+
 @pytest.mark.parametrize("schedule", ["constant", "cosine", "onecycle"])
 def test_learning_rate_schedules(schedule):
     factor = lr_lambda(OptimConfig(schedule=schedule, warmup_steps=10), 100)

@@ -46,7 +46,9 @@ class SourceConfig:
 @dataclass
 class DataConfig:
     """sizes: square training sizes, each used from its `size_steps` step on (progressive
-    resizing; the original recipe trained at 80 then 160). val_*: validation data: the engine
+    resizing; the original recipe trained at 80 then 160); sizes sharing a start step are mixed,
+    one drawn per batch (sizes [160, 288], size_steps [0, 0]: the working sizes video runs at).
+    val_*: validation data: the engine
     with its own seed, or `val_manifests`."""
 
     sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])

@@ -106,13 +106,17 @@ def make_source(source: SourceConfig, seed: int, device: str = "cpu"):
     return SOURCES[source.kind](source, seed, device)
 
 
-def size_at(step: int, data: DataConfig) -> int:
-    """The training size at an optimizer step (progressive resizing)."""
-    size = data.sizes[0]
-    for start, candidate in zip(data.size_steps, data.sizes):
-        if step >= start:
-            size = candidate
-    return size
+def size_at(step: int, data: DataConfig, g: torch.Generator | None = None) -> int:
+    """The training size at an optimizer step: the size whose start (data.size_steps) is the
+    latest reached (progressive resizing). Sizes that share that start are used together, each
+    batch drawing one of them with `g` (the sizes a model meets at run time; without `g`, the
+    first)."""
+    reached = [start for start in data.size_steps if step >= start]
+    latest = max(reached) if reached else data.size_steps[0]
+    sizes = [size for start, size in zip(data.size_steps, data.sizes) if start == latest]
+    if len(sizes) == 1 or g is None:
+        return sizes[0]
+    return sizes[int(torch.randint(len(sizes), (1,), generator=g))]
 
 
 def source_counts(weights: torch.Tensor, batch_size: int, g: torch.Generator) -> list[int]:
@@ -168,7 +172,7 @@ class TrainStream(BatchStream):
     def make(self, sources: list, local: int, index: int) -> Batch:
         g = torch.Generator().manual_seed(batch_seed(self.seed + 1, index))
         counts = source_counts(self.weights, self.data.batch_size, g)
-        size = size_at(local // self.accumulate, self.data)
+        size = size_at(local // self.accumulate, self.data, g)
         parts = [source.batch(index, size, count) for source, count in zip(sources, counts) if count]
         batch = concat_batches(parts)
         return random_flip(batch, g) if self.data.flip else batch
