@@ -89,6 +89,14 @@ def _files(image: bytes, background: bytes) -> dict:
     return {"image": ("image.png", image), "background": ("background.png", background)}
 
 
+def test_health_reports_the_working_sizes_photos_and_live_mode_use(client, model):
+    from maskdepth.inference.profiles import PHOTO, PROFILES, VIDEO
+
+    health = client.get("/health").json()
+    assert health["max_side"] == model.max_side == PROFILES[PHOTO]
+    assert health["live_max_side"] == PROFILES[VIDEO]
+
+
 def test_predict_returns_the_models_mask_and_depth(client, model, pair):
     image, background, truth = pair
     response = client.post("/predict", files=_files(image.read_bytes(), background.read_bytes()))
@@ -254,6 +262,9 @@ class HeldModel:
         self.priors, self.scene_depth_source = real.priors, real.scene_depth_source
         self.started, self.release = threading.Event(), threading.Event()
 
+    def variant(self, **kwargs) -> MaskDepth:  # a stream session's: not held
+        return self.real.variant(**kwargs)
+
     def predict(self, *args, **kwargs):
         self.started.set()
         self.release.wait(timeout=60)
@@ -399,6 +410,7 @@ def test_webcam_mode_with_a_fake_camera(server, pair, tmp_path):
         latency = int(browser.find_element(By.ID, "latency").text)
         overlay = browser.find_element(By.ID, "cam-overlay").get_attribute("src")
         assert fps > 0 and latency > 0 and overlay.startswith("blob:")
+        assert int(browser.find_element(By.ID, "live-size").text) > 0  # the working size in use
         _screenshot(browser, "serve-webcam.png")
         browser.find_element(By.ID, "live").click()
     finally:
@@ -412,7 +424,8 @@ def test_serve_command_end_to_end(tmp_path):
     import httpx
 
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "maskdepth", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "maskdepth", "serve", "--port", str(port),
+                                "--max-side", "200"],
                                env={**os.environ, "TMPDIR": str(tmp_path)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -426,6 +439,7 @@ def test_serve_command_end_to_end(tmp_path):
                 time.sleep(0.3)
         assert health.json()["status"] == "ok"
         assert "FastDepth" in health.json()["scene_prior"]  # the built-in scene prior, named
+        assert health.json()["max_side"] == health.json()["live_max_side"] == 200  # --max-side
         assert list(tmp_path.glob("maskdepth-serve-*"))  # its scratch folder while it runs
         good = encode_png(np.zeros((48, 64, 3), np.uint8))
         reply = httpx.post(f"http://127.0.0.1:{port}/predict?format=zip",

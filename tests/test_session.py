@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from maskdepth.cli import main
-from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth
+from maskdepth.inference.api import MaskDepth
+from maskdepth.inference.profiles import PROFILES, VIDEO
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
 from maskdepth.io.video import VideoWriter, read_frames
@@ -42,7 +43,7 @@ def test_the_cli_video_path_and_the_web_session_give_the_same_masks(tmp_path):
         assert np.array_equal(prediction.mask, written), n
         depth = imageio.read_depth(out / "walk_frames" / f"{n:06d}_depth.png")
         assert np.array_equal(prediction.depth_mm, np.rint(depth * 1000).astype(np.uint16)), n
-    assert live.stream.model.max_side == VIDEO_MAX_SIDE
+    assert live.stream.model.max_side == PROFILES[VIDEO]
     assert prediction.mask.sum() > 0  # the block is found
 
 

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.evaluation.evaluate import engine_background_depth, evaluate_set
     from maskdepth.inference.api import MaskDepth
+    from maskdepth.inference.prior import ScenePriors
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     shown = ("mask_iou", "mask_bf", "depth_rmse", "depth_absrel", "depth_d1", "depth_fg_d1",
              "depth_fg_rmse")
     rows = {}
-    alone = MaskDepth(model.runner, model.max_side, model.edges)  # no scene prior
+    alone = model.variant(priors=ScenePriors())  # no scene prior
     for prior, predictor, depths in (("exact empty-scene depth", model, engine_background_depth),
                                      ("no prior (network alone)", alone, None)):
         values = evaluate_set(predictor, iter([(ids, batch)]), args.n, name="demo",

@@ -13,6 +13,7 @@ from maskdepth.commands import (
     add_size_argument,
     positive_int,
 )
+from maskdepth.inference.profiles import PHOTO, PROFILES, VIDEO
 
 EXAMPLE = """examples:
   maskdepth evaluate --checkpoint runs/default/model.safetensors --data ../shared/realdev/clean
@@ -66,8 +67,9 @@ def add_parser(subparsers) -> None:
                              "`maskdepth predict` writes (background alignment, working size)")
     add_engine_argument(parser)
     parser.add_argument("--max-side", type=positive_int,
-                        help="the model's working size, longer side in px (default 320, as "
-                             "predict for photos; 160 is video's)")
+                        help=f"the model's working size, longer side in px (default: as "
+                             f"predict: {PROFILES[PHOTO]} for datasets and engine scenes, "
+                             f"{PROFILES[VIDEO]} for CDnet-layout videos)")
     parser.add_argument("--edges", choices=["guided", "bilinear"], default="guided",
                         help="how the mask reaches the input's size (as predict's --edges)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         folder_background_depth,
         manifest_set,
     )
-    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MAX_SIDE, MaskDepth
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MaskDepth
     from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
         sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
     model = (MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
-                            max_side=args.max_side or MAX_SIDE, edges=args.edges,
+                            max_side=args.max_side, edges=args.edges,
                             scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
              if args.checkpoint else None)
     depths, extra = {}, None

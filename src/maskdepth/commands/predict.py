@@ -11,6 +11,7 @@ from maskdepth.commands import (
     add_scene_depth_arguments,
     positive_int,
 )
+from maskdepth.inference.profiles import PHOTO, PROFILES, VIDEO
 
 SEGMENT_FRAMES = 240  # inference/video.py's default, repeated so that --help imports nothing
 
@@ -69,9 +70,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-align", action="store_true", help="use the background as it is")
     parser.add_argument("--max-frames", type=positive_int, help="video: stop after this many frames")
     parser.add_argument("--max-side", type=positive_int,
-                        help="the model's working size, longer side in px (default: 320 for "
-                             "photos, 160 for video and webcam: the model's training size, "
-                             "about 3x faster and as accurate on video)")
+                        help=f"the model's working size, longer side in px (default: "
+                             f"{PROFILES[PHOTO]} for photos, {PROFILES[VIDEO]} for video and "
+                             f"webcam; docs/BENCHMARKS.md measures the choice)")
     parser.add_argument("--per-frame-depth", action="store_true",
                         help="video/webcam: every pixel's depth from its own frame (default: "
                              "outside the mask, the empty scene's depth, predicted once: no "
@@ -123,11 +124,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--images {args.images} is not a folder; give a folder of images")
     if args.cdnet and args.images is None:
         raise UserError("--cdnet writes CDnet results for --images (a CDnet video's input/ folder)")
-    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MAX_SIDE, VIDEO_MAX_SIDE
+    from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
 
     keep_freed_memory()
-    if args.max_side is None:
-        args.max_side = VIDEO_MAX_SIDE if (args.video or args.webcam) else MAX_SIDE
     args.scene_depth_model = args.scene_depth_model or DEFAULT_SCENE_DEPTH
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
                            max_side=args.max_side, edges=args.edges,
@@ -160,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
                                         args.batch_size, args.max_frames, journal,
                                         frame_files=args.frames,
                                         steady=not args.per_frame_depth,
-                                        segment_frames=args.segment_frames)
+                                        segment_frames=args.segment_frames,
+                                        max_side=args.max_side)
             else:
                 written = _webcam(model, camera, args, out, align, journal)
             journal.finish()
@@ -183,7 +183,7 @@ def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) 
     written = predict_video(model, camera, args.background, out, align, batch, args.max_frames,
                             journal, stem="camera", on_batch=report,
                             frame_files=args.frames, steady=not args.per_frame_depth,
-                            segment_frames=args.segment_frames)
+                            segment_frames=args.segment_frames, max_side=args.max_side)
     print(file=sys.stderr)
     return written
 
@@ -192,6 +192,7 @@ def _settings(args: argparse.Namespace) -> dict:
     """What decides the outputs of a predict, as stored in its journal: --resume continues only
     a run with exactly these (the model by content, inputs by absolute path)."""
     from maskdepth.inference.api import default_weights
+    from maskdepth.inference.profiles import PHOTO, VIDEO, working_side
     from maskdepth.io.atomic import content_fingerprint, file_digest
 
     def where(path):
@@ -199,7 +200,8 @@ def _settings(args: argparse.Namespace) -> dict:
 
     return {"command": "predict", "image": where(args.image), "data": where(args.data),
             "images": where(args.images), "video": where(args.video), "webcam": args.webcam,
-            "max_side": args.max_side, "frame_files": args.frames,
+            "max_side": working_side(VIDEO if (args.video or args.webcam is not None) else PHOTO,
+                                     args.max_side), "frame_files": args.frames,
             "segment_frames": args.segment_frames,
             "background": where(args.background),
             "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,

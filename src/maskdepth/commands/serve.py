@@ -10,6 +10,7 @@ from maskdepth.commands import (
     add_scene_depth_arguments,
     positive_int,
 )
+from maskdepth.inference.profiles import PHOTO, PROFILES, VIDEO
 
 EXAMPLE = """examples:
   maskdepth serve                                 # http://127.0.0.1:7860
@@ -34,6 +35,11 @@ def add_parser(subparsers) -> None:
     add_engine_argument(parser)
     add_scene_depth_arguments(parser, None)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    parser.add_argument("--max-side", type=positive_int,
+                        help=f"the model's working size, longer side in px, for photos and live "
+                             f"mode alike (default: {PROFILES[PHOTO]} for photos, "
+                             f"{PROFILES[VIDEO]} for live mode, lowered when the machine cannot "
+                             f"keep up)")
     parser.add_argument("--max-upload-mb", type=positive_int, default=15,
                         help="largest file accepted, in MB (default 15)")
     parser.add_argument("--max-megapixels", type=positive_int, default=12,
@@ -93,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
 
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
-                           scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
+                           max_side=args.max_side, scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
     limits = Limits(max_bytes=args.max_upload_mb << 20,
                     max_pixels=args.max_megapixels * 1_000_000)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -108,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             # SIGTERM or Ctrl-C: requests still open after SHUTDOWN_SECONDS (an upload that
             # stalled, a live session) are cancelled, so the server stops whatever clients do
-            uvicorn.run(create_app(model, limits), host=args.host, port=args.port,
-                        log_level="warning", timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+            app = create_app(model, limits, live_max_side=args.max_side)
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                        timeout_graceful_shutdown=SHUTDOWN_SECONDS)
         finally:
             tempfile.tempdir = None
     return 0

@@ -19,16 +19,13 @@ from maskdepth.errors import UserError
 from maskdepth.inference.inputs import check_photo_size, to_rgb_array
 from maskdepth.inference.loader import load_runner
 from maskdepth.inference.prior import NETWORK, ScenePriors, fuse
+from maskdepth.inference.profiles import MIN_SIDE, PHOTO, working_side
 from maskdepth.inference.scene_depth import BUILTIN, load_scene_depth_model
 from maskdepth.inference.upsample import guided_upsample
 from maskdepth.io.images import depth_to_millimetres
 from maskdepth.io.resize import fit_within, shrink
 from maskdepth.models.zoo import resolve_weights
 
-MAX_SIDE = 320  # larger inputs are processed at this longer side, then scaled back
-# ... for video: the model's training size. On a 480x480 video composed from the training
-# photos it scored mask IoU 0.865 against 0.852 at 320, at about 3x the speed.
-VIDEO_MAX_SIDE = 160
 EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
 # The scene prior's depth model unless asked otherwise (inference/scene_depth.py): on real RGB-D
 # frames it beats the network's own depth (docs/model-card.md), and masks do not change.
@@ -95,19 +92,26 @@ class MaskDepth:
     """A loaded model with a `predict` that takes photos of any size.
 
     runner: the model on an engine (inference/runtime.py). max_side: the working size's longer
-    side. edges: "guided" (the mask's edges at full resolution, inference/upsample.py) or
+    side (None: the photo profile's, inference/profiles.py). edges: "guided" (the mask's edges at full resolution, inference/upsample.py) or
     "bilinear" (the working-size probability blown up). priors: the scene prior of each
     background (inference/prior.py: ScenePriors, made once per background); None: the
     network's depth alone, unless a call gives the scene's depth."""
 
-    def __init__(self, runner, max_side: int = MAX_SIDE, edges: str = "guided",
+    def __init__(self, runner, max_side: int | None = None, edges: str = "guided",
                  priors: ScenePriors | None = None):
         if edges not in EDGES:
             raise UserError(f"unknown edges {edges!r}; choose one of: {', '.join(EDGES)}")
+        max_side = working_side(PHOTO, max_side)
         _check_count(max_side, "max_side", "pixels")
         self.runner, self.max_side, self.edges = runner, max_side, edges
         self.priors = priors if priors is not None else ScenePriors()
         self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
+
+    def variant(self, max_side: int | None = None, priors: ScenePriors | None = None) -> MaskDepth:
+        """The same model (runner, edges) at another working size and/or with other scene
+        priors (None: this one's); the runner is shared, not copied."""
+        return MaskDepth(self.runner, max_side or self.max_side, self.edges,
+                         self.priors if priors is None else priors)
 
     @property
     def scene_depth_source(self) -> str:
@@ -118,7 +122,7 @@ class MaskDepth:
         return self.priors.model.source if self.priors.model is not None else NETWORK
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int = MAX_SIDE,
+    def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int | None = None,
              engine: str = "auto", edges: str = "guided", threads: int | None = None,
              scene_depth: str | Path | None = DEFAULT_SCENE_DEPTH, background_depth=None
              ) -> MaskDepth:
@@ -241,8 +245,8 @@ class MaskDepth:
 
     def working_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) the model runs at for inputs of `size`: longer side <= max_side,
-        never below 32 px, never upscaled."""
-        return fit_within(size, self.max_side, minimum=32)
+        never below MIN_SIDE, never upscaled."""
+        return fit_within(size, self.max_side, minimum=MIN_SIDE)
 
 
 def _depth_array(value):

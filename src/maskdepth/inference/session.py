@@ -7,7 +7,7 @@ page's live mode, `bench video` and the CDnet evaluation all run frames through.
 
 It owns what a static camera needs once, so every caller gets the same masks for the same
 frames:
-- the working size (VIDEO_MAX_SIDE, 160 px on the longer side, unless a caller asks for another),
+- the working size (inference/profiles.py's video profile, unless a caller asks for another),
 - the plate and its alignment: aligned to the first frame, checked again every REALIGN_EVERY
   frames and replaced only when a new alignment explains that frame better (inference/static.py),
 - the scene depth: the scene prior's (inference/prior.py), made once per background, or without
@@ -19,26 +19,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskdepth.inference.api import VIDEO_MAX_SIDE, MaskDepth, Prediction
+from maskdepth.inference.api import MaskDepth, Prediction
 from maskdepth.inference.prior import NETWORK
+from maskdepth.inference.profiles import VIDEO, working_side
 from maskdepth.inference.static import REALIGN_EVERY, SceneDepth, StaticBackground, steady_depth
 
 
 class StreamSession:
     """Frames of one static camera against one plate (see the module docstring).
 
-    model: any MaskDepth (its runner and edges are used at the session's working size);
+    model: any MaskDepth (its runner, edges and priors are used at the session's working size);
     plate: (H, W, 3) uint8 RGB photo of the empty scene; align: align it to the frames (off:
     used as it is, the network alone); steady: steady depth; max_side: the working size's
-    longer side (None: VIDEO_MAX_SIDE); every: frames between alignment checks."""
+    longer side (None: the video profile's); every: frames between alignment checks."""
 
     def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool = True, steady: bool = True,
                  max_side: int | None = None, every: int = REALIGN_EVERY):
-        self.model = MaskDepth(model.runner, max_side or VIDEO_MAX_SIDE, model.edges, model.priors)
+        self.model = model.variant(max_side=working_side(VIDEO, max_side))
         self.plate = plate
         self.static = StaticBackground(plate, every) if align else None
         self.scene_depth = SceneDepth(self.model) if steady else None
         self.frames = 0  # frames predicted
+
+    def set_max_side(self, max_side: int) -> None:
+        """Work at another working size from the next frame on (a live camera's Pace,
+        inference/pace.py); the scene prior and the plate's alignment are kept."""
+        self.model = self.model.variant(max_side=max_side)
 
     def scene(self, frame: np.ndarray, index: int) -> np.ndarray:
         """The plate as it stands for frame `index` (aligned when the session aligns). Call it

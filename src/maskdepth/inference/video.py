@@ -28,6 +28,7 @@ import numpy as np
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
+from maskdepth.inference.pace import Pace
 from maskdepth.inference.pipeline import batched, prefetch
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
@@ -115,7 +116,8 @@ class VideoOutputs:
 def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,
                   batch_size: int, max_frames: int | None, journal: Journal,
                   stem: str | None = None, on_batch=None, frame_files: bool = False,
-                  steady: bool = True, segment_frames: int = SEGMENT_FRAMES) -> int:
+                  steady: bool = True, segment_frames: int = SEGMENT_FRAMES,
+                  max_side: int | None = None) -> int:
     """Every frame of `video` predicted into VideoOutputs(out, stem); returns the number of
     frames predicted by this call.
 
@@ -124,7 +126,8 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     video's frames (<out>/<stem>_clean_plate.png). With `align`, the background is aligned once
     and checked again every REALIGN_EVERY frames (a static camera; inference/static.py).
     steady: outside each frame's mask, the empty scene's depth, predicted once per background.
-    segment_frames: frames per resumable segment (rounded up to whole batches).
+    segment_frames: frames per resumable segment (rounded up to whole batches). max_side: the
+    working size's longer side (None: the video profile's, inference/profiles.py).
     on_batch(frames_done, seconds): called after each batch. A camera stops at Ctrl-C (after
     the batch in hand) with its files complete."""
     from maskdepth.io.video import read_frames, video_info
@@ -136,16 +139,21 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     plate = _plate(video, background, out / f"{stem}_clean_plate.png", max_frames, journal)
     outputs = VideoOutputs(out, stem, fps or 25.0, out / f"{stem}_frames" if frame_files else None)
     outputs.keep_only(set(journal.done))
-    run = _Run(model, plate, align, steady, outputs, journal,
+    run = _Run(StreamSession(model, plate, align, steady, max_side), outputs, journal,
                batch_size * math.ceil(segment_frames / batch_size))
     total = min(count, max_frames) if max_frames else count
-    start = time.perf_counter()
+    pace = Pace(1 / (fps or 25.0), run.session.model.max_side) if camera else None
+    if pace is not None:
+        frames = (lambda source=frames: _paced(source(), pace))
+    start = last = time.perf_counter()
     try:
         with progress(total=total or None, unit="frame", desc="predict") as bar:
             with _stopped_by_ctrl_c(camera) as stop:  # the frames only: Ctrl-C stops a join
                 for first, chunk in prefetch(batched(frames(), batch_size)):
                     run.batch(first, chunk)
                     bar.update(len(chunk))
+                    if pace is not None:
+                        last = _keep_pace(pace, run.session, last, len(chunk))
                     if on_batch is not None:
                         on_batch(first + len(chunk), time.perf_counter() - start)
                     if stop.is_set():
@@ -157,6 +165,30 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
         outputs.close(abandon=True)
         raise
     return run.predicted
+
+
+def _paced(frames, pace: Pace):
+    """A camera's frames, `pace.drop` of them skipped after each one kept."""
+    skipped = 0
+    for frame in frames:
+        if skipped < pace.drop:
+            skipped += 1
+            continue
+        skipped = 0
+        yield frame
+
+
+def _keep_pace(pace: Pace, session: StreamSession, last: float, frames: int) -> float:
+    """Tell `pace` the wall time since the last batch (waiting for the camera included), move
+    the session to the size it asks for and say so once; returns now."""
+    now = time.perf_counter()
+    had_note = pace.note is not None
+    side = pace.record(now - last, frames)
+    if side is not None:
+        session.set_max_side(side)
+    if pace.note is not None and not had_note:
+        warnings.warn(pace.note, stacklevel=3)
+    return now
 
 
 def _plate(video, background: Path | None, plate_path: Path, max_frames: int | None,
@@ -208,9 +240,9 @@ class _Run:
     handed to the writers with at most two batches in flight, segments journalled when their
     files are complete."""
 
-    def __init__(self, model: MaskDepth, plate: np.ndarray, align: bool, steady: bool,
-                 outputs: VideoOutputs, journal: Journal, segment_frames: int):
-        self.session = StreamSession(model, plate, align, steady, max_side=model.max_side)
+    def __init__(self, session: StreamSession, outputs: VideoOutputs, journal: Journal,
+                 segment_frames: int):
+        self.session = session
         self.outputs, self.journal = outputs, journal
         self.segment_frames = segment_frames
         self.in_flight: list[tuple[int, bool, list[Future]]] = []  # (segment, last of it, writes)

@@ -33,6 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth
 from maskdepth.inference.mismatch import MISMATCH_WARNING
+from maskdepth.inference.profiles import VIDEO, working_side
 from maskdepth.inference.writers import view
 from maskdepth.io import images as imageio
 from maskdepth.io.resize import fit_within, shrink
@@ -136,8 +137,12 @@ def _prediction_zip(model: MaskDepth, image: np.ndarray, background: np.ndarray,
     return buffer.getvalue()
 
 
-def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "maskdepth") -> FastAPI:
-    """The FastAPI app serving `model` (see the module docstring for the routes)."""
+def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "maskdepth",
+               live_max_side: int | None = None) -> FastAPI:
+    """The FastAPI app serving `model` (see the module docstring for the routes): photo pairs
+    at the model's working size, live mode at `live_max_side` (None: the video profile's,
+    inference/profiles.py), lowered when the machine cannot keep up (inference/pace.py)."""
+    live_max_side = working_side(VIDEO, live_max_side)
     limits = limits or Limits()
     app = FastAPI(title=title, description="Foreground mask and depth from an image and a photo "
                                            "of the same scene without the foreground.")
@@ -167,7 +172,7 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
         """The model being served and the upload limits."""
         config = model.runner.config.to_dict() if model.runner.config is not None else {}
         return {"status": "ok", "variant": config.get("variant"), "engine": model.runner.engine,
-                "max_side": model.max_side, "scene_prior": model.scene_depth_source,
+                "max_side": model.max_side, "live_max_side": live_max_side, "scene_prior": model.scene_depth_source,
                 "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels,
                 "max_request_bytes": limits.max_request_bytes,
                 "max_concurrent": limits.max_concurrent, "max_waiting": limits.max_waiting}
@@ -229,6 +234,6 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     @app.websocket("/live")
     async def live(socket: WebSocket) -> None:
         """The page's live mode: the background once, then frame after frame (web/live.py)."""
-        await live_session(socket, model, limits, gate, live_count)
+        await live_session(socket, model, limits, gate, live_count, live_max_side)
 
     return app

@@ -9,15 +9,18 @@
     client -> server  binary: a frame (JPEG), of the background's size; the page keeps two in
                       flight, so that its capture and the server's work overlap
     server -> client  binary, per frame, in order: a 4-byte big-endian length n, n bytes of
-                      JSON {"foreground", "model_ms", "frame", "overlay_bytes", "depth_bytes"},
+                      JSON {"foreground", "model_ms", "frame", "max_side", "overlay_bytes",
+                      "depth_bytes"} (and once "note" when the working size is lowered),
                       then the mask-over-frame JPEG and the colour-depth JPEG (see `reply`);
                       or text {"error": "..."} (the session goes on after a bad frame)
 
 Frames go through the stream session every video path shares (inference/session.py): video's
 working size, the background aligned to the first frame and checked again, the empty scene's
 depth predicted once (steady depth). Each frame then costs a JPEG decode, the model and two
-JPEG encodings, in a worker thread, behind the server's heavy-request gate (web/limits.py). A
-frame's size is checked from its header before it is decoded; a text message gets an error.
+JPEG encodings, in a worker thread, behind the server's heavy-request gate (web/limits.py). When
+that work takes longer than the live page's frame interval (LIVE_PAGE_FPS), the working size
+steps down (inference/pace.py; "max_side" in every answer says the size in use). A frame's size
+is checked from its header before it is decoded; a text message gets an error.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from fastapi.concurrency import run_in_threadpool
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth, Prediction
 from maskdepth.inference.inputs import check_photo_size
+from maskdepth.inference.pace import LIVE_PAGE_FPS, Pace
 from maskdepth.inference.prior import ScenePriors
 from maskdepth.inference.session import StreamSession
 from maskdepth.io import images as imageio
@@ -52,19 +56,20 @@ class LiveSession:
     path shares (inference/session.py: video's working size, the background aligned once and
     checked again, steady depth); `answer(data)` -> the reply."""
 
-    def __init__(self, model: MaskDepth, background: np.ndarray):
+    def __init__(self, model: MaskDepth, background: np.ndarray, max_side: int | None = None):
         self.model, self.background = model, background
-        self.stream = StreamSession(model, background)
+        self.stream = StreamSession(model, background, max_side=max_side)
+        self.pace = Pace(1 / LIVE_PAGE_FPS, self.stream.model.max_side)
 
     def use_depth(self, depth: np.ndarray) -> str:
         """Take the empty scene's depth ((h, w) float32 metres, the background's aspect) as the
         scene prior of the frames to come; returns the prior's source. A UserError when it does
         not fit the background."""
         model = self.model
-        own = MaskDepth(model.runner, model.max_side, model.edges, ScenePriors(model.priors.model, depth))
+        own = model.variant(priors=ScenePriors(model.priors.model, depth))
         own.priors.of(self.background)  # checked and made here, kept for the frames
         frames = self.stream.frames
-        self.stream = StreamSession(own, self.background)
+        self.stream = StreamSession(own, self.background, max_side=self.stream.model.max_side)
         self.stream.frames = frames
         return own.scene_depth_source
 
@@ -89,11 +94,17 @@ class LiveSession:
         start = time.perf_counter()
         prediction = self.predict(frame)
         seconds = time.perf_counter() - start
-        colour = colorize_depth_mm(prediction.depth_mm)
-        return reply({"foreground": float(prediction.mask.mean()),
-                      "model_ms": round(seconds * 1000, 1), "frame": self.stream.frames},
-                     imageio.encode_jpeg(overlay_mask(frame, prediction.mask)),
-                     imageio.encode_jpeg(colour))
+        header = {"foreground": float(prediction.mask.mean()), "model_ms": round(seconds * 1000, 1),
+                  "frame": self.stream.frames, "max_side": self.stream.model.max_side}
+        overlay = imageio.encode_jpeg(overlay_mask(frame, prediction.mask))
+        colour = imageio.encode_jpeg(colorize_depth_mm(prediction.depth_mm))
+        had_note = self.pace.note is not None
+        side = self.pace.record(time.perf_counter() - start, 1)  # the work a frame costs here
+        if side is not None:
+            self.stream.set_max_side(side)
+        if self.pace.note is not None and not had_note:
+            header["note"] = self.pace.note
+        return reply(header, overlay, colour)
 
 
 def reply(header: dict, overlay: bytes, depth: bytes) -> bytes:
@@ -147,12 +158,13 @@ async def _receive_bytes(socket: WebSocket, idle_seconds: float) -> bytes | np.n
 
 
 async def live_session(socket: WebSocket, model: MaskDepth, limits, gate=None,
-                       count: LiveCount | None = None) -> None:
+                       count: LiveCount | None = None, max_side: int | None = None) -> None:
     """Serve one live session on an accepted-to-be WebSocket (see the module docstring). Each
     frame's work passes `gate` (the server's HeavyGate, shared with its HTTP requests): when
     the server is full the frame gets {"error": ...busy...} and the session goes on. limits
     (web/limits.py): at most limits.live_sessions at once (`count`: the server's), a background
-    of at most limits.live_pixels, closed after limits.live_idle_seconds without a message."""
+    of at most limits.live_pixels, closed after limits.live_idle_seconds without a message.
+    max_side: the working size it starts at (None: the video profile's)."""
     count = count or LiveCount()
     await socket.accept()
     if count.open >= limits.live_sessions:
@@ -162,7 +174,7 @@ async def live_session(socket: WebSocket, model: MaskDepth, limits, gate=None,
         return
     count.open += 1
     try:
-        await _serve(socket, model, limits, gate)
+        await _serve(socket, model, limits, gate, max_side)
     except Idle:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await socket.send_json({"error": f"closed: no message for "
@@ -172,7 +184,7 @@ async def live_session(socket: WebSocket, model: MaskDepth, limits, gate=None,
         count.open -= 1
 
 
-async def _serve(socket: WebSocket, model: MaskDepth, limits, gate) -> None:
+async def _serve(socket: WebSocket, model: MaskDepth, limits, gate, max_side: int | None) -> None:
     max_bytes, idle = limits.max_bytes, limits.live_idle_seconds
     max_pixels = min(limits.max_pixels, limits.live_pixels)
     try:
@@ -201,7 +213,7 @@ async def _serve(socket: WebSocket, model: MaskDepth, limits, gate) -> None:
             except HTTPException as busy:  # the gate's 503
                 await socket.send_json({"error": busy.detail})
                 continue
-            session = LiveSession(model, background)
+            session = LiveSession(model, background, max_side)
             source = model.scene_depth_source
             if depth is not None:
                 try:

@@ -191,6 +191,8 @@ async function loop(mine) {
         $("frames").textContent = count;
         $("latency").textContent = Math.round(now - start);
         $("model-ms").textContent = Math.round(header.model_ms);
+        $("live-size").textContent = header.max_side;  // lowered when the server cannot keep up
+        if (header.note) $("cam-status").textContent = header.note;
         if (times.length > 1) {
           $("fps").textContent = ((times.length - 1) / ((now - times[0]) / 1000)).toFixed(1);
         }
