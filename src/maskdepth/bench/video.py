@@ -31,8 +31,10 @@ def _command_seconds(clip: Path, background: Path, out: Path, *extra: str) -> fl
     return time.perf_counter() - start
 
 
-def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, float]:
-    """CPU milliseconds per frame of each stage of predict --video, one thread, one at a time."""
+def stage_costs(clip: Path, background: Path, frames: int = 96, max_side: int | None = None
+                ) -> dict[str, float]:
+    """CPU milliseconds per frame of each stage of predict --video, one thread, one at a time
+    (at working size `max_side`, None: the video profile's)."""
     import cv2
 
     from maskdepth.inference.api import MaskDepth, resized, to_batch
@@ -53,7 +55,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
         room = read_rgb(background)
         # The command's session (working size, scene depth); alignment, once per 50 frames, is
         # left out of the stages.
-        session = StreamSession(MaskDepth.load(threads=1), room, align=False)
+        session = StreamSession(MaskDepth.load(threads=1), room, align=False, max_side=max_side)
         model = session.model
         costs: dict[str, float] = {}
 
@@ -101,9 +103,11 @@ def stage_costs(clip: Path, background: Path, frames: int = 96) -> dict[str, flo
 
 
 def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
-                    photos: Path | None = None) -> dict:
-    """The measurements of the module docstring, per size ("WxH")."""
+                    photos: Path | None = None, max_side: int | None = None) -> dict:
+    """The measurements of the module docstring, per size ("WxH"), at working size `max_side`
+    (None: the video profile's, as the default command)."""
     from maskdepth.bench.clip import make_clip
+    from maskdepth.inference.profiles import VIDEO, working_side
 
     results = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -111,25 +115,28 @@ def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
             name = f"{width}x{height}"
             clip, background = make_clip(Path(folder) / f"clip{name}.mp4", (width, height),
                                          frames, photos)
-            walls = [_command_seconds(clip, background, Path(folder) / f"out{name}-{run}")
+            side = () if max_side is None else ("--max-side", str(max_side))
+            walls = [_command_seconds(clip, background, Path(folder) / f"out{name}-{run}", *side)
                      for run in range(runs)]
             startup = min(_command_seconds(clip, background, Path(folder) / f"one{name}-{run}",
-                                           "--max-frames", "1") for run in range(runs))
+                                           "--max-frames", "1", *side) for run in range(runs))
             results[name] = {
                 "frames": frames, "runs": [round(w, 3) for w in walls],
                 "best_fps": frames / min(walls), "median_fps": frames / statistics.median(walls),
                 "startup_s": startup, "target_fps": TARGETS.get((width, height)),
-                "stages_ms": stage_costs(clip, background, min(96, frames // 8 * 8))}
+                "max_side": working_side(VIDEO, max_side),
+                "stages_ms": stage_costs(clip, background, min(96, frames // 8 * 8), max_side)}
     return results
 
 
 def render_video(results: dict, command: str) -> str:
     """The Markdown section of docs/BENCHMARKS.md for `video_benchmark`'s results."""
-    frames = next(iter(results.values()))["frames"]
+    first = next(iter(results.values()))
+    frames, side = first["frames"], first["max_side"]
     lines = ["## Video: the default command, wall clock", "",
              (f"Measured by `{command}`: `maskdepth predict --video clip.mp4 --background "
               f"room.png --out DIR` on a {frames}-frame H.264 clip (bench/clip.py), shipped small "
-              "model, ONNX Runtime, full-size edges, writing the mask video, the depth video and "
+              f"model at a working size of {side} px, ONNX Runtime, full-size edges, writing the mask video, the depth video and "
               "the view mp4; from launch to exit, start-up included."), "",
              "| clip | target | best | median | runs (s) | start-up and finish, 1 frame (s) |",
              "| --- | --- | --- | --- | --- | --- |"]

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from maskdepth.commands import positive_int
 from maskdepth.commands.synth import add_scene_arguments, build_engine
 
 EXAMPLE = """examples:
@@ -36,6 +37,9 @@ def add_parser(subparsers) -> None:
                                                  "report whose video section it replaces")
     parser.add_argument("--frames", type=int, default=300, help="bench video: frames per clip")
     parser.add_argument("--runs", type=int, default=3, help="bench video: runs per clip")
+    parser.add_argument("--max-side", type=positive_int,
+                        help="bench video: the working size, longer side in px (default: the "
+                             "video profile's, as predict --video)")
     parser.add_argument("--tiny", action="store_true",
                         help="bench all: tiny sizes and short timings (a smoke run, not figures)")
     parser.add_argument("--photos", type=Path,
@@ -103,9 +107,10 @@ def _bench_video(args: argparse.Namespace) -> int:
 
     photos = args.photos if args.photos is not None and args.photos.is_dir() else None
     sizes = ((96, 64),) if args.tiny else ((1280, 720), (640, 480))
-    results = video_benchmark(sizes, 16 if args.tiny else args.frames, args.runs, photos)
+    results = video_benchmark(sizes, 16 if args.tiny else args.frames, args.runs, photos,
+                              args.max_side)
     command = "maskdepth bench video" + (f" --out {args.out}" if args.out else "") + (
-        " --tiny" if args.tiny else "")
+        " --tiny" if args.tiny else "") + (f" --max-side {args.max_side}" if args.max_side else "")
     section = render_video(results, command)
     print(section)
     if args.out is not None:
