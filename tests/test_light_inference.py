@@ -58,7 +58,10 @@ def clip(tmp_path_factory):
 
 @pytest.mark.slow
 def test_predict_the_api_and_the_web_app_never_import_torch(tmp_path, clip):
+    from maskdepth.cli import main
+
     video, room = clip
+    assert main(["synth", "--out", str(tmp_path / "dataset"), "--n", "2", "--size", "64"]) == 0
     result = _without_torch(f"""
         import numpy as np
         from maskdepth import MaskDepth
@@ -71,6 +74,7 @@ def test_predict_the_api_and_the_web_app_never_import_torch(tmp_path, clip):
                      "--out", "video_out"]) == 0
         assert main(["predict", "--image", {str(room)!r}, "--background", {str(room)!r},
                      "--out", "photo_out"]) == 0
+        assert main(["predict", "--data", "dataset", "--out", "data_out"]) == 0
         from fastapi.testclient import TestClient
         from maskdepth.web.app import create_app
         assert TestClient(create_app(md)).get("/health").json()["engine"] == "onnx"
@@ -82,6 +86,7 @@ def test_predict_the_api_and_the_web_app_never_import_torch(tmp_path, clip):
     assert 'pip install "maskdepth[train]"' in result.stderr  # synth named the extra
     assert (tmp_path / "video_out" / "walk_mask.mkv").is_file()
     assert (tmp_path / "photo_out" / "room_mask.png").is_file()
+    assert len(list((tmp_path / "data_out").glob("*_mask.png"))) == 2
 
 
 def test_the_fastest_engine_is_the_default():

@@ -9,13 +9,12 @@ each DataLoader worker opens its own handle on each zip.
 from __future__ import annotations
 
 import os
-import warnings
 
 import torch
 from torch.utils.data import Dataset
 
 from maskdepth.batch import SampleTensors
-from maskdepth.data.original import OriginalArchive
+from maskdepth.data.original import open_archive
 from maskdepth.data.transforms import resize_sample
 from maskdepth.errors import UserError
 from maskdepth.io.tensors import from_numpy as _tensor
@@ -29,13 +28,8 @@ class ArchiveDataset(Dataset):
 
     def __init__(self, folder: str | os.PathLike, size: tuple[int, int] | None = None,
                  polarity: str = "auto"):
-        self.archive = OriginalArchive.open(folder, polarity=polarity)
+        self.archive = open_archive(folder, polarity)
         self.size = size
-        skipped = self.archive.skipped
-        if skipped:  # said aloud, as validate and convert say it: never dropped in silence
-            warnings.warn(f"{folder}: {len(skipped)} label row(s) left out (they do not join or "
-                          f"point at missing members), e.g. {skipped[0]}; `maskdepth validate "
-                          f"{folder}` lists them all", stacklevel=2)
 
     @property
     def ids(self) -> list[str]:

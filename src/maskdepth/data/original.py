@@ -22,6 +22,7 @@ training and evaluation treat them scale-and-shift invariantly. Metres cannot co
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,6 +270,17 @@ class OriginalArchive:
                 continue
             votes += 1 if depth[mask].mean() > depth[~mask].mean() else -1
         return "near-bright" if votes >= 0 else "near-dark"
+
+
+def open_archive(folder: str | os.PathLike, polarity: str = "auto") -> OriginalArchive:
+    """OriginalArchive.open(folder), the rows it left out said aloud (as validate and convert
+    say them: never dropped in silence)."""
+    archive = OriginalArchive.open(folder, polarity=polarity)
+    if archive.skipped:
+        warnings.warn(f"{folder}: {len(archive.skipped)} label row(s) left out (they do not join "
+                      f"or point at missing members), e.g. {archive.skipped[0]}; `maskdepth "
+                      f"validate {folder}` lists them all", stacklevel=3)
+    return archive
 
 
 def relative_depth(teacher: np.ndarray, polarity: str) -> np.ndarray:

@@ -84,10 +84,10 @@ def predict_manifest(model: MaskDepth, data: Path, out: Path, align: bool, batch
                      journal: Journal) -> int:
     """Predictions in the layout's prediction format (<out>/<id>_mask.png, <id>_depth.png) for
     a dataset folder or a folder of the original archives."""
-    from maskdepth.data.manifest import open_dataset
+    from maskdepth.data.pairs import dataset_pairs
 
-    dataset = open_dataset(data)
-    return _batched(model, dataset.ids, dataset.pair, out, align, batch_size, False, journal)
+    ids, pair = dataset_pairs(data)
+    return _batched(model, ids, pair, out, align, batch_size, False, journal)
 
 
 def predict_folder(model: MaskDepth, folder: Path, background: Path, out: Path, align: bool,
