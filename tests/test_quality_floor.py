@@ -1,27 +1,43 @@
-"""A quality floor on the shipped weights: close to their measured numbers on fixed engine scenes,
-so a damaged or wrongly exported model file fails here, not in a user's hands."""
+"""A quality floor on every shipped model (models/zoo.py): close to its measured numbers on fixed
+engine scenes, so a damaged or wrongly exported model file fails here, not in a user's hands."""
 
 from __future__ import annotations
+
+import pytest
 
 from maskdepth.data.config import DataConfig
 from maskdepth.evaluation.evaluate import engine_background_depth, engine_set, evaluate_set
 from maskdepth.inference.api import MaskDepth
+from maskdepth.models.zoo import ZOO, shipped_models, shipped_onnx
 
-# Measured for the shipped small model on these 64 scenes (seed DataConfig.val_seed, 160 px,
-# every capture condition on) with `maskdepth evaluate --checkpoint small --engine-count 64
+# Measured for each shipped model on these 64 scenes (seed DataConfig.val_seed, 160 px, every
+# capture condition on) with `maskdepth evaluate --checkpoint NAME --engine-count 64
 # --scene-depth-model none` (the network alone: the built-in scene-depth model is judged on real
 # frames, never on rendered rooms) and with `--background-depth engine` (each scene's exact
 # empty-scene depth as the prior: the fusion); the floors leave 0.03 for arithmetic that
 # differs between CPUs and library versions.
-MEASURED = {"mask_iou": 0.799, "depth_d1": 0.536}
-MEASURED_WITH_PRIOR = {"mask_iou": 0.799, "depth_d1": 0.962, "depth_fg_d1": 0.580}
+MEASURED = {
+    "small": ({"mask_iou": 0.801, "depth_d1": 0.537},
+              {"mask_iou": 0.801, "depth_d1": 0.968, "depth_fg_d1": 0.674}),
+    "lite0": ({"mask_iou": 0.817, "depth_d1": 0.776},
+              {"mask_iou": 0.817, "depth_d1": 0.972, "depth_fg_d1": 0.713}),
+}
 MARGIN = 0.03
 
 
-def test_the_shipped_model_stays_near_its_measured_quality():
-    model = MaskDepth.load("small", scene_depth="none")
-    for measured_values, depths in ((MEASURED, None), (MEASURED_WITH_PRIOR, engine_background_depth)):
+def test_every_shipped_model_has_its_exported_onnx_and_a_measured_floor():
+    assert shipped_models()[0] == "small" and set(shipped_models()) <= set(ZOO)
+    for name in shipped_models():
+        assert shipped_onnx(name) is not None, name
+        assert name in MEASURED, f"{name} is shipped: measure its floor (see above)"
+
+
+@pytest.mark.parametrize("name", shipped_models())
+def test_the_shipped_model_stays_near_its_measured_quality(name):
+    model = MaskDepth.load(name, scene_depth="none")
+    alone, with_prior = MEASURED[name]
+    for measured_values, depths in ((alone, None), (with_prior, engine_background_depth)):
         total, batches = engine_set(64, DataConfig.val_seed, 160)
         values = evaluate_set(model, batches, total, name="floor", background_depth=depths)["model"]
         for key, measured in measured_values.items():
-            assert values[key] >= measured - MARGIN, (key, values[key], measured)
+            assert values[key] >= measured - MARGIN, (name, key, values[key], measured)

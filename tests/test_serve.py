@@ -95,6 +95,7 @@ def test_health_reports_the_working_sizes_photos_and_live_mode_use(client, model
     health = client.get("/health").json()
     assert health["max_side"] == model.max_side == PROFILES[PHOTO]
     assert health["live_max_side"] == PROFILES[VIDEO]
+    assert health["model"] == model.name
 
 
 def test_predict_returns_the_models_mask_and_depth(client, model, pair):
@@ -259,7 +260,7 @@ class HeldModel:
 
     def __init__(self, real: MaskDepth):
         self.real, self.max_side, self.runner, self.edges = real, real.max_side, real.runner, real.edges
-        self.priors, self.scene_depth_source = real.priors, real.scene_depth_source
+        self.priors, self.scene_depth_source, self.name = real.priors, real.scene_depth_source, real.name
         self.started, self.release = threading.Event(), threading.Event()
 
     def variant(self, **kwargs) -> MaskDepth:  # a stream session's: not held

@@ -47,7 +47,7 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
 
 class _ModelAction(argparse.Action):
-    """Stores `--checkpoint small|large|PATH` as the Path of a model file: a shipped model's name
+    """Stores `--checkpoint NAME|PATH` as the Path of a model file: a zoo model's name
     becomes its weights file (an unshipped one is refused when the command runs)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
@@ -62,11 +62,13 @@ class _ModelAction(argparse.Action):
 
 def add_checkpoint_argument(parser: argparse.ArgumentParser, files: str, required: bool = False,
                             default_text: str = "the shipped small model") -> None:
-    """The one `--checkpoint` option: a shipped model's name (small, large) or a model file
+    """The one `--checkpoint` option: a shipped model's name (models/zoo.py) or a model file
     (`files` names the suffixes the command takes). args.checkpoint is a Path or None."""
+    from maskdepth.models.zoo import shipped_models
+
     parser.add_argument("--checkpoint", action=_ModelAction, required=required, metavar="MODEL",
-                        help=f"small, large (shipped models) or a model file ({files})"
-                             + ("" if required else f"; default: {default_text}"))
+                        help=f"{', '.join(shipped_models())} (shipped models) or a model file "
+                             f"({files})" + ("" if required else f"; default: {default_text}"))
 
 
 def add_scene_depth_arguments(parser: argparse.ArgumentParser, background_depth: str | None) -> None:

@@ -24,7 +24,7 @@ from maskdepth.inference.scene_depth import BUILTIN, load_scene_depth_model
 from maskdepth.inference.upsample import guided_upsample
 from maskdepth.io.images import depth_to_millimetres
 from maskdepth.io.resize import fit_within, shrink
-from maskdepth.models.zoo import resolve_weights
+from maskdepth.models.zoo import model_name, resolve_weights
 
 EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
 # The scene prior's depth model unless asked otherwise (inference/scene_depth.py): on real RGB-D
@@ -104,14 +104,17 @@ class MaskDepth:
         max_side = working_side(PHOTO, max_side)
         _check_count(max_side, "max_side", "pixels")
         self.runner, self.max_side, self.edges = runner, max_side, edges
+        self.name: str | None = None  # the zoo name when loaded as a shipped model
         self.priors = priors if priors is not None else ScenePriors()
         self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
 
     def variant(self, max_side: int | None = None, priors: ScenePriors | None = None) -> MaskDepth:
         """The same model (runner, edges) at another working size and/or with other scene
         priors (None: this one's); the runner is shared, not copied."""
-        return MaskDepth(self.runner, max_side or self.max_side, self.edges,
-                         self.priors if priors is None else priors)
+        other = MaskDepth(self.runner, max_side or self.max_side, self.edges,
+                          self.priors if priors is None else priors)
+        other.name = self.name
+        return other
 
     @property
     def scene_depth_source(self) -> str:
@@ -126,7 +129,7 @@ class MaskDepth:
              engine: str = "auto", edges: str = "guided", threads: int | None = None,
              scene_depth: str | Path | None = DEFAULT_SCENE_DEPTH, background_depth=None
              ) -> MaskDepth:
-        """Load a shipped model by name ("small", the default, or "large"), weights
+        """Load a shipped model by name (models/zoo.py; None: "small"), weights
         (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx). engine: "auto"
         (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" or "torch" (inference/loader.py).
         The shipped models on the CPU need no PyTorch. threads: ONNX Runtime's threads (default
@@ -135,7 +138,9 @@ class MaskDepth:
         (inference/scene_depth.py). background_depth: the empty scene's depth for every call
         that gives none (one camera's RGB-D background; predict's forms)."""
         priors = ScenePriors(load_scene_depth_model(scene_depth), _depth_array(background_depth))
-        return cls(load_runner(path, engine, device, threads), max_side, edges, priors)
+        model = cls(load_runner(path, engine, device, threads), max_side, edges, priors)
+        model.name = model_name(path)
+        return model
 
     def predict(self, image, background, align: bool = True, batch_size: int = 8,
                 background_depth=None):

@@ -171,7 +171,8 @@ def create_app(model: MaskDepth, limits: Limits | None = None, title: str = "mas
     async def health() -> dict:
         """The model being served and the upload limits."""
         config = model.runner.config.to_dict() if model.runner.config is not None else {}
-        return {"status": "ok", "variant": config.get("variant"), "engine": model.runner.engine,
+        return {"status": "ok", "model": model.name, "variant": config.get("variant"),
+                "engine": model.runner.engine,
                 "max_side": model.max_side, "live_max_side": live_max_side, "scene_prior": model.scene_depth_source,
                 "max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels,
                 "max_request_bytes": limits.max_request_bytes,
