@@ -26,7 +26,6 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_checkpoint_argument(parser, ".safetensors or .ckpt", required=True)
     parser.add_argument("--out", type=Path, required=True, help="the file to write, e.g. model.onnx")
-    parser.add_argument("--format", default="onnx", choices=["onnx"], help="output format (onnx)")
     add_size_argument(parser, "trace size (the file accepts any size)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     parser.set_defaults(func=run)

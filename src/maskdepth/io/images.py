@@ -260,12 +260,6 @@ def depth_to_millimetres(depth_m: np.ndarray) -> np.ndarray:
     return np.clip(millimetres, 0, 65535).astype(np.uint16)
 
 
-def as_written(depth_m: np.ndarray) -> np.ndarray:
-    """Depth (H, W) in metres as it reads back from a depth PNG: float32 metres rounded to the
-    millimetre (0 = unknown), bit for bit what `read_depth` returns for `write_depth`'s file."""
-    return depth_to_millimetres(depth_m).astype(np.float32) / np.float32(1000.0)
-
-
 def write_depth(path: str | os.PathLike, depth_m: np.ndarray) -> Path:
     """Write depth in metres, float (H, W), as a 16-bit PNG of millimetres (0 = unknown)."""
     _check_shape(depth_m, 2, "depth")
