@@ -4,6 +4,8 @@ hold it. optim.encoder_lr_scale: the encoder trains at its own share of the lear
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -159,3 +161,24 @@ def test_a_full_disk_while_saving_a_checkpoint_names_the_run_folder(dataset, tmp
     assert len(error) == 1 and ".tmp" not in error[0]
     assert f"{run / 'checkpoints'}" in error[0] and "cannot save the checkpoint" in error[0]
     assert "file write failed" in error[0] and f"free space in {run}" in error[0]
+
+
+def test_a_recipe_holds_only_what_differs_from_its_base(tmp_path):
+    (tmp_path / "base.yaml").write_text("seed: 3\noptim:\n  lr: 0.01\n  schedule: cosine\n"
+                                        "data:\n  sizes: [80, 160]\n  size_steps: [0, 10]\n")
+    (tmp_path / "child.yaml").write_text("base: base.yaml\noptim:\n  lr: 0.002\n"
+                                         "data:\n  sizes: [160]\n  size_steps: [0]\n")
+    config = load_config(tmp_path / "child.yaml", ["trainer.max_steps=7"])
+    assert config.seed == 3 and config.optim.schedule == "cosine"  # from the base
+    assert config.optim.lr == 0.002 and config.data.sizes == [160]  # the child's; lists replaced
+    assert config.trainer.max_steps == 7
+    (tmp_path / "base.yaml").write_text("base: child.yaml\n")
+    with pytest.raises(UserError, match="circle"):
+        load_config(tmp_path / "child.yaml")
+    # the shipped recipes: every one resolves, the continuations on their bases
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for recipe in sorted(configs.glob("*.yaml")):
+        load_config(recipe)
+    assert load_config(configs / "continue-classic.yaml").data.sources[1].classic
+    assert load_config(configs / "video.yaml").optim.weight_decay == \
+        load_config(configs / "default.yaml").optim.weight_decay

@@ -1,7 +1,8 @@
 """Training configuration: dataclasses stored with every run and checkpoint.
 
-A config file (YAML) mirrors these dataclasses; `load_config(path, overrides)` reads it and
-applies `key.sub=value` overrides from the command line, e.g. `optim.lr=0.001`.
+A config file (YAML) mirrors these dataclasses; `load_config(path, overrides)` reads it (on top of
+its `base:` file, as detectron2's _BASE_) and applies `key.sub=value` overrides from the command
+line, e.g. `optim.lr=0.001`.
 """
 
 from __future__ import annotations
@@ -172,18 +173,43 @@ def _set(tree: dict, dotted: str, text: str) -> None:
         raise UserError(f"override {dotted}={text}: not a YAML value ({reason})") from None
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """`over` on top of `base`: sections merge key by key, any other value (lists included)
+    replaces the base's."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (_merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict)
+                    else value)
+    return out
+
+
+def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A config file's keys, on top of its `base:` file's (a path relative to the file; bases
+    may have bases, never in a circle)."""
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (a config is UTF-8 YAML, e.g. "
+                        f"configs/default.yaml)") from None
+    except (OSError, yaml.YAMLError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"{path}: cannot read the config ({reason}); fix the YAML") from None
+    if not isinstance(tree, dict) or "base" not in tree:
+        return tree
+    base = tree.pop("base")
+    if not isinstance(base, str):
+        raise UserError(f"{path}: base must be a config file's path, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise UserError(f"{path}: base {base} leads back to itself; configs' bases cannot form a circle")
+    return _merged(_read_tree(base_path, (*seen, path.resolve())), tree)
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML config (or start from the defaults) and apply `key=value` overrides."""
-    tree: dict = {}
-    if path is not None:
-        try:
-            tree = yaml.safe_load(Path(path).read_text()) or {}
-        except UnicodeDecodeError:
-            raise UserError(f"{path}: not a text file (a config is UTF-8 YAML, e.g. "
-                            f"configs/default.yaml)") from None
-        except (OSError, yaml.YAMLError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise UserError(f"{path}: cannot read the config ({reason}); fix the YAML") from None
+    """Read a YAML config (or start from the defaults) and apply `key=value` overrides. A config
+    may name a `base:` config (relative to its own folder) and hold only what differs from it;
+    sections merge key by key, lists (data.sources) are replaced whole."""
+    tree: dict = _read_tree(Path(path)) if path is not None else {}
     for item in overrides or []:
         if "=" not in item:
             raise UserError(f"override {item!r} must look like key.sub=value, e.g. optim.lr=0.001")
