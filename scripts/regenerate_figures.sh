@@ -41,7 +41,7 @@ maskdepth evaluate --checkpoint "$model" --data "$shared/realdepth" "$shared/rea
 maskdepth evaluate --checkpoint "$model" --engine-count 256 --background-depth engine \
     --json "$out/engine-exact-prior.json" > "$out/engine-exact-prior.txt"
 maskdepth demo --checkpoint "$model" --out "$out/demo" > "$out/demo.txt"
-for variant in fast lite0 lite2 original; do
+for variant in fast lite0 original; do
     maskdepth summary --variant "$variant" --size 160 > "$out/summary-$variant.txt"
 done
 echo "figures in $out (machine: $(cat "$out/machine.txt"))"

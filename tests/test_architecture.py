@@ -1,5 +1,5 @@
 """The package's shape: imports point down one order of layers (so no circles), and no source
-file outgrows what one reader takes in (STYLE.md: files under ~300 lines)."""
+file outgrows what one reader takes in (files under 300 lines)."""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ import torch
 from maskdepth.errors import UserError
 from maskdepth.inference.onnx import export_onnx, validate_onnx
 from maskdepth.models import VARIANTS, ModelConfig, build_model
-from maskdepth.models.efficientnet_lite import Lite0Encoder, Lite2Encoder, lite_state_dict
+from maskdepth.models.efficientnet_lite import Lite0Encoder, lite_state_dict
 from maskdepth.models.lineage import format_lineage
 from maskdepth.models.net import input_channels
 from maskdepth.models.weights import load_weights, save_model
 
-LITE = (Lite0Encoder, Lite2Encoder)
+LITE = (Lite0Encoder,)
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

@@ -89,7 +89,7 @@ def test_unknown_variants_and_mismatched_weights_are_one_line_errors(tmp_path, d
     config = model.config.to_dict()
     cases = {
         "unknown": {**config, "variant": "giant"},
-        "other": {**config, "variant": "resnet-shared"},
+        "other": {**config, "variant": "original"},
         "shapes": {**config, "difference": not config["difference"]},
     }
     for name, stored in cases.items():

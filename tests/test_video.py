@@ -210,4 +210,4 @@ def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
                     "## Video: the default command, wall clock", "## What limits the rates"):
         assert heading in text
     assert "| 64x48 |" in text and "model (ONNX Runtime)" in text and "mog2" in text
-    assert "fast" in text and "resnet-shared" in text
+    assert "fast" in text and "lite0" in text

