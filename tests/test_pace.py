@@ -59,6 +59,7 @@ def _camera_video(path, frames: int, fps: float) -> np.ndarray:
 
 def test_a_slow_webcam_run_lowers_its_size_drops_frames_and_says_so_once(tmp_path):
     from maskdepth.inference.video import predict_video
+    from maskdepth.inference.video_settings import VideoSettings
     from maskdepth.io.journal import Journal
     from maskdepth.io.video import Camera
 
@@ -69,8 +70,8 @@ def test_a_slow_webcam_run_lowers_its_size_drops_frames_and_says_so_once(tmp_pat
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         written = predict_video(MaskDepth(slow, edges=model.edges), Camera(str(tmp_path / "camera.mp4")),
-                                tmp_path / "room.png", tmp_path / "out", False, 1, None,
-                                Journal.untracked(), stem="camera")
+                                tmp_path / "room.png", tmp_path / "out", Journal.untracked(),
+                                VideoSettings(align=False, batch_size=1), stem="camera")
     notes = [str(w.message) for w in caught if "cannot keep up" in str(w.message)]
     assert len(notes) == 1  # said once
     assert slow.sides[0] == PROFILES[VIDEO] and slow.sides[-1] == LIVE_FALLBACK[-1]

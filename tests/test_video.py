@@ -144,6 +144,7 @@ def test_a_static_camera_is_aligned_once(video, tmp_path, monkeypatch):
     from maskdepth.inference import static
     from maskdepth.inference.api import MaskDepth
     from maskdepth.inference.video import predict_video
+    from maskdepth.inference.video_settings import VideoSettings
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
 
@@ -154,8 +155,8 @@ def test_a_static_camera_is_aligned_once(video, tmp_path, monkeypatch):
                         lambda image, photo: calls.append(1) or real(image, photo))
     write_rgb(tmp_path / "bg.png", background)
     model = MaskDepth.load(max_side=64)
-    assert predict_video(model, path, tmp_path / "bg.png", tmp_path / "out", True, 4, None,
-                         Journal.untracked()) == COUNT
+    assert predict_video(model, path, tmp_path / "bg.png", tmp_path / "out", Journal.untracked(),
+                         VideoSettings(batch_size=4, max_side=64)) == COUNT
     assert len(calls) == 1  # 20 frames of a static camera: one alignment, not 20
     tracker = static.StaticBackground(background, every=8)
     for index in range(COUNT):

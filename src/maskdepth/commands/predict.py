@@ -12,8 +12,7 @@ from maskdepth.commands import (
     positive_int,
 )
 from maskdepth.inference.profiles import PHOTO, PROFILES, VIDEO
-
-SEGMENT_FRAMES = 240  # inference/video.py's default, repeated so that --help imports nothing
+from maskdepth.inference.video_settings import SEGMENT_FRAMES
 
 EXAMPLE = """examples:
   maskdepth predict --image person.jpg --background room.jpg --out out/
@@ -155,12 +154,8 @@ def run(args: argparse.Namespace) -> int:
                 written = predict_folder(model, args.images, args.background, out, align,
                                          args.batch_size, journal, cdnet=args.cdnet)
             elif args.video:
-                written = predict_video(model, args.video, args.background, out, align,
-                                        args.batch_size, args.max_frames, journal,
-                                        frame_files=args.frames,
-                                        steady=not args.per_frame_depth,
-                                        segment_frames=args.segment_frames,
-                                        max_side=args.max_side)
+                written = predict_video(model, args.video, args.background, out, journal,
+                                        _video_settings(args, align, args.batch_size))
             else:
                 written = _webcam(model, camera, args, out, align, journal)
             journal.finish()
@@ -180,12 +175,19 @@ def _webcam(model, camera, args: argparse.Namespace, out, align: bool, journal) 
         print(f"\r{frames} frames, {frames / seconds:.1f} frames/s", end="", file=sys.stderr)
 
     batch = min(args.batch_size, 2)  # small batches: a frame waits for at most one other
-    written = predict_video(model, camera, args.background, out, align, batch, args.max_frames,
-                            journal, stem="camera", on_batch=report,
-                            frame_files=args.frames, steady=not args.per_frame_depth,
-                            segment_frames=args.segment_frames, max_side=args.max_side)
+    written = predict_video(model, camera, args.background, out, journal,
+                            _video_settings(args, align, batch), stem="camera", on_batch=report)
     print(file=sys.stderr)
     return written
+
+
+def _video_settings(args: argparse.Namespace, align: bool, batch_size: int):
+    """The VideoSettings of a predict --video or --webcam run."""
+    from maskdepth.inference.video_settings import VideoSettings
+
+    return VideoSettings(align=align, batch_size=batch_size, max_frames=args.max_frames,
+                         frame_files=args.frames, steady=not args.per_frame_depth,
+                         segment_frames=args.segment_frames, max_side=args.max_side)
 
 
 def _settings(args: argparse.Namespace) -> dict:

@@ -1,7 +1,6 @@
 """Predicting a video or a camera: frames in, a mask video, a depth video and a view mp4 out.
 
-    predict_video(model, "walk.mp4", "room.png", out, align=True, batch_size=8,
-                  max_frames=None, journal=journal)
+    predict_video(model, "walk.mp4", "room.png", out, journal, VideoSettings(batch_size=8))
     # out/walk_mask.mkv, out/walk_depth.mkv, out/walk_view.mp4 (io/video_out.py), and with
     # frame_files: out/walk_frames/NNNNNN_mask.png, NNNNNN_depth.png
 
@@ -31,6 +30,7 @@ from maskdepth.inference.api import MaskDepth, Prediction, to_rgb_array
 from maskdepth.inference.pace import Pace
 from maskdepth.inference.pipeline import batched, prefetch
 from maskdepth.inference.session import StreamSession
+from maskdepth.inference.video_settings import VideoSettings
 from maskdepth.io import images as imageio
 from maskdepth.io.journal import Journal
 from maskdepth.io.layout import prediction_paths
@@ -38,7 +38,6 @@ from maskdepth.io.progress import progress
 from maskdepth.io.video_out import KINDS, SegmentedVideo
 from maskdepth.io.viz import side_by_side
 
-SEGMENT_FRAMES = 240  # frames per resumable segment, rounded up to whole batches (~10 s)
 VIEW_MAX_WIDTH = 1280  # the view's three panels together: larger videos are shown smaller
 
 
@@ -113,35 +112,31 @@ class VideoOutputs:
             video.join()
 
 
-def predict_video(model: MaskDepth, video, background: Path | None, out: Path, align: bool,
-                  batch_size: int, max_frames: int | None, journal: Journal,
-                  stem: str | None = None, on_batch=None, frame_files: bool = False,
-                  steady: bool = True, segment_frames: int = SEGMENT_FRAMES,
-                  max_side: int | None = None) -> int:
+def predict_video(model: MaskDepth, video, background: Path | None, out: Path, journal: Journal,
+                  settings: VideoSettings | None = None, stem: str | None = None,
+                  on_batch=None) -> int:
     """Every frame of `video` predicted into VideoOutputs(out, stem); returns the number of
-    frames predicted by this call.
+    frames predicted by this call. settings: inference/video_settings.py (None: its defaults).
 
     video: a file, or an opened `read_frames`-like source with `frames()` and `fps` (a camera).
     Without a background photo, the clean plate is the temporal median of a sample of the
-    video's frames (<out>/<stem>_clean_plate.png). With `align`, the background is aligned once
-    and checked again every REALIGN_EVERY frames (a static camera; inference/static.py).
-    steady: outside each frame's mask, the empty scene's depth, predicted once per background.
-    segment_frames: frames per resumable segment (rounded up to whole batches). max_side: the
-    working size's longer side (None: the video profile's, inference/profiles.py).
+    video's frames (<out>/<stem>_clean_plate.png). A camera too fast for the machine lowers the
+    working size, then drops frames (inference/pace.py).
     on_batch(frames_done, seconds): called after each batch. A camera stops at Ctrl-C (after
     the batch in hand) with its files complete."""
+    s = settings or VideoSettings()
     from maskdepth.io.video import read_frames, video_info
 
     camera = not isinstance(video, (str, Path))
     stem = stem or (video.stem if not camera else "camera")
     fps, count = (video.fps, 0) if camera else video_info(video)[:2]
-    frames = (lambda: video.frames(max_frames)) if camera else (lambda: read_frames(video, max_frames))
-    plate = _plate(video, background, out / f"{stem}_clean_plate.png", max_frames, journal)
-    outputs = VideoOutputs(out, stem, fps or 25.0, out / f"{stem}_frames" if frame_files else None)
+    frames = (lambda: video.frames(s.max_frames)) if camera else (lambda: read_frames(video, s.max_frames))
+    plate = _plate(video, background, out / f"{stem}_clean_plate.png", s.max_frames, journal)
+    outputs = VideoOutputs(out, stem, fps or 25.0, out / f"{stem}_frames" if s.frame_files else None)
     outputs.keep_only(set(journal.done))
-    run = _Run(StreamSession(model, plate, align, steady, max_side), outputs, journal,
-               batch_size * math.ceil(segment_frames / batch_size))
-    total = min(count, max_frames) if max_frames else count
+    run = _Run(StreamSession(model, plate, s.align, s.steady, s.max_side), outputs, journal,
+               s.batch_size * math.ceil(s.segment_frames / s.batch_size))
+    total = min(count, s.max_frames) if s.max_frames else count
     pace = Pace(1 / (fps or 25.0), run.session.model.max_side) if camera else None
     if pace is not None:
         frames = (lambda source=frames: _paced(source(), pace))
@@ -149,7 +144,7 @@ def predict_video(model: MaskDepth, video, background: Path | None, out: Path, a
     try:
         with progress(total=total or None, unit="frame", desc="predict") as bar:
             with _stopped_by_ctrl_c(camera) as stop:  # the frames only: Ctrl-C stops a join
-                for first, chunk in prefetch(batched(frames(), batch_size)):
+                for first, chunk in prefetch(batched(frames(), s.batch_size)):
                     run.batch(first, chunk)
                     bar.update(len(chunk))
                     if pace is not None:
