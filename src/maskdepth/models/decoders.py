@@ -27,18 +27,21 @@ def separable_unit(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class Decoder(nn.Module):
-    """Four upsampling stages with skips.
+    """Upsampling stages with skips, one per encoder feature map but the coarsest.
 
-    encoder_channels: the encoder's channels, fine to coarse (5 entries).
-    widths: output channels of the 4 stages (coarse to fine).
+    encoder_channels: the encoder's channels, fine to coarse (Encoder.channels).
+    widths: output channels of the stages (coarse to fine), one fewer than encoder_channels.
     unit: conv_unit or separable_unit; units_per_stage: how many per stage.
     """
 
     def __init__(self, encoder_channels, widths=(256, 128, 64, 32), unit=conv_unit,
                  units_per_stage: int = 2):
         super().__init__()
-        skips = list(encoder_channels[:4])[::-1]  # strides 16, 8, 4, 2
-        inputs = [encoder_channels[4], *widths[:-1]]
+        if len(widths) != len(encoder_channels) - 1:
+            raise ValueError(f"a decoder for {len(encoder_channels)} feature maps needs "
+                             f"{len(encoder_channels) - 1} stage widths, got {widths}")
+        skips = list(encoder_channels[:-1])[::-1]  # the finer maps, coarse to fine
+        inputs = [encoder_channels[-1], *widths[:-1]]
         self.stages = nn.ModuleList()
         for in_ch, skip_ch, out_ch in zip(inputs, skips, widths):
             units = [unit(in_ch + skip_ch, out_ch)]
@@ -47,8 +50,8 @@ class Decoder(nn.Module):
         self.out_channels = widths[-1]
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        x = features[4]
-        for stage, skip in zip(self.stages, features[3::-1]):
+        x = features[-1]
+        for stage, skip in zip(self.stages, features[-2::-1]):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = stage(torch.cat([x, skip], dim=1))
         return x

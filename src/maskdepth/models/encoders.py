@@ -1,8 +1,8 @@
 """Encoders: ImageNet backbones on the (image, background[, difference]) stack.
 
-Contract: `encoder(x)` with x (B, in_channels, H, W), H and W multiples of 32, returns a list of
-five feature maps, fine to coarse, at `encoder.strides` (2, 4, 8, 16 and 32) with
-`encoder.channels` channels. Each encoder class also owns what its weights expect and where they
+Contract (the Encoder protocol below, checked for every variant by tests/test_encoders.py):
+`encoder(x)` with x (B, in_channels, H, W), H and W multiples of its deepest stride, returns a
+list of feature maps, fine to coarse, at `encoder.strides` with `encoder.channels` channels. Each encoder class also owns what its weights expect and where they
 come from (as timm's registry entries do):
 
     mean, std   the RGB normalisation its ImageNet weights were trained with (inputs in [0, 1])
@@ -13,11 +13,27 @@ Here the torchvision ones; efficientnet_lite.py holds EfficientNet-Lite0.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 import torchvision
 from torch import nn
 
 from maskdepth.models.pretrained import TorchvisionWeights
+
+
+class Encoder(Protocol):
+    """What MaskDepthNet and the decoders rely on: the feature maps' channels and strides (fine
+    to coarse; the network pads its input to a multiple of the last), the normalisation the
+    weights expect, and a forward giving one map per stride."""
+
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]: ...
+
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

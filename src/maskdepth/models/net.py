@@ -8,8 +8,8 @@ from torch import nn
 
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.decoders import Decoder
+from maskdepth.models.encoders import Encoder
 
-STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
 DIFFERENCE_STD = 0.2  # scale of image - background channels (most pixels near 0, edges +-1)
 PRIOR_CENTRE = 2.5  # metres: log(prior / PRIOR_CENTRE) is the prior's channel (rooms: -1.6..1.6)
 
@@ -89,7 +89,7 @@ class MaskDepthNet(nn.Module):
         shadow_logits: (B, 1, H, W) cast-shadow logits, only with config.shadow_head
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, config: ModelConfig):
+    def __init__(self, encoder: Encoder, decoder: nn.Module, config: ModelConfig):
         super().__init__()
         self.config = config
         self.encoder, self.decoder = encoder, decoder
@@ -118,7 +118,8 @@ class MaskDepthNet(nn.Module):
         if self.config.prior:
             stack.append(prior_channels(prior, image))
         x = (torch.cat(stack, dim=1) - self.mean) / self.std  # (B, 6, 9 or 11, H, W)
-        pad_h, pad_w = -height % STRIDE, -width % STRIDE
+        stride = self.encoder.strides[-1]  # inputs are padded to a multiple of the deepest stride
+        pad_h, pad_w = -height % stride, -width % stride
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         mask_features, depth_features = self.decoder(self.encoder(x))
         mask_logits = self._head(self.mask_head, mask_features, x, height, width)
