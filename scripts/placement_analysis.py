@@ -5,7 +5,7 @@ empty-scene depth as the prior (the RGB-D case).
 
 Runs the bare network at the scenes' size (no alignment, no resizing) and prints foreground
 δ<1.25 (over the true foreground, 0 where the placement left none) for the placement rules of
-inference/prior.py, each with the predicted and with the true mask, and two oracles: the
+inference/placement.py, each with the predicted and with the true mask, and two oracles: the
 network's own depth scaled by the true foreground's median, and a constant depth per object
 at its true median. docs/scene-prior.md quotes these figures.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from maskdepth.data.config import DataConfig
 from maskdepth.inference.api import MaskDepth
-from maskdepth.inference.prior import foreground_scale, place_foreground
+from maskdepth.inference.placement import foreground_scale, place_foreground
 from maskdepth.synth.stream import fixed_scenes
 
 

@@ -14,13 +14,12 @@ from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
 from maskdepth.inference import prior as prior_module
+from maskdepth.inference.placement import ASSUMED_FOV_DEG, foreground_scale, upright_depth
 from maskdepth.inference.prior import (
     ScenePrior,
     ScenePriors,
-    foreground_scale,
     fuse,
     prior_from_depth,
-    upright_depth,
 )
 from maskdepth.inference.scene_depth import builtin_path, load_scene_depth_model
 from maskdepth.io import images as imageio
@@ -153,7 +152,7 @@ def _pinhole_room(size=64, pitch_deg=20.0, camera_height=1.5, wall=6.0, stand_at
     """A camera looking down on a floor (a wall beyond), and a person-like board standing
     upright on the floor stand_at metres ahead: (scene depth, board's depth, board mask), metres,
     the camera's field of view being the one upright_depth assumes."""
-    focal = (size / 2) / np.tan(np.radians(prior_module.ASSUMED_FOV_DEG) / 2)
+    focal = (size / 2) / np.tan(np.radians(ASSUMED_FOV_DEG) / 2)
     pitch = np.radians(pitch_deg)
     r = (np.arange(size) - (size - 1) / 2) / focal  # each row's ray, camera y per unit z
     floor = camera_height / np.maximum(np.cos(pitch) * r + np.sin(pitch), 1e-6)
