@@ -201,9 +201,11 @@ def test_prefetch_overlaps_and_passes_errors_on():
 
 @pytest.mark.slow
 def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
+    from maskdepth.bench.report import KEPT
     from maskdepth.cli import main
 
     report = tmp_path / "BENCHMARKS.md"
+    report.write_text(f"old figures\n{KEPT}\n## Measured elsewhere\n")
     assert main(["bench", "all", "--tiny", "--out", str(report), "--json",
                  str(tmp_path / "bench.json"), "--export-dir", str(tmp_path)]) == 0
     text = report.read_text()
@@ -212,3 +214,4 @@ def test_bench_all_writes_a_report_in_tiny_mode(tmp_path, capsys):
         assert heading in text
     assert "| 64x48 |" in text and "model (ONNX Runtime)" in text and "mog2" in text
     assert "fast" in text and "lite0" in text
+    assert "old figures" not in text and text.endswith(f"{KEPT}\n## Measured elsewhere\n")

@@ -113,8 +113,8 @@ def test_bench_video_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
     assert text.count("## Video: the default command, wall clock") == 1
     assert "| 96x64 |" in text and "| model (ONNX Runtime) |" in text
     assert "depth video (FFV1)" in capsys.readouterr().out
-    assert main(["bench", "video", "--tiny", "--runs", "1", "--max-side", "48"]) == 0
-    assert "at a working size of 48 px" in capsys.readouterr().out
+    assert main(["bench", "video", "--tiny", "--runs", "1", "--max-side", "48", "--checkpoint", "lite0"]) == 0
+    assert "model lite0 at a working size of 48 px" in capsys.readouterr().out
 
 
 @pytest.mark.bad_input

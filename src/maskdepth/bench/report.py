@@ -31,6 +31,15 @@ def _met(results: dict, key, target, higher: bool) -> tuple[str, str]:
     return f"{value:,.1f}", ("met" if ok else "missed")
 
 
+KEPT = "<!-- measured by other commands: kept by bench all -->"
+
+
+def kept_sections(report: str) -> str:
+    """What a report holds from the KEPT marker on (sections other commands measure and name),
+    to be carried into the report `bench all` writes next; "" without the marker."""
+    return "\n" + report[report.index(KEPT):] if KEPT in report else ""
+
+
 def render(results: dict, command: str) -> str:
     """The Markdown report of `measure.measure`'s numbers."""
     lines = [

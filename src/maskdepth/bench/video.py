@@ -31,10 +31,11 @@ def _command_seconds(clip: Path, background: Path, out: Path, *extra: str) -> fl
     return time.perf_counter() - start
 
 
-def stage_costs(clip: Path, background: Path, frames: int = 96, max_side: int | None = None
-                ) -> dict[str, float]:
+def stage_costs(clip: Path, background: Path, frames: int = 96, max_side: int | None = None,
+                model: str | None = None) -> dict[str, float]:
     """CPU milliseconds per frame of each stage of predict --video, one thread, one at a time
-    (at working size `max_side`, None: the video profile's)."""
+    (at working size `max_side`, None: the video profile's; `model`: a zoo name or file, None:
+    the default)."""
     import cv2
 
     from maskdepth.inference.api import MaskDepth, resized, to_batch
@@ -55,7 +56,7 @@ def stage_costs(clip: Path, background: Path, frames: int = 96, max_side: int | 
         room = read_rgb(background)
         # The command's session (working size, scene depth); alignment, once per 50 frames, is
         # left out of the stages.
-        session = StreamSession(MaskDepth.load(threads=1), room, align=False, max_side=max_side)
+        session = StreamSession(MaskDepth.load(model, threads=1), room, align=False, max_side=max_side)
         model = session.model
         costs: dict[str, float] = {}
 
@@ -103,9 +104,10 @@ def stage_costs(clip: Path, background: Path, frames: int = 96, max_side: int | 
 
 
 def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
-                    photos: Path | None = None, max_side: int | None = None) -> dict:
+                    photos: Path | None = None, max_side: int | None = None,
+                    model: str | None = None) -> dict:
     """The measurements of the module docstring, per size ("WxH"), at working size `max_side`
-    (None: the video profile's, as the default command)."""
+    (None: the video profile's, as the default command), of `model` (None: the default)."""
     from maskdepth.bench.clip import make_clip
     from maskdepth.inference.profiles import VIDEO, working_side
 
@@ -115,7 +117,8 @@ def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
             name = f"{width}x{height}"
             clip, background = make_clip(Path(folder) / f"clip{name}.mp4", (width, height),
                                          frames, photos)
-            side = () if max_side is None else ("--max-side", str(max_side))
+            side = (() if max_side is None else ("--max-side", str(max_side))) + (
+                () if model is None else ("--checkpoint", str(model)))
             walls = [_command_seconds(clip, background, Path(folder) / f"out{name}-{run}", *side)
                      for run in range(runs)]
             startup = min(_command_seconds(clip, background, Path(folder) / f"one{name}-{run}",
@@ -124,19 +127,20 @@ def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
                 "frames": frames, "runs": [round(w, 3) for w in walls],
                 "best_fps": frames / min(walls), "median_fps": frames / statistics.median(walls),
                 "startup_s": startup, "target_fps": TARGETS.get((width, height)),
-                "max_side": working_side(VIDEO, max_side),
-                "stages_ms": stage_costs(clip, background, min(96, frames // 8 * 8), max_side)}
+                "max_side": working_side(VIDEO, max_side), "model": Path(str(model or "small")).stem,
+                "stages_ms": stage_costs(clip, background, min(96, frames // 8 * 8), max_side,
+                                         model)}
     return results
 
 
 def render_video(results: dict, command: str) -> str:
     """The Markdown section of docs/BENCHMARKS.md for `video_benchmark`'s results."""
     first = next(iter(results.values()))
-    frames, side = first["frames"], first["max_side"]
+    frames, side, name = first["frames"], first["max_side"], first["model"]
     lines = ["## Video: the default command, wall clock", "",
              (f"Measured by `{command}`: `maskdepth predict --video clip.mp4 --background "
-              f"room.png --out DIR` on a {frames}-frame H.264 clip (bench/clip.py), shipped small "
-              f"model at a working size of {side} px, ONNX Runtime, full-size edges, writing the mask video, the depth video and "
+              f"room.png --out DIR` on a {frames}-frame H.264 clip (bench/clip.py), model {name} "
+              f"at a working size of {side} px, ONNX Runtime, full-size edges, writing the mask video, the depth video and "
               "the view mp4; from launch to exit, start-up included."), "",
              "| clip | target | best | median | runs (s) | start-up and finish, 1 frame (s) |",
              "| --- | --- | --- | --- | --- | --- |"]

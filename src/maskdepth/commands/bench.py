@@ -38,6 +38,9 @@ def add_parser(subparsers) -> None:
                                                  "report whose video section it replaces")
     parser.add_argument("--frames", type=int, default=300, help="bench video: frames per clip")
     parser.add_argument("--runs", type=int, default=3, help="bench video: runs per clip")
+    parser.add_argument("--checkpoint", metavar="MODEL",
+                        help="bench video: a shipped model's name or a model file, as predict "
+                             "takes it (default: the default model)")
     parser.add_argument("--max-side", type=positive_int,
                         help="bench video: the working size, longer side in px (default: the "
                              "video profile's, as predict --video)")
@@ -79,7 +82,7 @@ def _bench_all(args: argparse.Namespace) -> int:
     import sys
 
     from maskdepth.bench.measure import Settings, measure
-    from maskdepth.bench.report import render
+    from maskdepth.bench.report import kept_sections, render
     from maskdepth.errors import UserError
     from maskdepth.io.atomic import atomic_write_bytes
 
@@ -95,7 +98,8 @@ def _bench_all(args: argparse.Namespace) -> int:
     results = measure(settings, progress=lambda what: print(f"measuring {what} ...",
                                                             file=sys.stderr, flush=True))
     command = "maskdepth bench all --out " + str(args.out) + (" --tiny" if args.tiny else "")
-    atomic_write_bytes(args.out, render(results, command).encode())
+    kept = kept_sections(args.out.read_text()) if args.out.is_file() else ""
+    atomic_write_bytes(args.out, (render(results, command) + kept).encode())
     if args.json:
         atomic_write_bytes(args.json, json.dumps(results, indent=2, default=str).encode())
     print(f"wrote {args.out}")
@@ -109,9 +113,10 @@ def _bench_video(args: argparse.Namespace) -> int:
     photos = args.photos if args.photos is not None and args.photos.is_dir() else None
     sizes = ((96, 64),) if args.tiny else ((1280, 720), (640, 480))
     results = video_benchmark(sizes, 16 if args.tiny else args.frames, args.runs, photos,
-                              args.max_side)
+                              args.max_side, args.checkpoint)
     command = "maskdepth bench video" + (f" --out {args.out}" if args.out else "") + (
-        " --tiny" if args.tiny else "") + (f" --max-side {args.max_side}" if args.max_side else "")
+        " --tiny" if args.tiny else "") + (f" --max-side {args.max_side}" if args.max_side else "") + (
+        f" --checkpoint {args.checkpoint}" if args.checkpoint else "")
     section = render_video(results, command)
     print(section)
     if args.out is not None:
