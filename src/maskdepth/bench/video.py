@@ -110,6 +110,7 @@ def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
     (None: the video profile's, as the default command), of `model` (None: the default)."""
     from maskdepth.bench.clip import make_clip
     from maskdepth.inference.profiles import VIDEO, working_side
+    from maskdepth.models.zoo import DEFAULT_MODEL
 
     results = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -117,17 +118,17 @@ def video_benchmark(sizes=tuple(TARGETS), frames: int = 300, runs: int = 3,
             name = f"{width}x{height}"
             clip, background = make_clip(Path(folder) / f"clip{name}.mp4", (width, height),
                                          frames, photos)
-            side = (() if max_side is None else ("--max-side", str(max_side))) + (
+            options = (() if max_side is None else ("--max-side", str(max_side))) + (
                 () if model is None else ("--checkpoint", str(model)))
-            walls = [_command_seconds(clip, background, Path(folder) / f"out{name}-{run}", *side)
+            walls = [_command_seconds(clip, background, Path(folder) / f"out{name}-{run}", *options)
                      for run in range(runs)]
             startup = min(_command_seconds(clip, background, Path(folder) / f"one{name}-{run}",
-                                           "--max-frames", "1", *side) for run in range(runs))
+                                           "--max-frames", "1", *options) for run in range(runs))
             results[name] = {
                 "frames": frames, "runs": [round(w, 3) for w in walls],
                 "best_fps": frames / min(walls), "median_fps": frames / statistics.median(walls),
                 "startup_s": startup, "target_fps": TARGETS.get((width, height)),
-                "max_side": working_side(VIDEO, max_side), "model": Path(str(model or "small")).stem,
+                "max_side": working_side(VIDEO, max_side), "model": Path(str(model or DEFAULT_MODEL)).stem,
                 "stages_ms": stage_costs(clip, background, min(96, frames // 8 * 8), max_side,
                                          model)}
     return results

@@ -8,6 +8,7 @@ at the smallest size drops frames, so that what it shows is never older than a f
     pace = Pace(frame_seconds=1 / camera.fps, side=session.model.max_side)
     new_side = pace.record(seconds, frames)     # after each batch; a smaller size, or None
     drop = pace.drop                            # frames to skip after each one predicted
+    line = pace.news()                          # what changed, once (StreamSession.keep_pace)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Pace:
         self.steps = [s for s in steps if s < side]
         self.drop = 0
         self.note: str | None = None
+        self._said = False
         self._frames = 0
         self._per_frame: float | None = None
 
@@ -58,3 +60,10 @@ class Pace:
         self.note = self.note or (f"this machine cannot keep up with {rate:.0f} frames/s: "
                                   f"predicting 1 frame in {self.drop + 1}")
         return None
+
+    def news(self) -> str | None:
+        """`note` the first time it is asked for after being set, else None: said once."""
+        if self.note is None or self._said:
+            return None
+        self._said = True
+        return self.note

@@ -84,7 +84,8 @@ def upright_depth(mask: np.ndarray, prior: np.ndarray) -> np.ndarray:
     centre = (height - 1) / 2
     rows = np.arange(height, dtype=np.float64)
     for label in range(1, count):
-        part = (labels == label) & mask
+        component = labels == label
+        part = component & mask
         used = np.flatnonzero(part.any(axis=1))
         if used.size == 0 or used[-1] >= height - 1:
             continue
@@ -106,7 +107,7 @@ def upright_depth(mask: np.ndarray, prior: np.ndarray) -> np.ndarray:
         else:
             profile = np.full(height, contact)
         # one pixel around the object too: the full-size mask's edge falls between working pixels
-        region = cv2.dilate((labels == label).view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        region = cv2.dilate(component.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         region &= out == 0
         out[region] = np.broadcast_to(profile[:, None], mask.shape)[region]
     return out

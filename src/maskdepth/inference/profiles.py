@@ -21,11 +21,11 @@ PROFILES = {
     # Every frame of a video, a webcam, the live page and evaluate on CDnet-layout footage.
     # Measured in docs/BENCHMARKS.md ("Video working size"): on the four real sequences of
     # ../shared/realvideo, 224-320 px raised small's mean F by at most 0.006 and lowered its
-    # mean boundary F by 0.04-0.05 (false edges around people at a size it was not trained
-    # at), and 640x480 video keeps ~60 frames/s on 2 cores only at 160.
+    # mean boundary F by 0.04-0.05 (more of people's reflections and shadows taken in; training
+    # at those sizes did not mend it), and 640x480 video keeps 60 frames/s on 2 cores only at 160.
     VIDEO: 160,
 }
-# The sizes a live camera steps down through when the machine cannot keep up (LivePace).
+# The sizes a live camera steps down through when the machine cannot keep up (pace.Pace).
 LIVE_FALLBACK = (128, 96)
 MIN_SIDE = 32  # no working size below this (the network's 5 halvings)
 

@@ -46,6 +46,14 @@ class StreamSession:
         inference/pace.py); the scene prior and the plate's alignment are kept."""
         self.model = self.model.variant(max_side=max_side)
 
+    def keep_pace(self, pace, seconds: float, frames: int = 1) -> str | None:
+        """Tell `pace` (inference/pace.py) that `frames` frames took `seconds`, work at the size
+        it asks for from the next frame on; returns the line that says so, the first time."""
+        side = pace.record(seconds, frames)
+        if side is not None:
+            self.set_max_side(side)
+        return pace.news()
+
     def scene(self, frame: np.ndarray, index: int) -> np.ndarray:
         """The plate as it stands for frame `index` (aligned when the session aligns). Call it
         for every batch in order, skipped ones too, so that a resumed run aligns as an

@@ -177,12 +177,9 @@ def _keep_pace(pace: Pace, session: StreamSession, last: float, frames: int) -> 
     """Tell `pace` the wall time since the last batch (waiting for the camera included), move
     the session to the size it asks for and say so once; returns now."""
     now = time.perf_counter()
-    had_note = pace.note is not None
-    side = pace.record(now - last, frames)
-    if side is not None:
-        session.set_max_side(side)
-    if pace.note is not None and not had_note:
-        warnings.warn(pace.note, stacklevel=3)
+    note = session.keep_pace(pace, now - last, frames)
+    if note is not None:
+        warnings.warn(note, stacklevel=3)
     return now
 
 

@@ -98,12 +98,9 @@ class LiveSession:
                   "frame": self.stream.frames, "max_side": self.stream.model.max_side}
         overlay = imageio.encode_jpeg(overlay_mask(frame, prediction.mask))
         colour = imageio.encode_jpeg(colorize_depth_mm(prediction.depth_mm))
-        had_note = self.pace.note is not None
-        side = self.pace.record(time.perf_counter() - start, 1)  # the work a frame costs here
-        if side is not None:
-            self.stream.set_max_side(side)
-        if self.pace.note is not None and not had_note:
-            header["note"] = self.pace.note
+        note = self.stream.keep_pace(self.pace, time.perf_counter() - start)  # a frame's work here
+        if note is not None:
+            header["note"] = note
         return reply(header, overlay, colour)
 
 
