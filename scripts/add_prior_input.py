@@ -22,7 +22,7 @@ from maskdepth.models import build_model
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.lineage import hardware_name
 from maskdepth.models.weights import load_weights, save_model
-from maskdepth.models.zoo import resolve_weights
+from maskdepth.models.zoo import resolve_model
 
 
 def with_prior_input(model: torch.nn.Module) -> torch.nn.Module:
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("model", help="a shipped model's name or a .safetensors/.ckpt file")
     parser.add_argument("--out", type=Path, required=True, help="the widened .safetensors")
     args = parser.parse_args()
-    source = resolve_weights(args.model)
+    source = resolve_model(args.model).weights
     model, lineage = load_weights(source)
     entry = {"run": "add_prior_input", "init": file_digest(source), "steps": 0, "samples": 0,
              "hardware": hardware_name(), "train_hours": 0.0, "date": time.strftime("%Y-%m-%d")}

@@ -49,7 +49,7 @@ fi
 
 init="${GPU_INIT:-}"
 if [ -z "$init" ] && [ -f .gpu/init.safetensors ]; then init=.gpu/init.safetensors; fi
-if [ -z "$init" ] && python3 -c "from maskdepth.models.zoo import resolve_weights; resolve_weights('large')" 2>/dev/null; then
+if [ -z "$init" ] && python3 -c "from maskdepth.models.zoo import resolve_model; resolve_model('large')" 2>/dev/null; then
     init=large
 fi
 init_args=()

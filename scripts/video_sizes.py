@@ -27,8 +27,8 @@ from maskdepth.evaluation.cdnet import evaluate_sequences, find_sequences
 from maskdepth.evaluation.evaluate import manifest_set
 from maskdepth.inference.api import MaskDepth
 from maskdepth.inference.session import StreamSession
-from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.metrics.mask import boundary_fscore, mask_iou
+from maskdepth.tensors.convert import to_numpy_rgb
 
 
 def footage(model: MaskDepth, folder: str, side: int) -> dict[str, dict[str, float]]:

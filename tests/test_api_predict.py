@@ -215,9 +215,9 @@ def test_a_swapped_or_damaged_cached_export_is_made_again(weights, tmp_path, mon
     damaged file, is never run; it is exported again from the right weights."""
     import shutil
 
-    from maskdepth.inference.loader import onnx_cache_dir
-    from maskdepth.inference.onnx import export_onnx
-    from maskdepth.inference.runtime import SOURCE_KEY
+    from maskdepth.runtime.export import export_onnx
+    from maskdepth.runtime.loader import onnx_cache_dir
+    from maskdepth.runtime.onnx_runner import SOURCE_KEY
 
     monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "cache"))
     right = MaskDepth.load(weights, engine="onnx").runner

@@ -4,15 +4,23 @@ file outgrows what one reader takes in (files under 300 lines)."""
 from __future__ import annotations
 
 import ast
+import pkgutil
 from pathlib import Path
+
+from light import without_train_extra
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maskdepth"
 MAX_LINES = 300
 
 # Lowest first: a module may import from its own package or module and from those listed before
 # it, never from one listed after it. "__init__" is maskdepth/__init__.py (the public API).
-LAYERS = ["errors", "io", "batch", "metrics", "models", "synth", "data", "training", "inference",
+LAYERS = ["errors", "io", "batch", "tensors", "metrics", "models", "runtime", "synth", "data", "training", "inference",
           "evaluation", "bench", "web", "commands", "cli", "__init__", "__main__"]
+
+# The light install's part of the package (pip install maskdepth, no torch): the whole prediction
+# path, the API, serve and the CLI's parsers. Each module here imports without the train extra.
+TORCH_FREE = ["errors", "io", "batch", "runtime.onnx_runner", "runtime.loader", "models.config",
+              "models.lineage", "models.zoo", "inference", "web", "commands", "cli", "__init__"]
 
 
 def _module(path: Path) -> str:
@@ -121,3 +129,25 @@ def test_no_source_file_is_over_300_lines():
     long = [f"{path.relative_to(PACKAGE.parent)}: {count} lines"
             for path in _sources() if (count := len(path.read_text().splitlines())) > MAX_LINES]
     assert not long, f"files over {MAX_LINES} lines (split them by what they own):\n" + "\n".join(long)
+
+
+def test_the_light_install_part_imports_without_torch(tmp_path):
+    import maskdepth
+
+    modules = [m.name for m in pkgutil.walk_packages(maskdepth.__path__, "maskdepth.")
+               if m.name != "maskdepth.__main__"]
+    light = sorted({m for m in modules if _layer(m) == "__init__" or any(
+        m == f"maskdepth.{part}" or m.startswith(f"maskdepth.{part}.") for part in TORCH_FREE)})
+    assert {"maskdepth.inference.api", "maskdepth.commands.serve", "maskdepth.io.pairs"} <= set(light)
+    result = without_train_extra(f"""
+        import importlib
+        failed = []
+        for name in {light!r}:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as error:
+                failed.append(f"{{name}} needs {{error.name}}")
+        print("\\n".join(failed))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", "modules of the light install that need the train extra:\n" + result.stdout

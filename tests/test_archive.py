@@ -16,9 +16,9 @@ from PIL import Image
 
 from maskdepth.cli import main
 from maskdepth.data.archive import ArchiveDataset
-from maskdepth.data.original import OriginalArchive, relative_depth
 from maskdepth.errors import UserError
 from maskdepth.io.images import read_depth, read_mask, read_rgb
+from maskdepth.io.original import OriginalArchive, relative_depth
 
 SIZE = 48
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "photos"
@@ -196,9 +196,9 @@ def test_evaluate_validate_and_predict_take_the_archive_folder(original, tmp_pat
 
 
 def _weights() -> Path:
-    from maskdepth.inference.api import default_weights
+    from maskdepth.models.zoo import resolve_model
 
-    return default_weights()
+    return resolve_model(None).weights
 
 
 def test_convert_writes_a_dataset_equal_to_the_archives(original, tmp_path, capsys):
@@ -318,7 +318,7 @@ def _rewrite_bytes(archive_path: Path, member: str, change) -> bool:
 @pytest.mark.parametrize("encode", [lambda t: "\ufeff".encode() + t.encode(),
                                     lambda t: t.encode("utf-16")], ids=["utf-8 mark", "utf-16"])
 def test_label_files_with_a_byte_order_mark_keep_every_row(tmp_path, encode):
-    from maskdepth.data.original import OriginalArchive
+    from maskdepth.io.original import OriginalArchive
 
     folder = tmp_path / "s15"
     truth = make_original(folder)

@@ -12,11 +12,11 @@ import pytest
 from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.inference.api import default_weights
 from maskdepth.io.images import write_rgb
 from maskdepth.io.outputs import folder_lock
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY
+from maskdepth.models.zoo import resolve_model
 
 pytestmark = pytest.mark.bad_input
 
@@ -123,7 +123,7 @@ CLI_CASES = {
         ["build", "--backgrounds", _photos(t / "bg", "a.png"), "--out", t / "o"], t,
         ["--foregrounds"]),
     "export --out that is a folder": lambda t, d: (
-        ["export", "--checkpoint", default_weights(), "--out", d], d, [".onnx"]),
+        ["export", "--checkpoint", resolve_model(None).weights, "--out", d], d, [".onnx"]),
     "validate a folder with no manifest": lambda t, d: (
         ["validate", _photos(t / "photos", "a.png")], t, ["manifest.csv"]),
     "evaluate with nothing to evaluate": lambda t, d: (["evaluate", "--data", d], d,

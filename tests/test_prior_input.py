@@ -12,11 +12,11 @@ import torch
 
 from maskdepth import MaskDepth
 from maskdepth.errors import UserError
-from maskdepth.inference.onnx import export_onnx, validate_onnx
-from maskdepth.inference.runtime import OnnxRunner
 from maskdepth.models import build_model
 from maskdepth.models.net import PRIOR_CENTRE, prior_channels
 from maskdepth.models.weights import load_weights, save_model
+from maskdepth.runtime.export import export_onnx, validate_onnx
+from maskdepth.runtime.onnx_runner import OnnxRunner
 from maskdepth.training.prior_noise import STEP, degrade_prior
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "add_prior_input.py"

@@ -8,7 +8,7 @@ import pytest
 from maskdepth.data.config import DataConfig
 from maskdepth.evaluation.evaluate import engine_background_depth, engine_set, evaluate_set
 from maskdepth.inference.api import MaskDepth
-from maskdepth.models.zoo import ZOO, shipped_models, shipped_onnx
+from maskdepth.models.zoo import ZOO, resolve_model, shipped_models
 
 # Measured for each shipped model on these 64 scenes (seed DataConfig.val_seed, 160 px, every
 # capture condition on) with `maskdepth evaluate --checkpoint NAME --engine-count 64
@@ -28,7 +28,7 @@ MARGIN = 0.03
 def test_every_shipped_model_has_its_exported_onnx_and_a_measured_floor():
     assert shipped_models()[0] == "small" and set(shipped_models()) <= set(ZOO)
     for name in shipped_models():
-        assert shipped_onnx(name) is not None, name
+        assert resolve_model(name).onnx is not None, name
         assert name in MEASURED, f"{name} is shipped: measure its floor (see above)"
 
 

@@ -44,7 +44,7 @@ def pair(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     folder is beside the project; for screenshots ($MASKDEPTH_SCREENSHOTS) a composite of the
     training photos (realdev never goes into the repository); else a rendered engine scene."""
     from maskdepth.io.images import write_rgb
-    from maskdepth.io.tensors import to_numpy_rgb
+    from maskdepth.tensors.convert import to_numpy_rgb
 
     folder = tmp_path_factory.mktemp("pair")
     if os.environ.get("MASKDEPTH_SCREENSHOTS") and PHOTOS.is_dir():

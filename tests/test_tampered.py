@@ -10,11 +10,11 @@ from safetensors.torch import load_file, save_file
 
 from maskdepth.errors import UserError
 from maskdepth.inference.api import MaskDepth
-from maskdepth.inference.onnx import export_onnx
 from maskdepth.models import build_model
 from maskdepth.models.config import CONFIG_KEY
 from maskdepth.models.lineage import LINEAGE_KEY
 from maskdepth.models.weights import load_weights, read_metadata, save_model
+from maskdepth.runtime.export import export_onnx
 
 pytestmark = pytest.mark.bad_input
 

@@ -29,7 +29,7 @@ from maskdepth.io.layout import RELATIVE_DEPTH_FILE, write_manifest
 from maskdepth.metrics import align_scale_shift
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.weights import CONFIG_KEY, load_weights, read_lineage, read_metadata
-from maskdepth.models.zoo import resolve_weights, shipped_path
+from maskdepth.models.zoo import resolve_model, shipped_path
 from maskdepth.training.config import load_config
 from maskdepth.training.lineage import recipe_digest
 from maskdepth.training.losses import relative_depth_loss
@@ -224,8 +224,8 @@ def test_a_resumed_warm_start_from_a_checkpoint_keeps_its_parent(runs, dataset, 
 def test_named_models_resolve_to_shipped_files_or_paths(tmp_path, capsys):
     small = shipped_path("small")
     assert small.is_file() and small.parent.name == "weights"
-    assert resolve_weights("small") == small and resolve_weights(None) == small
-    assert str(resolve_weights("x/y.safetensors")) == "x/y.safetensors"
+    assert resolve_model("small").weights == small and resolve_model(None).weights == small
+    assert str(resolve_model("x/y.safetensors").weights) == "x/y.safetensors"
     rng = np.random.default_rng(0)
     image, background = (rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2))
     by_name = MaskDepth.load("small").predict(image, background, align=False)
@@ -236,7 +236,7 @@ def test_named_models_resolve_to_shipped_files_or_paths(tmp_path, capsys):
     if shipped_path("large").is_file():
         return  # large ships now: the refusals below no longer apply
     with pytest.raises(UserError, match="large model is not shipped yet"):
-        resolve_weights("large")
+        resolve_model("large")
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--checkpoint", "large", "--data", str(tmp_path)])
     assert exit_info.value.code == 2

@@ -78,10 +78,11 @@ def _engine_rates(settings: Settings) -> dict:
 def _variant_rates(settings: Settings, matmul: float) -> list[dict]:
     """Per variant and size: parameters, GFLOPs, PyTorch and ONNX Runtime inference and
     training images/s (fp32), and the fraction of the matmul rate inference reaches."""
-    from maskdepth.inference.onnx import export_onnx, load_onnx
     from maskdepth.models import build_model
     from maskdepth.models.config import VARIANT_NAMES
     from maskdepth.models.summary import gflops, parameter_count
+    from maskdepth.runtime.export import export_onnx
+    from maskdepth.runtime.onnx_runner import OnnxRunner
 
     rows = []
     batch = 2 if settings.tiny else 8
@@ -89,7 +90,7 @@ def _variant_rates(settings: Settings, matmul: float) -> list[dict]:
         model = build_model(variant=variant, difference=True, refine=8)
         with tempfile.TemporaryDirectory() as folder:
             onnx_path = export_onnx(model.eval(), Path(folder) / "m.onnx", 64, 64)
-            onnx = load_onnx(onnx_path)
+            onnx = OnnxRunner(onnx_path)
             for size in settings.sizes:
                 flops = gflops(model, size, size)
                 rates = model_rates(model, size, size, batch, settings.seconds)

@@ -39,7 +39,7 @@ def add_size_argument(parser: argparse.ArgumentParser, what: str = "output size"
 
 
 def add_engine_argument(parser: argparse.ArgumentParser) -> None:
-    """The one `--engine` option (inference/loader.py): args.engine is auto, onnx or torch."""
+    """The one `--engine` option (runtime/loader.py): args.engine is auto, onnx or torch."""
     parser.add_argument("--engine", choices=["auto", "onnx", "torch"], default="auto",
                         help="what runs the model: auto (default: ONNX Runtime on the CPU, "
                              "PyTorch on a GPU), onnx, or torch (needs maskdepth[train]); a "
@@ -47,15 +47,15 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
 
 class _ModelAction(argparse.Action):
-    """Stores `--checkpoint NAME|PATH` as the Path of a model file: a zoo model's name
-    becomes its weights file (an unshipped one is refused when the command runs)."""
+    """Stores `--checkpoint NAME|PATH` as a ModelRef (models/zoo.py), resolved here once: a
+    zoo model's name becomes its shipped weights, anything else a file path."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         from maskdepth.errors import UserError
-        from maskdepth.models.zoo import resolve_weights
+        from maskdepth.models.zoo import resolve_model
 
         try:
-            setattr(namespace, self.dest, resolve_weights(values))
+            setattr(namespace, self.dest, resolve_model(values))
         except UserError as error:
             parser.error(f"{option_string} {values}: {error}")
 
@@ -63,7 +63,7 @@ class _ModelAction(argparse.Action):
 def add_checkpoint_argument(parser: argparse.ArgumentParser, files: str, required: bool = False,
                             default_text: str = "the shipped small model") -> None:
     """The one `--checkpoint` option: a shipped model's name (models/zoo.py) or a model file
-    (`files` names the suffixes the command takes). args.checkpoint is a Path or None."""
+    (`files` names the suffixes the command takes). args.checkpoint is a ModelRef or None."""
     from maskdepth.models.zoo import shipped_models
 
     parser.add_argument("--checkpoint", action=_ModelAction, required=required, metavar="MODEL",

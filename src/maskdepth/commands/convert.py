@@ -37,8 +37,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.data.convert import REPORT_NAME, archive_settings, convert_archives
-    from maskdepth.data.original import OriginalArchive
     from maskdepth.errors import UserError
+    from maskdepth.io.original import OriginalArchive
 
     for path in (args.backgrounds, args.masks, args.depths):
         if path is not None and not path.exists():

@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.inference.writers import predict_pair
     from maskdepth.io.images import write_rgb
     from maskdepth.io.journal import Journal
-    from maskdepth.io.sheet import prediction_sheet
     from maskdepth.metrics import format_table
     from maskdepth.synth import SceneConfig, SceneEngine
+    from maskdepth.tensors.sheet import prediction_sheet
 
     if (args.image is None) != (args.background is None):
         raise UserError("--image and --background go together")

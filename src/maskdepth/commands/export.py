@@ -33,9 +33,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
-    from maskdepth.inference.onnx import export_onnx, validate_onnx
-    from maskdepth.io.atomic import file_digest
-    from maskdepth.models.weights import load_weights
+    from maskdepth.runtime.export import export_onnx, validate_onnx
+    from maskdepth.runtime.loader import load_torch_model
 
     if args.out.is_dir():
         raise UserError(f"--out {args.out} is a folder; give the file to write, e.g. "
@@ -43,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix != ".onnx":
         raise UserError(f"--out {args.out}: name the file *.onnx (e.g. {args.out.stem}.onnx)")
     height, width = args.size
-    model, lineage = load_weights(args.checkpoint)
+    loaded = load_torch_model(args.checkpoint)
+    model = loaded.network
     print(f"exporting {args.checkpoint} to {args.out} (traced at {height}x{width}, opset {args.opset})")
-    export_onnx(model, args.out, height, width, args.opset, lineage=lineage,
-                source_sha256=file_digest(args.checkpoint))
+    export_onnx(model, args.out, height, width, args.opset, lineage=loaded.lineage,
+                source_sha256=args.checkpoint.digest)
     # Another size, not a multiple of 32 when the trace size is one, so that the dynamic shapes
     # and the padding are what gets checked.
     check_height, check_width = height + 36, width + 52

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--image, --images and --webcam need --background (the scene without "
                         "the foreground)")
     inputs = [p for p in (args.image, args.data, args.images, args.video, args.background,
-                          args.checkpoint) if p is not None]
+                          args.checkpoint and args.checkpoint.weights) if p is not None]
     for path in inputs:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
@@ -124,9 +124,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cdnet and args.images is None:
         raise UserError("--cdnet writes CDnet results for --images (a CDnet video's input/ folder)")
     from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
+    from maskdepth.models.zoo import resolve_model
 
     keep_freed_memory()
     args.scene_depth_model = args.scene_depth_model or DEFAULT_SCENE_DEPTH
+    args.checkpoint = resolve_model(args.checkpoint)  # once: the loader and the journal share it
     model = MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
                            max_side=args.max_side, edges=args.edges,
                            scene_depth=args.scene_depth_model,
@@ -193,9 +195,8 @@ def _video_settings(args: argparse.Namespace, align: bool, batch_size: int):
 def _settings(args: argparse.Namespace) -> dict:
     """What decides the outputs of a predict, as stored in its journal: --resume continues only
     a run with exactly these (the model by content, inputs by absolute path)."""
-    from maskdepth.inference.api import default_weights
     from maskdepth.inference.profiles import PHOTO, VIDEO, working_side
-    from maskdepth.io.atomic import content_fingerprint, file_digest
+    from maskdepth.io.atomic import content_fingerprint
 
     def where(path):
         return str(path.resolve()) if path is not None else None
@@ -206,7 +207,7 @@ def _settings(args: argparse.Namespace) -> dict:
                                      args.max_side), "frame_files": args.frames,
             "segment_frames": args.segment_frames,
             "background": where(args.background),
-            "model": file_digest(args.checkpoint or default_weights()), "engine": args.engine,
+            "model": args.checkpoint.digest, "engine": args.engine,
             "edges": args.edges,
             "align": not args.no_align, "batch_size": args.batch_size,
             "max_frames": args.max_frames, "steady_depth": not args.per_frame_depth,

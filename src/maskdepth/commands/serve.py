@@ -88,13 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from maskdepth.errors import UserError
     from maskdepth.inference.api import MaskDepth
     from maskdepth.inference.memory import keep_freed_memory
     from maskdepth.web.app import Limits, create_app
 
-    if args.checkpoint is not None and not args.checkpoint.exists():
-        raise UserError(f"{args.checkpoint}: no such model file")
     keep_freed_memory()
     from maskdepth.inference.api import DEFAULT_SCENE_DEPTH
 

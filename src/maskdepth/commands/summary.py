@@ -40,19 +40,20 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from maskdepth.models import build_model
     from maskdepth.models.summary import format_summary
-    from maskdepth.models.weights import load_weights
+    from maskdepth.runtime.loader import load_torch_model
 
     height, width = args.size
     if args.checkpoint is not None and args.checkpoint.suffix.lower() == ".onnx":
-        from maskdepth.inference.onnx import load_onnx
+        from maskdepth.runtime.onnx_runner import OnnxRunner
 
-        exported = load_onnx(args.checkpoint)  # an exported graph: config and lineage only
+        exported = OnnxRunner(args.checkpoint.weights)  # an exported graph: config and lineage only
         print(_described(args.checkpoint, exported.config, exported.lineage))
         print(_scene_prior())
         return 0
     if args.checkpoint is not None:
-        model, lineage = load_weights(args.checkpoint)
-        print(_described(args.checkpoint, model.config, lineage))
+        loaded = load_torch_model(args.checkpoint)
+        model = loaded.network
+        print(_described(args.checkpoint, model.config, loaded.lineage))
         print(_scene_prior())
         if args.lineage_only:
             return 0

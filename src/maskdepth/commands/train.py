@@ -50,7 +50,7 @@ def add_parser(subparsers) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     import json
 
-    from maskdepth.data.original import is_archive_folder
+    from maskdepth.io.original import is_archive_folder
 
     extra = list(args.set)
     if args.data:
@@ -82,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
 
     from maskdepth.errors import UserError
     from maskdepth.models.weights import safe_torch_load
-    from maskdepth.models.zoo import resolve_weights
     from maskdepth.training.config import load_config, warm_start_config
     from maskdepth.training.fit import WarmStart, fit
 
@@ -104,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             raise UserError("--init starts a new run from weights and --resume continues a run; "
                             "use one of them")
-        init = WarmStart.read(resolve_weights(args.init))  # a broken file stops before any work
+        init = WarmStart.read(args.init)  # a broken file stops before any work
         warmed = warm_start_config(config, init.model.config, _overrides(args), args.init)
         if warmed.model != dataclasses.replace(config.model, pretrained=False):
             print(f"maskdepth train: --init {args.init}: the model is the file's "

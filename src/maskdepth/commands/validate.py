@@ -55,8 +55,8 @@ def _progress(name: str):
 
 def validate_archive(path: Path, check_images: bool) -> bool:
     """Print the verdict for a folder of the original archives; True if it is valid."""
-    from maskdepth.data.original import OriginalArchive
     from maskdepth.io.archive import ArchiveError
+    from maskdepth.io.original import OriginalArchive
 
     try:
         archive = OriginalArchive.open(path)
@@ -77,7 +77,7 @@ def validate_archive(path: Path, check_images: bool) -> bool:
 
 def validate_one(path: Path, check_images: bool) -> bool:
     """Print the verdict for one dataset; True if it is valid."""
-    from maskdepth.data.original import is_archive_folder
+    from maskdepth.io.original import is_archive_folder
 
     if is_archive_folder(path):
         return validate_archive(path, check_images)

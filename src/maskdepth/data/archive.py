@@ -14,10 +14,10 @@ import torch
 from torch.utils.data import Dataset
 
 from maskdepth.batch import SampleTensors
-from maskdepth.data.original import open_archive
 from maskdepth.data.transforms import resize_sample
 from maskdepth.errors import UserError
-from maskdepth.io.tensors import from_numpy as _tensor
+from maskdepth.io.original import open_archive
+from maskdepth.tensors.convert import from_numpy as _tensor
 
 
 class ArchiveDataset(Dataset):

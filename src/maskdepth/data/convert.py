@@ -14,12 +14,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
-from maskdepth.data.original import MASK_LABEL, OriginalArchive
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.io.dataset_writer import write_dataset
 from maskdepth.io.layout import RELATIVE_DEPTH_FILE, RELATIVE_DEPTH_NOTE
+from maskdepth.io.original import MASK_LABEL, OriginalArchive
 
 REPORT_NAME = "convert_report.txt"
 

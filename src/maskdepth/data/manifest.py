@@ -15,12 +15,12 @@ from torch.utils.data import Dataset
 
 from maskdepth.batch import SampleTensors
 from maskdepth.data.archive import ArchiveDataset
-from maskdepth.data.original import is_archive_folder
 from maskdepth.data.transforms import resize_sample
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import Sample, depth_is_relative, shadow_path
-from maskdepth.io.tensors import from_numpy as _tensor
+from maskdepth.io.original import is_archive_folder
 from maskdepth.io.validate import check
+from maskdepth.tensors.convert import from_numpy as _tensor
 
 
 def load_sample(sample: Sample, manifest: Path, relative: bool = False) -> SampleTensors:

@@ -11,9 +11,9 @@ import torch
 from maskdepth.batch import MAP_KEYS, Batch
 from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.data.manifest import open_dataset
-from maskdepth.data.original import is_archive_folder
 from maskdepth.data.transforms import random_flip, resize_sample
 from maskdepth.errors import UserError
+from maskdepth.io.original import is_archive_folder
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
 from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes

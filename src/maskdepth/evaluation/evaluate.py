@@ -21,9 +21,9 @@ from maskdepth.inference.api import MaskDepth, to_mask
 from maskdepth.io import images as imageio
 from maskdepth.io.layout import prediction_paths
 from maskdepth.io.progress import progress
-from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.metrics import DepthMetrics, MaskMetrics, RelativeDepthMetrics
 from maskdepth.synth.stream import fixed_scenes
+from maskdepth.tensors.convert import to_numpy_rgb
 
 Batches = Iterator[tuple[list[str], Batch]]
 

@@ -17,24 +17,19 @@ import numpy as np
 from maskdepth.batch import MASK_THRESHOLD
 from maskdepth.errors import UserError
 from maskdepth.inference.inputs import check_photo_size, to_rgb_array
-from maskdepth.inference.loader import load_runner
 from maskdepth.inference.prior import NETWORK, ScenePriors, fuse
 from maskdepth.inference.profiles import MIN_SIDE, PHOTO, working_side
 from maskdepth.inference.scene_depth import BUILTIN, load_scene_depth_model
 from maskdepth.inference.upsample import guided_upsample
 from maskdepth.io.images import depth_to_millimetres
 from maskdepth.io.resize import fit_within, shrink
-from maskdepth.models.zoo import model_name, resolve_weights
+from maskdepth.models.zoo import ModelRef, resolve_model
+from maskdepth.runtime.loader import load_runner
 
 EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
 # The scene prior's depth model unless asked otherwise (inference/scene_depth.py): on real RGB-D
 # frames it beats the network's own depth (docs/model-card.md), and masks do not change.
 DEFAULT_SCENE_DEPTH = BUILTIN
-
-
-def default_weights() -> Path:
-    """Path of the model shipped as the default (small)."""
-    return resolve_weights(None)
 
 
 class Prediction:
@@ -91,7 +86,7 @@ def to_batch(rgbs: list[np.ndarray]) -> np.ndarray:
 class MaskDepth:
     """A loaded model with a `predict` that takes photos of any size.
 
-    runner: the model on an engine (inference/runtime.py). max_side: the working size's longer
+    runner: the model on an engine (runtime/onnx_runner.py). max_side: the working size's longer
     side (None: the photo profile's, inference/profiles.py). edges: "guided" (the mask's edges at full resolution, inference/upsample.py) or
     "bilinear" (the working-size probability blown up). priors: the scene prior of each
     background (inference/prior.py: ScenePriors, made once per background); None: the
@@ -104,7 +99,7 @@ class MaskDepth:
         max_side = working_side(PHOTO, max_side)
         _check_count(max_side, "max_side", "pixels")
         self.runner, self.max_side, self.edges = runner, max_side, edges
-        self.name: str | None = None  # the zoo name when loaded as a shipped model
+        self.ref: ModelRef | None = None  # what it was loaded from (load); None for a bare runner
         self.priors = priors if priors is not None else ScenePriors()
         self._small: tuple = (None, None, None)  # (array, size, it resized): a video's plate
 
@@ -113,8 +108,13 @@ class MaskDepth:
         priors (None: this one's); the runner is shared, not copied."""
         other = MaskDepth(self.runner, max_side or self.max_side, self.edges,
                           self.priors if priors is None else priors)
-        other.name = self.name
+        other.ref = self.ref
         return other
+
+    @property
+    def name(self) -> str | None:
+        """The zoo name when loaded as a shipped model, else None."""
+        return self.ref.name if self.ref is not None else None
 
     @property
     def scene_depth_source(self) -> str:
@@ -125,21 +125,22 @@ class MaskDepth:
         return self.priors.model.source if self.priors.model is not None else NETWORK
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "cpu", max_side: int | None = None,
+    def load(cls, path: ModelRef | str | Path | None = None, device: str = "cpu", max_side: int | None = None,
              engine: str = "auto", edges: str = "guided", threads: int | None = None,
              scene_depth: str | Path | None = DEFAULT_SCENE_DEPTH, background_depth=None
              ) -> MaskDepth:
         """Load a shipped model by name (models/zoo.py; None: "small"), weights
         (.safetensors), a training checkpoint (.ckpt) or an ONNX file (.onnx). engine: "auto"
-        (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" or "torch" (inference/loader.py).
+        (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" or "torch" (runtime/loader.py).
         The shipped models on the CPU need no PyTorch. threads: ONNX Runtime's threads (default
         one per core). scene_depth: the depth model run once per background for the scene
         prior: "builtin" (the default), "none", or an .onnx/.tflite file
         (inference/scene_depth.py). background_depth: the empty scene's depth for every call
         that gives none (one camera's RGB-D background; predict's forms)."""
         priors = ScenePriors(load_scene_depth_model(scene_depth), _depth_array(background_depth))
-        model = cls(load_runner(path, engine, device, threads), max_side, edges, priors)
-        model.name = model_name(path)
+        ref = resolve_model(path)
+        model = cls(load_runner(ref, engine, device, threads), max_side, edges, priors)
+        model.ref = ref
         return model
 
     def predict(self, image, background, align: bool = True, batch_size: int = 8,

@@ -84,7 +84,7 @@ def predict_manifest(model: MaskDepth, data: Path, out: Path, align: bool, batch
                      journal: Journal) -> int:
     """Predictions in the layout's prediction format (<out>/<id>_mask.png, <id>_depth.png) for
     a dataset folder or a folder of the original archives."""
-    from maskdepth.data.pairs import dataset_pairs
+    from maskdepth.io.pairs import dataset_pairs
 
     ids, pair = dataset_pairs(data)
     return _batched(model, ids, pair, out, align, batch_size, False, journal)

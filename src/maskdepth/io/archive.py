@@ -2,7 +2,7 @@
 
 `Zip` checks an archive once (duplicate and unsafe member names, absurd sizes, encryption) and
 then reads members through a compact index, from any thread or process. What the members of a
-particular dataset mean is the data layer's (data/original.py reads the original exercise's
+particular dataset mean is the data layer's (io/original.py reads the original exercise's
 archives).
 
     archive = Zip(Path("fg_bg_masks.zip"))

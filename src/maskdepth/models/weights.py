@@ -113,7 +113,7 @@ def _checkpoint_parts(path) -> tuple[MaskDepthNet, list[dict]]:
 def load_weights(path: str | os.PathLike) -> tuple[MaskDepthNet, list[dict]]:
     """The model (float32, eval mode, CPU) and lineage of a training checkpoint (.ckpt) or a
     weights file (.safetensors; any other suffix is read as one): what every PyTorch path loads
-    (inference/loader.py), `maskdepth train --init` starts from and `summary` describes."""
+    (runtime/loader.py), `maskdepth train --init` starts from and `summary` describes."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such model file; give a .safetensors or .ckpt file")

@@ -1,16 +1,19 @@
 """The named models (ZOO): each an architecture, the recipe that trains it and, once trained well
 enough to ship, a weights file inside the package.
 
-    resolve_weights("small")          # -> .../maskdepth/weights/small.safetensors
-    resolve_weights("runs/x/model.safetensors")   # any other value is a path, returned as is
-    shipped_onnx("small")             # -> .../maskdepth/weights/small.onnx (exported from the above)
+    ref = resolve_model("small")      # ModelRef: name "small", weights .../weights/small.safetensors,
+                                      # onnx .../weights/small.onnx (their export), digest (SHA-256)
+    ref = resolve_model("runs/x/model.safetensors")   # any other value is a file: name None
 
-Torch-free: the CLI's parsers and the light inference path import it.
+A name or path is resolved once, where it enters (the CLI's --checkpoint, MaskDepth.load, train
+--init), into a ModelRef that flows down to whatever opens it (runtime/loader.py); its digest is
+computed once. Torch-free: the CLI's parsers and the light inference path import it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -49,14 +52,6 @@ def shipped_models() -> list[str]:
     return [name for name in ZOO if shipped_path(name).is_file()]
 
 
-def model_name(weights: str | Path | None) -> str | None:
-    """The zoo name of a shipped weights file (or of a name), None for any other file."""
-    if weights is None or str(weights) in ZOO:
-        return DEFAULT_MODEL if weights is None else str(weights)
-    target = Path(weights).resolve()
-    return next((name for name in ZOO if shipped_path(name).resolve() == target), None)
-
-
 def model_config(name: str) -> ModelConfig:
     """A fresh copy of the architecture called `name` (a ZOO name)."""
     if name not in ZOO:
@@ -70,17 +65,45 @@ def shipped_path(name: str, suffix: str = ".safetensors") -> Path:
     return Path(str(resources.files("maskdepth") / "weights" / f"{name}{suffix}"))
 
 
-def shipped_onnx(value: str | Path | None) -> Path | None:
-    """The ONNX export shipped beside a shipped model (a name, None = small, or the path of its
-    weights file), or None for any other model or when the package holds no export of it."""
-    name = model_name(resolve_weights(value))
-    path = shipped_path(name, ".onnx") if name is not None else None
-    return path if path is not None and path.is_file() else None
+@dataclass(frozen=True)
+class ModelRef:
+    """A model resolved once: `weights` (a .safetensors, .ckpt or .onnx file), its zoo `name`
+    (None for any other file), and, computed on first use, its SHA-256 (`digest`) and the ONNX
+    export shipped beside it (`onnx`)."""
+
+    weights: Path
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return self.name or str(self.weights)
+
+    @property
+    def suffix(self) -> str:
+        """The weights file's suffix, lower case: ".safetensors", ".ckpt" or ".onnx"."""
+        return self.weights.suffix.lower()
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the weights file (hex), read once."""
+        from maskdepth.io.atomic import file_digest
+
+        return file_digest(self.weights)
+
+    @property
+    def onnx(self) -> Path | None:
+        """The ONNX export shipped beside a zoo model's weights, None for any other model or
+        when the package holds none (whether it is current is the loader's check)."""
+        path = shipped_path(self.name, ".onnx") if self.name is not None else None
+        return path if path is not None and path.is_file() else None
 
 
-def resolve_weights(value: str | Path | None) -> Path:
-    """A ZOO name (None = DEFAULT_MODEL) -> its shipped weights file; anything else is a path
-    and returned as it is. A name whose weights are not shipped is a UserError."""
+def resolve_model(value: str | Path | ModelRef | None) -> ModelRef:
+    """A ZOO name (None = DEFAULT_MODEL) -> its shipped weights; anything else is a file path
+    (a ModelRef is returned as it is; the path of a shipped model's weights keeps its name). A
+    name whose weights are not shipped, or a word that is neither a name nor a file, is a
+    UserError listing the shipped models."""
+    if isinstance(value, ModelRef):
+        return value
     name = DEFAULT_MODEL if value is None else str(value)
     if name not in ZOO:
         path = Path(value)
@@ -88,7 +111,8 @@ def resolve_weights(value: str | Path | None) -> Path:
             raise UserError(f"{name}: no shipped model of that name and no such file; shipped "
                             f"models: {', '.join(shipped_models())}; or give a .safetensors, "
                             f".ckpt or .onnx file")
-        return path
+        shipped = (n for n in shipped_models() if shipped_path(n).resolve() == path.resolve())
+        return ModelRef(path, next(shipped, None))
     path = shipped_path(name)
     if not path.is_file():
         if name == DEFAULT_MODEL:
@@ -98,4 +122,4 @@ def resolve_weights(value: str | Path | None) -> Path:
                         f"enough to beat {DEFAULT_MODEL} on the evaluation photos (see the model "
                         f"card). Train it with {ZOO[name].recipe}, or use one of: "
                         f"{', '.join(shipped_models())}")
-    return path
+    return ModelRef(path, name)

@@ -18,8 +18,8 @@ import numpy as np
 from maskdepth.io import images as imageio
 from maskdepth.io.dataset_writer import write_dataset
 from maskdepth.io.layout import SHADOW_DIR
-from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.synth.stream import batch_seed
+from maskdepth.tensors.convert import to_numpy_rgb
 
 
 def write_scene(folder: Path, scene_id: str, scene: dict) -> dict[str, str]:

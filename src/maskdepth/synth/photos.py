@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.io.images import IMAGE_SUFFIXES
-from maskdepth.io.tensors import from_numpy_image
 from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
 from maskdepth.synth.compiled import in_threads, kernel_array
@@ -35,6 +34,7 @@ from maskdepth.synth.config import CaptureConfig
 from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts
+from maskdepth.tensors.convert import from_numpy_image
 
 
 @dataclass

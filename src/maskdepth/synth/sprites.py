@@ -208,7 +208,7 @@ def load_cutouts(folder: str | Path, res: int, g: torch.Generator) -> SpriteBank
     """
     from maskdepth.errors import UserError
     from maskdepth.io.images import read_rgba
-    from maskdepth.io.tensors import from_numpy_image
+    from maskdepth.tensors.convert import from_numpy_image
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".webp"))
     if not files:

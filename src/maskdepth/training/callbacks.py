@@ -14,8 +14,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from maskdepth.io.atomic import atomic_path, remove_stale_temps
 from maskdepth.io.faults import kill_point
-from maskdepth.io.sheet import prediction_sheet
 from maskdepth.models.weights import safe_torch_load
+from maskdepth.tensors.sheet import prediction_sheet
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -12,10 +12,10 @@ from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor,
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from maskdepth.data.module import MaskDepthData
-from maskdepth.io.atomic import file_digest
 from maskdepth.io.faults import kill_after
 from maskdepth.models import MaskDepthNet, build_model
-from maskdepth.models.weights import load_weights, save_model
+from maskdepth.models.weights import save_model
+from maskdepth.runtime.loader import load_torch_model
 from maskdepth.training.callbacks import (
     AtomicCheckpointIO,
     FiniteLoss,
@@ -74,10 +74,11 @@ class WarmStart:
     digest: str
 
     @classmethod
-    def read(cls, path: str | Path) -> WarmStart:
-        """Read a .safetensors or .ckpt file (a broken one is a UserError naming it)."""
-        model, lineage = load_weights(path)
-        return cls(model, lineage, file_digest(path))
+    def read(cls, value: str | Path) -> WarmStart:
+        """Read a shipped model's name, .safetensors or .ckpt file (a broken one is a UserError
+        naming it)."""
+        loaded = load_torch_model(value)
+        return cls(loaded.network, loaded.lineage, loaded.ref.digest)
 
 
 def fit(config: TrainConfig, run: str | Path, resume: Path | None = None,

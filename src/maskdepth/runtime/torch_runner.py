@@ -1,6 +1,6 @@
 """Running a PyTorch model: on tensors (`predict_tensors`, what training's validation and the
 demo's scenes use) and as the "torch" engine's runner on numpy arrays (`TorchRunner`, see
-inference/runtime.py for the runner contract)."""
+runtime/onnx_runner.py for the runner contract)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def predict_tensors(model: nn.Module, image: torch.Tensor, background: torch.Ten
 
 class TorchRunner:
     """A MaskDepthNet run by PyTorch on its device, with the runner contract of
-    inference/runtime.py (numpy in, numpy out)."""
+    runtime/onnx_runner.py (numpy in, numpy out)."""
 
     engine = "torch"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from maskdepth.io.tensors import to_numpy_rgb
 from maskdepth.io.viz import colorize_depth, contact_sheet, grey_to_rgb
+from maskdepth.tensors.convert import to_numpy_rgb
 
 PREDICTION_TITLES = ["image", "background", "mask", "pred mask", "depth", "pred depth"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from maskdepth.data.original import is_archive_folder, open_archive
 from maskdepth.io import images as imageio
+from maskdepth.io.original import is_archive_folder, open_archive
 from maskdepth.io.validate import check
 
 Pair = Callable[[int], tuple[np.ndarray, np.ndarray]]

@@ -8,7 +8,7 @@ image, background (B, 3, H, W) float32 in [0, 1], any H and W -> (mask probabili
 float32 in [0, 1], depth (B, 1, H, W) float32 metres, rounded to the millimetres a depth PNG
 stores); `config` (the ModelConfig, or None when the file has none), `lineage` (the runs that
 shaped the weights) and `engine` ("onnx" or "torch"). The PyTorch runner lives in
-inference/predictor.py; this file needs only numpy and ONNX Runtime, so that prediction runs on
+runtime/torch_runner.py; this file needs only numpy and ONNX Runtime, so that prediction runs on
 the light install (`pip install maskdepth`).
 """
 

@@ -4,7 +4,7 @@
 
     export_onnx(model, "model.onnx")                   # dynamic batch, height and width
     validate_onnx(model, "model.onnx", 197, 213)       # {"mask_logits": 3e-8, "depth": 1e-6}
-    runner = load_onnx("model.onnx")                   # an OnnxRunner (inference/runtime.py)
+    runner = OnnxRunner("model.onnx")                  # runtime/onnx_runner.py
     outputs = runner.outputs(image, background)        # numpy; same dict as MaskDepthNet.forward
 
 The graph takes the same inputs and gives the same outputs as `MaskDepthNet.forward`:
@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskdepth.inference.runtime import INPUT_NAMES, PRIOR_INPUT, SOURCE_KEY, OnnxRunner
 from maskdepth.io.atomic import atomic_write_bytes
 from maskdepth.models.config import CONFIG_KEY
 from maskdepth.models.lineage import LINEAGE_KEY
+from maskdepth.runtime.onnx_runner import INPUT_NAMES, PRIOR_INPUT, SOURCE_KEY, OnnxRunner
 
 DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
 
@@ -77,11 +77,6 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int = 160, wi
         props[SOURCE_KEY] = source_sha256
     onnx.helper.set_model_props(proto, props)
     return atomic_write_bytes(path, proto.SerializeToString())
-
-
-def load_onnx(path: str | os.PathLike) -> OnnxRunner:
-    """An exported model, ready to run (see inference/runtime.py)."""
-    return OnnxRunner(path)
 
 
 @torch.no_grad()

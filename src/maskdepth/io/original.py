@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdepth.data.labels import label_rows, label_text
 from maskdepth.errors import UserError
 from maskdepth.io import images as imageio
 from maskdepth.io.archive import ArchiveError, Zip, safe_member
 from maskdepth.io.images import IMAGE_SUFFIXES
+from maskdepth.io.labels import label_rows, label_text
 
 MASK_LABEL = "data_label.txt"
 DEPTH_LABEL = "depth_label.txt"
