@@ -18,7 +18,6 @@ from maskdepth.training.losses import (
     gradient_l1,
     mask_loss,
     masked_l1,
-    shadow_loss,
     ssim_loss,
 )
 
@@ -156,27 +155,25 @@ def test_weights_switch_terms():
     assert none_parts == {} and none_total.item() == 0.0
     assert none_total.requires_grad  # still in the graph: a step on it is a no-op, not an error
     logits = torch.randn(2, 1, 16, 16)
-    assert set(mask_loss(logits, (logits > 0).float(), LossWeights())[1]) == {"mask_bce",
-                                                                                "mask_ssim"}
-    assert shadow_loss(logits, torch.rand_like(logits), LossWeights())[1] == {}
+    assert set(mask_loss(logits, (logits > 0).float(), LossWeights())[1]) == {
+        "mask_bce", "mask_ssim", "mask_dice"}
+    assert set(mask_loss(logits, (logits > 0).float(), LossWeights(mask_dice=0))[1]) == {
+        "mask_bce", "mask_ssim"}
 
 
-def _outputs_and_batch(shadow: bool) -> tuple[dict, dict]:
+def _outputs_and_batch() -> tuple[dict, dict]:
     pred, true = _depth_pair(size=16)
     g = torch.Generator().manual_seed(3)
     outputs = {"depth": pred.requires_grad_(True), "mask_logits": torch.randn(2, 1, 16, 16,
                                                                               generator=g)}
     batch = {"depth": true, "mask": (torch.rand(2, 1, 16, 16, generator=g) > 0.5).float()}
-    if shadow:
-        outputs["shadow_logits"] = torch.randn(2, 1, 16, 16, generator=g)
-        batch["shadow"] = torch.rand(2, 1, 16, 16, generator=g)
     return outputs, batch
 
 
 def test_module_combines_terms_and_reports_parts():
-    outputs, batch = _outputs_and_batch(shadow=True)
+    outputs, batch = _outputs_and_batch()
     total, parts = MaskDepthLoss(LossWeights())(outputs, batch)
-    assert set(parts) == DEPTH_PARTS | {"mask_bce", "mask_ssim", "depth", "mask", "total"}
+    assert set(parts) == DEPTH_PARTS | {"mask_bce", "mask_ssim", "mask_dice", "depth", "mask", "total"}
     torch.testing.assert_close(total.detach(), parts["depth"] + parts["mask"])
     torch.testing.assert_close(parts["total"], total.detach())
     assert all(not value.requires_grad for value in parts.values())
@@ -184,14 +181,10 @@ def test_module_combines_terms_and_reports_parts():
     assert outputs["depth"].grad.abs().sum() > 0
 
 
-def test_module_uses_shadow_only_when_weighted_and_present():
-    outputs, batch = _outputs_and_batch(shadow=True)
-    total, parts = MaskDepthLoss(LossWeights(shadow_bce=0.5))(outputs, batch)
-    assert {"shadow_bce", "shadow"} <= set(parts)
-    torch.testing.assert_close(parts["shadow"], 0.5 * parts["shadow_bce"])
-    torch.testing.assert_close(total.detach(), parts["depth"] + parts["mask"] + parts["shadow"])
-    del batch["shadow"]
-    assert "shadow_bce" not in MaskDepthLoss(LossWeights(shadow_bce=0.5))(outputs, batch)[1]
+def test_the_training_defaults_are_the_loss_defaults():
+    from maskdepth.training.config import TrainConfig
+
+    assert TrainConfig().loss == LossWeights()  # one default per weight
 
 
 def test_relative_depth_loss_ignores_scale_and_shift_only():

@@ -23,21 +23,23 @@ def variant(request):
 
 @pytest.mark.parametrize("height, width", [(64, 64), (33, 47), (96, 70)])
 def test_outputs_keep_the_input_size_and_documented_ranges(variant, height, width):
-    model = build_model(variant=variant, shadow_head=True, max_depth=8.0).eval()
+    model = build_model(variant=variant, max_depth=8.0).eval()
     image, background = torch.rand(2, 2, 3, height, width)
     with torch.no_grad():
         out = model(image, background)
-    assert set(out) == {"mask_logits", "depth", "shadow_logits"}
+    assert set(out) == {"mask_logits", "depth"}
     for value in out.values():
         assert value.shape == (2, 1, height, width) and value.dtype == torch.float32
         assert torch.isfinite(value).all()
     assert out["depth"].min() > 0 and out["depth"].max() < 8.0
 
 
-def test_shadow_head_is_optional():
-    model = build_model(variant="fast").eval()
-    with torch.no_grad():
-        assert "shadow_logits" not in model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+def test_a_file_with_the_retired_shadow_head_is_refused_and_one_without_reads():
+    from maskdepth.models.config import ModelConfig, stored_config
+
+    assert stored_config({"variant": "fast", "shadow_head": False}, "old.safetensors") == ModelConfig()
+    with pytest.raises(UserError, match="old.safetensors: its model has shadow_head=True"):
+        stored_config({"variant": "fast", "shadow_head": True}, "old.safetensors")
 
 
 def test_mismatched_inputs_are_refused():
@@ -57,7 +59,7 @@ def test_gradients_reach_both_heads_and_the_encoder(variant):
 
 
 def test_save_and_load_round_trip_rebuilds_the_model_without_flags(tmp_path, variant):
-    model = build_model(variant=variant, shadow_head=True, max_depth=9.0).eval()
+    model = build_model(variant=variant, max_depth=9.0).eval()
     inputs = torch.rand(1, 3, 40, 40), torch.rand(1, 3, 40, 40)
     path = save_model(model, tmp_path / "m.safetensors")
     loaded = load_model(path)

@@ -182,3 +182,11 @@ def test_a_recipe_holds_only_what_differs_from_its_base(tmp_path):
     assert load_config(configs / "continue-classic.yaml").data.sources[1].classic
     assert load_config(configs / "video.yaml").optim.weight_decay == \
         load_config(configs / "default.yaml").optim.weight_decay
+
+
+def test_a_config_saved_by_an_older_version_reads_without_its_retired_keys(tmp_path):
+    from maskdepth.training.config import TrainConfig, load_config
+
+    saved = tmp_path / "config.yaml"
+    saved.write_text("model:\n  shadow_head: false\nloss:\n  shadow_bce: 0.0\n  mask_dice: 0.5\n")
+    assert load_config(saved) == TrainConfig()

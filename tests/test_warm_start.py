@@ -28,6 +28,7 @@ from maskdepth.io.images import write_depth, write_mask, write_rgb
 from maskdepth.io.layout import RELATIVE_DEPTH_FILE, write_manifest
 from maskdepth.metrics import align_scale_shift
 from maskdepth.models.config import ModelConfig
+from maskdepth.models.lineage import config_digest
 from maskdepth.models.weights import CONFIG_KEY, load_weights, read_lineage, read_metadata
 from maskdepth.models.zoo import resolve_model, shipped_path
 from maskdepth.training.config import load_config
@@ -140,6 +141,9 @@ def test_lineage_of_a_warm_start_holds_the_parent_run_then_its_own(runs):
     assert second["init"] == file_digest(scratch / "model.safetensors")
     assert all(re.fullmatch(r"[0-9a-f]{16}", e["config_sha256"]) for e in lineage)
     assert second["config_sha256"] == recipe_digest(load_config(warm / "config.yaml"))
+    # the recipe itself is stored, and its digest is the recorded one
+    assert second["recipe"]["trainer"]["max_steps"] == 2 and "model" not in second["recipe"]
+    assert config_digest(second["recipe"]) == second["config_sha256"]
     assert second["sizes"] == [64] and second["precision"] == "32-true"
 
 
@@ -162,6 +166,7 @@ def test_summary_prints_the_lineage(runs, capsys):
         assert "from scratch" in out
         assert f"started from {file_digest(scratch / 'model.safetensors')[:16]}" in out
         assert f"total: 4 steps, {4 * BATCH} samples" in out
+        assert "recipe (what differs from the defaults): " in out and "trainer.max_steps=2" in out
         assert "GFLOPs" not in out  # --lineage-only: no stage table
 
 

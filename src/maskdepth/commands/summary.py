@@ -9,7 +9,7 @@ from maskdepth.commands import add_checkpoint_argument, add_size_argument
 
 EXAMPLE = """examples:
   maskdepth summary --variant original --size 160
-  maskdepth summary --variant fast --size 240 320 --shadow-head
+  maskdepth summary --variant fast --size 240 320
   maskdepth summary --checkpoint small                       # the shipped model: config, lineage, table
   maskdepth summary --checkpoint runs/more/model.safetensors --lineage-only
 """
@@ -31,7 +31,6 @@ def add_parser(subparsers) -> None:
     add_checkpoint_argument(parser, ".safetensors, .ckpt, or .onnx: config and lineage only",
                             default_text="none: --variant")
     add_size_argument(parser, "input size")
-    parser.add_argument("--shadow-head", action="store_true", help="include the shadow head")
     parser.add_argument("--lineage-only", action="store_true",
                         help="with --checkpoint: print only the config and lineage")
     parser.set_defaults(func=run)
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         name = model.config.variant
     else:
-        model, name = build_model(variant=args.variant, shadow_head=args.shadow_head), args.variant
+        model, name = build_model(variant=args.variant), args.variant
     print(f"{name}: input 2 x (3 x {height} x {width}); heads are upsampled to the input size")
     print(format_summary(model, height, width))
     return 0

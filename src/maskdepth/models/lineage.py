@@ -7,7 +7,11 @@ so compute spent on a model is never forgotten. One entry:
 
     {"run": "gpu-2026-11-26", "config_sha256": "3f2a...", "init": "sha256 of the start file or null",
      "steps": 2400, "samples": 38400, "sizes": [160], "precision": "32-true",
-     "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26"}
+     "hardware": "2x CPU (AMD EPYC ...)", "train_hours": 0.75, "date": "2026-11-26",
+     "recipe": {"optim": {"lr": 0.001}, ...}}
+
+"recipe" is the resolved config's values that differ from the defaults of the version that
+trained it: what config_sha256 is the digest of (runs recorded before it was kept lack it).
 
 A run started from ImageNet weights (model.pretrained) also holds "pretrained": {"package",
 "version", "file", "sha256", "licence"} (models/pretrained.py). A file averaged from runs of one
@@ -38,9 +42,14 @@ def config_digest(config: dict, defaults: dict | None = None,
     by default. item_defaults: for a list of dicts under a key (e.g. {"sources": SourceConfig's
     dict}), each item's values equal to that default are left out the same way."""
     if defaults is not None:
-        config = _changed(config, defaults, item_defaults or {})
+        config = config_changes(config, defaults, item_defaults)
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def config_changes(config: dict, defaults: dict, item_defaults: dict[str, dict] | None = None) -> dict:
+    """The entries of a config dict that differ from `defaults` (see config_digest)."""
+    return _changed(config, defaults, item_defaults or {})
 
 
 def _changed(values: dict, defaults: dict, item_defaults: dict[str, dict]) -> dict:
@@ -86,7 +95,7 @@ def hardware_name() -> str:
 # The types of a run entry's fields, where present (None is allowed for any).
 _ENTRY_TYPES = {"run": (str,), "config_sha256": (str,), "init": (str,), "steps": (int,),
                 "samples": (int,), "precision": (str,), "hardware": (str,), "date": (str,),
-                "train_hours": (int, float), "pretrained": (dict,)}
+                "train_hours": (int, float), "pretrained": (dict,), "recipe": (dict,)}
 
 
 def lineage_entries(value, where) -> list[dict]:
@@ -141,6 +150,17 @@ def _is_average(entry: dict) -> bool:
     return isinstance(entry.get("averaged"), list)
 
 
+def _recipe_text(recipe: dict, prefix: str = "") -> str:
+    """A recipe as `key.sub=value` pairs ("defaults" when empty)."""
+    pairs = []
+    for key, value in recipe.items():
+        if isinstance(value, dict) and value:
+            pairs.append(_recipe_text(value, f"{prefix}{key}."))
+        else:
+            pairs.append(f"{prefix}{key}={json.dumps(value, default=str)}")
+    return ", ".join(pairs) or "defaults"
+
+
 def format_lineage(entries: list[dict]) -> str:
     """One line per run, oldest first, and the totals; a note when nothing was recorded."""
     if not entries:
@@ -161,6 +181,8 @@ def format_lineage(entries: list[dict]) -> str:
             f"{e.get('hardware', '?')}" + (f", {hours:.2f} h" if hours is not None else "")
             + f"; config {e.get('config_sha256', '?')}"
             + (f"; started from {e['init'][:16]}" if e.get("init") else _roots(e)))
+        if isinstance(e.get("recipe"), dict):
+            lines.append(f"     recipe (what differs from the defaults): {_recipe_text(e['recipe'])}")
     total = totals(entries)
     lines.append(f"  total: {total['steps']:,} steps, {total['samples']:,} samples, "
                  f"{total['train_hours']:.2f} h of training")

@@ -86,7 +86,6 @@ class MaskDepthNet(nn.Module):
     Returns a dict:
         mask_logits:   (B, 1, H, W) foreground logits (sigmoid > batch.MASK_THRESHOLD = foreground)
         depth:         (B, 1, H, W) z-depth in metres, in (config.min_depth, config.max_depth)
-        shadow_logits: (B, 1, H, W) cast-shadow logits, only with config.shadow_head
     """
 
     def __init__(self, encoder: Encoder, decoder: nn.Module, config: ModelConfig):
@@ -96,7 +95,6 @@ class MaskDepthNet(nn.Module):
         mask_channels, depth_channels = decoder.channels
         self.mask_head = nn.Conv2d(mask_channels, 1, 3, padding=1)
         self.depth_head = nn.Conv2d(depth_channels, 1, 3, padding=1)
-        self.shadow_head = nn.Conv2d(mask_channels, 1, 3, padding=1) if config.shadow_head else None
         self.refiner = EdgeRefiner(config.refine) if config.refine else None
         mean, std = tuple(encoder.mean) * 2, tuple(encoder.std) * 2  # what its weights expect
         if config.difference:
@@ -129,8 +127,6 @@ class MaskDepthNet(nn.Module):
         raw_depth = self._head(self.depth_head, depth_features, x, height, width)
         low, high = self.config.min_depth, self.config.max_depth
         outputs["depth"] = low + (high - low) * torch.sigmoid(raw_depth)
-        if self.shadow_head is not None:
-            outputs["shadow_logits"] = self._head(self.shadow_head, mask_features, x, height, width)
         return outputs
 
     @staticmethod

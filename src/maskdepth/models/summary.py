@@ -20,8 +20,7 @@ def stages(model: MaskDepthNet) -> list[tuple[str, nn.Module]]:
         if isinstance(module, Decoder):
             prefix = f"decoder.{name}" if name else "decoder"
             found += [(f"{prefix}.stage{i + 1}", stage) for i, stage in enumerate(module.stages)]
-    heads = ("mask_head", "depth_head", "shadow_head")
-    return found + [(h, getattr(model, h)) for h in heads if getattr(model, h) is not None]
+    return found + [(h, getattr(model, h)) for h in ("mask_head", "depth_head")]
 
 
 def stage_table(model: MaskDepthNet, height: int, width: int) -> list[tuple[str, str, int]]:

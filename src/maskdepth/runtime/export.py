@@ -9,7 +9,7 @@
 
 The graph takes the same inputs and gives the same outputs as `MaskDepthNet.forward`:
 image, background (B, 3, H, W) float32 in [0, 1], any H and W; mask_logits, depth (metres)
-[, shadow_logits] (B, 1, H, W). The padding to a multiple of 32 and the crop back are traced
+(B, 1, H, W). The padding to a multiple of 32 and the crop back are traced
 from the input's shape, so they stay dynamic in the graph. The model config is stored in the
 file's metadata under the same key as in weights files, so the file describes itself.
 """

@@ -78,7 +78,7 @@ class OnnxRunner:
     def outputs(self, image: np.ndarray, background: np.ndarray, prior: np.ndarray | None = None
                 ) -> dict[str, np.ndarray]:
         """image, background (B, 3, H, W) float32 in [0, 1] -> {name: (B, 1, H, W)}, the
-        outputs of MaskDepthNet.forward (mask_logits, depth[, shadow_logits]). prior: (B, 1, H,
+        outputs of MaskDepthNet.forward (mask_logits, depth). prior: (B, 1, H,
         W) metres, 0 = unknown, for a model that takes it (None: unknown everywhere)."""
         image, background = np.asarray(image), np.asarray(background)
         if image.shape != background.shape or image.ndim != 4 or image.shape[1] != 3:

@@ -83,7 +83,7 @@ class TrainConfig:
 
     seed: int = 0
     model: ModelConfig = field(default_factory=default_model)
-    loss: LossWeights = field(default_factory=lambda: LossWeights(mask_dice=0.5))
+    loss: LossWeights = field(default_factory=LossWeights)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -205,6 +205,22 @@ def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return _merged(_read_tree(base_path, (*seen, path.resolve())), tree)
 
 
+# Keys older versions wrote (a run's config.yaml), with the one value this version has: dropped
+# when they hold it, refused when not (models/config.py RETIRED for the model's).
+RETIRED = {("model", "shadow_head"): False, ("loss", "shadow_bce"): 0.0}
+
+
+def _drop_retired(tree: dict) -> None:
+    """Remove RETIRED keys that hold their value from a config tree; refuse other values."""
+    for (section, key), kept in RETIRED.items():
+        values = tree.get(section)
+        if isinstance(values, dict) and key in values:
+            if values[key] != kept:
+                raise UserError(f"config: {section}.{key}={values[key]!r}: this maskdepth no "
+                                f"longer has it (only {kept!r}); remove the key")
+            del values[key]
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config (or start from the defaults) and apply `key=value` overrides. A config
     may name a `base:` config (relative to its own folder) and hold only what differs from it;
@@ -214,6 +230,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if "=" not in item:
             raise UserError(f"override {item!r} must look like key.sub=value, e.g. optim.lr=0.001")
         _set(tree, *item.split("=", 1))
+    _drop_retired(tree)
     config = _build(TrainConfig, tree, "")
     check_ranges(config)
     return config

@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 
 from maskdepth.data.config import SourceConfig
-from maskdepth.models.lineage import config_digest, hardware_name
+from maskdepth.models.lineage import config_changes, config_digest, hardware_name
 from maskdepth.models.registry import pretrained_provenance
 from maskdepth.training.config import TrainConfig
 
@@ -17,12 +17,16 @@ def sizes_used(config: TrainConfig, steps: int) -> list[int]:
     return [size for size, start in zip(data.sizes, data.size_steps) if start == 0 or start < steps]
 
 
+def recipe_changes(config: TrainConfig) -> dict:
+    """A run's config as its lineage stores it: the values that differ from the defaults, each
+    data source's against a default source, so config fields added later leave it unchanged."""
+    return config_changes(config.to_dict(), TrainConfig().to_dict(),
+                          {"sources": dataclasses.asdict(SourceConfig())})
+
+
 def recipe_digest(config: TrainConfig) -> str:
-    """The lineage's digest of a run's config: its values that differ from the defaults, each
-    data source's against a default source (see models/lineage.config_digest), so config
-    fields added later leave it unchanged."""
-    return config_digest(config.to_dict(), TrainConfig().to_dict(),
-                         {"sources": dataclasses.asdict(SourceConfig())})
+    """The lineage's digest of a run's config: of recipe_changes (models/lineage.config_digest)."""
+    return config_digest(recipe_changes(config))
 
 
 def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: str,
@@ -42,6 +46,7 @@ def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: 
         "hardware": hardware_name(),
         "train_hours": round(seconds / 3600, 3),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "recipe": recipe_changes(config),
     }
     if config.model.pretrained:
         entry["pretrained"] = pretrained_provenance(config.model)

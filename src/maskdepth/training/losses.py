@@ -3,7 +3,6 @@
 Tensor contract (all (B, 1, H, W) float unless stated):
     pred depth    metres, positive            true depth   metres, 0 = unknown
     mask logits   foreground logits           true mask    {0, 1}
-    shadow logits shadow logits               true shadow  [0, 1] (soft)
 
 Every depth term averages over known pixels only (true > 0) and is a finite 0, still connected to
 the autograd graph, when no pixel is known (an image with no depth must not poison the batch).
@@ -31,8 +30,7 @@ class LossWeights:
     depth_ssim: float = 1.0
     mask_bce: float = 1.0
     mask_ssim: float = 1.0
-    mask_dice: float = 0.0
-    shadow_bce: float = 0.0
+    mask_dice: float = 0.5
     depth_relative: float = 1.0  # scale-and-shift invariant L1 for samples of relative depth
     depth_silog: float = 0.0  # scale-invariant log loss (Eigen et al. 2014), metric samples
 
@@ -239,26 +237,16 @@ def mask_loss(logits: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dic
     return _weighted_sum(logits, parts, weights), parts
 
 
-def shadow_loss(logits: Tensor, true: Tensor, w: LossWeights) -> tuple[Tensor, dict[str, Tensor]]:
-    """Shadow loss: BCE with logits against soft targets true (B, 1, H, W) in [0, 1].
-
-    Returns (total, parts) with the key shadow_bce, or (graph-connected 0, {}) when its weight is 0.
-    """
-    logits, true = logits.float(), true.float()
-    parts = {"shadow_bce": bce_loss(logits, true)} if w.shadow_bce > 0 else {}
-    return _weighted_sum(logits, parts, {"shadow_bce": w.shadow_bce}), parts
-
-
 class MaskDepthLoss(nn.Module):
-    """The training loss: depth + mask (+ shadow when both sides have it and its weight is > 0).
+    """The training loss: depth + mask.
 
     forward(outputs, batch):
-        outputs: "mask_logits" (B, 1, H, W), "depth" (B, 1, H, W) metres, optional "shadow_logits".
+        outputs: "mask_logits" (B, 1, H, W), "depth" (B, 1, H, W) metres.
         batch:   "mask" (B, 1, H, W) {0, 1}, "depth" (B, 1, H, W) metres (0 = unknown),
-                 optional "shadow" (B, 1, H, W) in [0, 1], optional "relative" (B,): 1 where
+                 optional "relative" (B,): 1 where
                  depth is relative (scored by `relative_depth_loss` instead of metres).
     Returns (total, parts): total is the scalar to back-propagate; parts holds detached scalars for
-    logging: the active terms (e.g. "depth_l1", "mask_bce"), "depth", "mask", ("shadow") and "total".
+    logging: the active terms (e.g. "depth_l1", "mask_bce"), "depth", "mask" and "total".
     """
 
     def __init__(self, weights: LossWeights | None = None):
@@ -275,10 +263,5 @@ class MaskDepthLoss(nn.Module):
         mask_total, mask_parts = mask_loss(outputs["mask_logits"], batch["mask"], self.weights)
         parts = {**parts, **mask_parts, "depth": depth_total, "mask": mask_total}
         total = depth_total + mask_total
-        if self.weights.shadow_bce > 0 and "shadow_logits" in outputs and "shadow" in batch:
-            shadow_total, shadow_parts = shadow_loss(outputs["shadow_logits"], batch["shadow"],
-                                                     self.weights)
-            parts = {**parts, **shadow_parts, "shadow": shadow_total}
-            total = total + shadow_total
         parts["total"] = total
         return total, {name: value.detach() for name, value in parts.items()}
