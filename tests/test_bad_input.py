@@ -403,9 +403,9 @@ def test_an_unwritable_json_path_is_refused_before_the_work(tmp_path, capsys):
 
 
 def test_metrics_that_could_not_be_measured_are_null_in_the_json(tmp_path):
-    from maskdepth.commands.evaluate import _write_json
+    from maskdepth.evaluation.suite import write_json
 
-    _write_json(tmp_path / "m.json", {"seq: model": {"f_measure": 0.5, "boundary_f": float("nan")}})
+    write_json(tmp_path / "m.json", {"seq: model": {"f_measure": 0.5, "boundary_f": float("nan")}})
     text = (tmp_path / "m.json").read_text()
     assert "NaN" not in text
     assert json.loads(text) == {"seq: model": {"f_measure": 0.5, "boundary_f": None}}

@@ -72,7 +72,7 @@ def test_data_sets_of_one_name_are_told_apart(dataset, tmp_path, capsys):
     that tells it apart; the same set twice is refused."""
     import shutil
 
-    from maskdepth.commands.evaluate import set_names
+    from maskdepth.evaluation.suite import set_names
 
     copies = [tmp_path / "a" / "x", tmp_path / "b" / "x", tmp_path / "c"]
     for copy in copies:

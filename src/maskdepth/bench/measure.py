@@ -27,6 +27,23 @@ from maskdepth.bench.rates import (
     timed,
 )
 
+# Where the photos of the photo compositor's rates are looked for when none are given: the
+# training photos beside a checkout (docs/development.md).
+DEFAULT_PHOTOS = Path("../shared/photos")
+
+
+def photo_folder(given: Path | None) -> Path | None:
+    """The folder of backgrounds/ and foregrounds/ to measure with: `given`, else DEFAULT_PHOTOS
+    when it is there, else None (those rates are left out). A given folder without them is a
+    UserError."""
+    from maskdepth.errors import UserError
+
+    if given is None:
+        return DEFAULT_PHOTOS if (DEFAULT_PHOTOS / "backgrounds").is_dir() else None
+    if not (given / "backgrounds").is_dir() or not (given / "foregrounds").is_dir():
+        raise UserError(f"--photos {given}: needs backgrounds/ and foregrounds/ folders")
+    return given
+
 
 @dataclass
 class Settings:

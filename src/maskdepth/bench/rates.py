@@ -18,6 +18,31 @@ from maskdepth.synth.photos import PhotoCompositor
 from maskdepth.synth.stream import batch_seed
 
 
+def engine_benchmark(engine: SceneEngine | PhotoCompositor, batch_size: int, seconds: float,
+                     export_n: int, export_dir: str | Path) -> dict:
+    """`bench synth` and `bench build`: scenes per second in memory and written to disk."""
+    return {
+        "batch_size": batch_size,
+        "in_memory_scenes_per_s": round(synth_stream_rate(engine, batch_size, seconds), 1),
+        "to_disk_scenes_per_s": round(synth_export_rate(engine, export_n, batch_size, export_dir), 1),
+    }
+
+
+def model_benchmark(variant: str, height: int, width: int, batch_size: int, seconds: float) -> dict:
+    """`bench model`: a variant's parameters, GFLOPs per sample and its rates (model_rates)."""
+    from maskdepth.models import build_model
+    from maskdepth.models.summary import gflops, parameter_count
+
+    model = build_model(variant=variant)
+    return {
+        "variant": variant,
+        "batch_size": batch_size,
+        "parameters": parameter_count(model),
+        "gflops_per_sample": round(gflops(model, height, width), 2),
+        **model_rates(model, height, width, batch_size, seconds),
+    }
+
+
 def synth_stream_rate(engine: SceneEngine | PhotoCompositor, batch_size: int, seconds: float, warmup: int = 2) -> float:
     """Scenes per second rendered in memory (as a training loop would draw them)."""
     for k in range(warmup):

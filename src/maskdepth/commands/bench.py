@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskdepth.commands import positive_int
+from maskdepth.commands import add_checkpoint_argument, positive_int
 from maskdepth.commands.synth import add_scene_arguments, build_engine
 
 EXAMPLE = """examples:
@@ -38,9 +38,7 @@ def add_parser(subparsers) -> None:
                                                  "report whose video section it replaces")
     parser.add_argument("--frames", type=int, default=300, help="bench video: frames per clip")
     parser.add_argument("--runs", type=int, default=3, help="bench video: runs per clip")
-    parser.add_argument("--checkpoint", metavar="MODEL",
-                        help="bench video: a shipped model's name or a model file, as predict "
-                             "takes it (default: the default model)")
+    add_checkpoint_argument(parser, "bench video: as predict takes it", default_text="the default model")
     parser.add_argument("--max-side", type=positive_int,
                         help="bench video: the working size, longer side in px (default: the "
                              "video profile's, as predict --video)")
@@ -48,7 +46,8 @@ def add_parser(subparsers) -> None:
                         help="bench all: tiny sizes and short timings (a smoke run, not figures)")
     parser.add_argument("--photos", type=Path,
                         help="bench all: a folder with backgrounds/ and foregrounds/ for the "
-                             "photo compositor's rates (default ../shared/photos if present)")
+                             "photo compositor's rates (default ../shared/photos if present); "
+                             "bench video: photo-textured clips instead of rendered rooms")
     parser.add_argument("--batch-size", type=int, help="default 64 (synth), 8 (model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each rate")
     parser.add_argument("--variant", default=ZOO[DEFAULT_MODEL].config.variant, choices=VARIANT_NAMES,
@@ -62,14 +61,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.bench.rates import machine
+    from maskdepth.bench.rates import engine_benchmark, machine, model_benchmark
 
     if args.what == "all":
         return _bench_all(args)
     if args.what == "video":
         return _bench_video(args)
     results = {"machine": machine(), "size": args.size}
-    results.update(_bench_model(args) if args.what == "model" else _bench_synth(args))
+    if args.what == "model":
+        results.update(model_benchmark(args.variant, *args.size, args.batch_size or 8, args.seconds))
+    else:
+        engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
+        results.update(engine_benchmark(engine, args.batch_size or 64, args.seconds, args.export_n,
+                                        args.export_dir))
     for key, value in results.items():
         print(f"{key:>24}: {value}")
     if args.json:
@@ -81,20 +85,15 @@ def run(args: argparse.Namespace) -> int:
 def _bench_all(args: argparse.Namespace) -> int:
     import sys
 
-    from maskdepth.bench.measure import Settings, measure
+    from maskdepth.bench.measure import Settings, measure, photo_folder
     from maskdepth.bench.report import kept_sections, render
     from maskdepth.errors import UserError
     from maskdepth.io.atomic import atomic_write_bytes
 
     if args.out is None:
         raise UserError("bench all needs --out REPORT.md (e.g. docs/BENCHMARKS.md)")
-    photos = args.photos
-    if photos is None and Path("../shared/photos/backgrounds").is_dir():
-        photos = Path("../shared/photos")
-    if photos is not None and not (photos / "backgrounds").is_dir():
-        raise UserError(f"--photos {photos}: needs backgrounds/ and foregrounds/ folders")
     settings = Settings(tiny=args.tiny, seconds=0.3 if args.tiny else min(args.seconds, 5.0),
-                        photos=photos, export_dir=args.export_dir)
+                        photos=photo_folder(args.photos), export_dir=args.export_dir)
     results = measure(settings, progress=lambda what: print(f"measuring {what} ...",
                                                             file=sys.stderr, flush=True))
     command = "maskdepth bench all --out " + str(args.out) + (" --tiny" if args.tiny else "")
@@ -107,10 +106,11 @@ def _bench_all(args: argparse.Namespace) -> int:
 
 
 def _bench_video(args: argparse.Namespace) -> int:
+    from maskdepth.bench.measure import photo_folder
     from maskdepth.bench.video import render_video, replace_section, video_benchmark
     from maskdepth.io.atomic import atomic_write_bytes
 
-    photos = args.photos if args.photos is not None and args.photos.is_dir() else None
+    photos = photo_folder(args.photos) if args.photos is not None else None  # rendered rooms
     sizes = ((96, 64),) if args.tiny else ((1280, 720), (640, 480))
     results = video_benchmark(sizes, 16 if args.tiny else args.frames, args.runs, photos,
                               args.max_side, args.checkpoint)
@@ -128,19 +128,6 @@ def _bench_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_synth(args: argparse.Namespace) -> dict:
-    from maskdepth.bench.rates import synth_export_rate, synth_stream_rate
-
-    batch_size = args.batch_size or 64
-    engine = build_engine(args) if args.what == "synth" else _build_compositor(args)
-    return {
-        "batch_size": batch_size,
-        "in_memory_scenes_per_s": round(synth_stream_rate(engine, batch_size, args.seconds), 1),
-        "to_disk_scenes_per_s": round(
-            synth_export_rate(engine, args.export_n, batch_size, args.export_dir), 1),
-    }
-
-
 def _build_compositor(args: argparse.Namespace):
     """The PhotoCompositor of `maskdepth build` for the scene options given."""
     from maskdepth.commands.build import build_compositor
@@ -149,20 +136,3 @@ def _build_compositor(args: argparse.Namespace):
     if args.backgrounds is None or args.foregrounds is None:
         raise UserError("bench build needs --backgrounds and --foregrounds (photo folders)")
     return build_compositor(args)
-
-
-def _bench_model(args: argparse.Namespace) -> dict:
-    from maskdepth.bench.rates import model_rates
-    from maskdepth.models import build_model
-    from maskdepth.models.summary import gflops, parameter_count
-
-    height, width = args.size
-    model = build_model(variant=args.variant)
-    batch_size = args.batch_size or 8
-    return {
-        "variant": args.variant,
-        "batch_size": batch_size,
-        "parameters": parameter_count(model),
-        "gflops_per_sample": round(gflops(model, height, width), 2),
-        **model_rates(model, height, width, batch_size, args.seconds),
-    }

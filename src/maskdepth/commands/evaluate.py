@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from maskdepth.commands import (
@@ -24,13 +23,6 @@ EXAMPLE = """examples:
                       (the engine's exact empty-scene depth as the scene prior: the RGB-D case)
   maskdepth evaluate --checkpoint small --data rooms --scene-depth-model none   (the network alone)
 """
-
-SHOWN = ("mask_iou", "mask_dice", "mask_acc", "mask_bf", "depth_rmse", "depth_absrel",
-         "depth_log10", "depth_d1", "depth_d2", "depth_d3", "depth_si_rmse", "depth_si_d1",
-         "depth_rank", "depth_fg_rmse", "depth_fg_absrel", "depth_fg_d1", "depth_bg_rmse",
-         "depth_bg_absrel", "depth_bg_d1", "depth_ssi_mae",
-         "depth_ssi_rmse")
-
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -77,22 +69,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskdepth.data.config import DataConfig
     from maskdepth.errors import UserError
     from maskdepth.evaluation.cdnet import is_cdnet
-    from maskdepth.evaluation.evaluate import (
-        engine_background_depth,
-        engine_set,
-        evaluate_set,
-        folder_background_depth,
-        manifest_set,
-    )
+    from maskdepth.evaluation.suite import Request, check_json_path, run_suite, tables, write_json
     from maskdepth.inference.api import DEFAULT_SCENE_DEPTH, MaskDepth
     from maskdepth.metrics import format_table
 
     if args.checkpoint is None and not args.baselines:
         raise UserError("give --checkpoint (a model to evaluate), --baselines, or both")
-    _check_json_path(args.json)
+    check_json_path(args.json)
     if args.save_predictions is not None and args.save_predictions.exists():
         from maskdepth.io.outputs import refuse_links
 
@@ -101,132 +86,15 @@ def run(args: argparse.Namespace) -> int:
     if args.background is not None and not videos:
         raise UserError("--background is for CDnet-layout videos (input/, groundtruth/); a "
                         "dataset folder names each sample's background in its manifest")
-    datasets = [path for path in args.data if path not in videos]
-    sets = {name: (lambda p=path: manifest_set(p))
-            for name, path in zip(set_names(datasets), datasets)}
-    height, width = args.size
-    if args.engine_count > 0 or not (sets or videos):
-        count = args.engine_count or DataConfig.val_count
-        seed = DataConfig.val_seed if args.engine_seed is None else args.engine_seed
-        sets[f"engine{height}" if height == width else f"engine{height}x{width}"] = lambda: engine_set(count, seed, args.size)
+    request = Request([path for path in args.data if path not in videos], videos,
+                      args.engine_count, args.engine_seed, args.size, args.baselines,
+                      args.save_predictions, args.background_depth, args.raw, args.max_side,
+                      args.background)
     model = (MaskDepth.load(args.checkpoint, device=args.device, engine=args.engine,
                             max_side=args.max_side, edges=args.edges,
                             scene_depth=args.scene_depth_model or DEFAULT_SCENE_DEPTH)
              if args.checkpoint else None)
-    depths, extra = {}, None
-    if args.background_depth == "engine":
-        depths = {name: engine_background_depth for name in sets if name.startswith("engine")}
-        if not depths:
-            raise UserError("--background-depth engine is the engine scenes' own depth; add "
-                            "--engine-count N, or give a folder of <id>_depth.png for --data")
-    elif args.background_depth is not None:
-        folder = Path(args.background_depth)
-        if not folder.is_dir():
-            raise UserError(f"--background-depth {folder}: not a folder; give a folder of "
-                            f"<id>_depth.png or 'engine'")
-        depths = {name: folder_background_depth(folder) for name in sets if not name.startswith("engine")}
-    if model is not None:
-        prior = model.scene_depth_source if not depths else \
-            f"background depth ({args.background_depth}), else {model.scene_depth_source}"
-        print(f"scene prior: {prior}")
-        extra = {"scene prior": {"source": prior}}
-    results: dict[str, dict[str, float]] = {}
-    for name, make in sets.items():
-        total, batches = make()
-        save_dir = args.save_predictions / name if args.save_predictions else None
-        for method, values in evaluate_set(model, batches, total, args.baselines, save_dir, name,
-                                           args.raw, depths.get(name)).items():
-            results[f"{name}: {method}"] = values
-    if videos:
-        video_results = _evaluate_videos(videos, model, args)
-        print(format_table(video_results))
-        print()
-        results.update(video_results)
-    if not sets:
-        _write_json(args.json, results, extra)
-        return 0
-    mask_rows = {row: {k: v for k, v in values.items() if k.startswith("mask")}
-                 for row, values in results.items() if any(k.startswith("mask") for k in values)}
-    depth_rows = {row: {k: values[k] for k in SHOWN if k in values and k.startswith("depth")}
-                  for row, values in results.items() if any(k.startswith("depth") for k in values)}
-    print(format_table(mask_rows))
-    if depth_rows:
-        print()
-        print(format_table(depth_rows))
-    _write_json(args.json, results, extra)
+    results, extra = run_suite(model, request)
+    print("\n\n".join(format_table(rows) for rows in tables(results)))
+    write_json(args.json, results, extra)
     return 0
-
-
-def _evaluate_videos(roots: list[Path], model, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """CDnet's measures of the model (the frames in order through the stream session `maskdepth
-    predict --video` runs: video's working size unless --max-side, the empty scene aligned once
-    and checked again; --raw: not aligned) and, with --baselines, of the classical baselines, on
-    every sequence under `roots`."""
-    from maskdepth.evaluation.baselines import BASELINES
-    from maskdepth.evaluation.cdnet import evaluate_sequences, find_sequences, per_pair
-    from maskdepth.inference.session import StreamSession
-
-    def stream(empty):
-        session = StreamSession(model, empty, align=not args.raw, steady=False, max_side=args.max_side)
-        return lambda frame: session.predict([frame], session.frames)[0].mask
-
-    methods = {"model": stream} if model is not None else {}
-    if args.baselines:
-        methods.update({name: per_pair(mask_of) for name, mask_of in BASELINES.items()})
-    sequences = [sequence for root in roots for sequence in find_sequences(root)]
-    return evaluate_sequences(sequences, methods, args.background)
-
-
-def set_names(paths: list[Path]) -> list[str]:
-    """Each data set's name in tables, JSON and --save-predictions: its folder's name (a
-    manifest file's folder), with as many parent folders as it takes to tell the sets apart
-    (a/x, b/x). The same set given twice is a UserError."""
-    import os
-
-    from maskdepth.errors import UserError
-
-    folders = [Path(os.path.abspath(p.parent if p.suffix.lower() == ".csv" else p)) for p in paths]
-    for k, folder in enumerate(folders):
-        if folder in folders[:k]:
-            raise UserError(f"--data {paths[k]}: the same data set as {paths[folders.index(folder)]}; "
-                            f"give each set once")
-    def name(folder: Path) -> str:
-        others = [f for f in folders if f != folder]
-        depth = 1
-        while any(f.parts[-depth:] == folder.parts[-depth:] for f in others):
-            depth += 1
-        return "/".join(folder.parts[-depth:])
-
-    return [name(folder) for folder in folders]
-
-
-def _check_json_path(path: Path | None) -> None:
-    """Refuse a --json path that cannot be written, before the work (not after it)."""
-    import os
-
-    from maskdepth.errors import UserError
-
-    if path is None:
-        return
-    if path.is_dir():
-        raise UserError(f"--json {path} is a folder; give the file to write, e.g. {path / 'metrics.json'}")
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"--json {path}: cannot write under {folder}; choose another path")
-
-
-def _write_json(path: Path | None, results: dict, extra: dict | None = None) -> None:
-    """The results as JSON; a value that could not be measured (NaN) is written as null, which
-    every JSON reader accepts (a bare NaN is not JSON). extra: rows that are not metrics (the
-    scene prior's source)."""
-    import math
-
-    from maskdepth.io.atomic import atomic_write_bytes
-
-    if path is not None:
-        clean = {row: {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                       for k, v in values.items()} for row, values in results.items()}
-        clean.update(extra or {})
-        atomic_write_bytes(path, json.dumps(clean, indent=2, allow_nan=False).encode())
