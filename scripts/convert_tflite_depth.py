@@ -24,9 +24,14 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import onnx
-import tflite
-from onnx import TensorProto, helper, numpy_helper
+
+try:
+    import onnx
+    import tflite
+    from onnx import TensorProto, helper, numpy_helper
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"convert_tflite_depth.py needs {missing.name}: pip install tflite onnx "
+                     f"ai-edge-litert") from None
 
 OPSET = 17
 NAMES = {code: name for name, code in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}

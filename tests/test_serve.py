@@ -577,7 +577,7 @@ def test_heavy_requests_past_the_queue_get_503(model):
 
 def test_eight_clients_at_once_are_all_answered_and_health_stays_up(model):
     """A bounded load test: 8 clients, 3 requests each, against a server on 127.0.0.1, while
-    /health is polled. Speed is measured by scripts/serve_load.py, not asserted here; this checks
+    /health is polled. Speed is measured by `maskdepth bench serve`, not asserted here; this checks
     that everything is answered and nothing stalls (each call's timeout) or balloons: the
     memory the process holds grows by less than 1 GiB over the load (read with each /health)."""
     import httpx

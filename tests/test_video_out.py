@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -345,3 +346,46 @@ def test_predict_video_on_a_real_full_disk_fails_in_one_line(tmp_path):
             assert not [p for p in disk.rglob("*") if ".tmp" in p.name], size
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_bench_video_sizes_scores_footage_and_stills_at_each_size(tmp_path, capsys):
+    """`bench video-sizes` on a dataset folder run as a still camera, at two working sizes."""
+    from maskdepth.cli import main
+
+    assert main(["synth", "--out", str(tmp_path / "scenes"), "--n", "2", "--size", "64"]) == 0
+    report = tmp_path / "sizes.json"
+    assert main(["bench", "video-sizes", "--sizes", "48", "64", "--data", str(tmp_path / "scenes"),
+                 "--json", str(report)]) == 0
+    figures = json.loads(report.read_text())
+    assert set(figures) == {"48", "64"}
+    for row in figures.values():
+        (stills,) = row.values()
+        assert stills["pairs"] == 2 and 0 <= stills["iou"] <= 1 and 0 <= stills["boundary_f"] <= 1
+
+
+def test_bench_serve_answers_every_prediction(tmp_path):
+    from maskdepth.cli import main
+
+    report = tmp_path / "serve.json"
+    assert main(["bench", "serve", "--clients", "2", "--requests", "1", "--size", "48", "64",
+                 "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["answered"] == 2 and result["codes"] == {"200": 2} and result["size"] == "64x48"
+    assert result["health_idle_ms"] > 0 and result["server_peak_mib"] > 50
+
+
+@pytest.mark.slow
+def test_bench_webcam_reads_the_live_rate_in_a_browser(tmp_path):
+    import shutil
+
+    from maskdepth.bench.clip import make_clip
+    from maskdepth.cli import main
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium and chromium-driver are not installed (.ci/run installs them)")
+    clip, _ = make_clip(tmp_path / "clip.mp4", (320, 240), 60)
+    report = tmp_path / "webcam.json"
+    assert main(["bench", "webcam", "--clip", str(clip), "--size", "240", "320", "--seconds", "2",
+                 "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["size"] == "320x240" and result["fps"] > 0 and result["working_size"] != "-"

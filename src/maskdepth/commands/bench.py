@@ -16,6 +16,9 @@ EXAMPLE = """examples:
   maskdepth bench model --variant fast --size 160 --batch-size 8
   maskdepth bench video --out docs/BENCHMARKS.md          (the video targets, ~3 min: its section)
   maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~20 min)
+  maskdepth bench video-sizes --sizes 160 224 --data ../shared/realvideo ../shared/realdev/clean
+  maskdepth bench serve --clients 8 --requests 3 --size 480 640
+  maskdepth bench webcam --clip clip.mp4 --size 480 640 --seconds 20   (needs Chromium)
 """
 
 
@@ -26,13 +29,17 @@ def add_parser(subparsers) -> None:
                     "build: the same for cut-outs composed over photos (maskdepth build). "
                     "model: a variant's parameters, GFLOPs and images/s for inference and training. "
                     "video: the default predict command on 300-frame clips at 1280x720 and "
-                    "640x480, wall clock with start-up, and the cost of each stage.",
+                    "640x480, wall clock with start-up, and the cost of each stage. "
+                    "video-sizes: video quality at several working sizes on footage (CDnet "
+                    "layout) and datasets run as a still camera. serve: the web server under "
+                    "load (latency, status codes, peak memory). webcam: the page's live mode in "
+                    "headless Chromium.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models.config import VARIANT_NAMES
     from maskdepth.models.zoo import DEFAULT_MODEL, ZOO
 
-    parser.add_argument("what", choices=["all", "synth", "build", "model", "video"],
-                        help="what to measure")
+    parser.add_argument("what", choices=["all", "synth", "build", "model", "video", "video-sizes",
+                                         "serve", "webcam"], help="what to measure")
     parser.add_argument("--out", type=Path, help="bench all: the Markdown report to write "
                                                  "(e.g. docs/BENCHMARKS.md); bench video: the "
                                                  "report whose video section it replaces")
@@ -55,6 +62,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--export-n", type=int, default=1000, help="scenes written for the disk rate")
     parser.add_argument("--export-dir", default=".",
                         help="where the disk-rate scenes are written (then deleted); default .")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[160, 224, 288, 320],
+                        help="bench video-sizes: working sizes, longer side in px")
+    parser.add_argument("--data", type=Path, nargs="+", default=[],
+                        help="bench video-sizes: CDnet-layout footage and dataset folders")
+    parser.add_argument("--clients", type=positive_int, default=8, help="bench serve: clients")
+    parser.add_argument("--requests", type=positive_int, default=3,
+                        help="bench serve: predictions each client posts")
+    parser.add_argument("--clip", type=Path, help="bench webcam: the clip the fake camera plays "
+                                                  "(scripts/make_clip.py)")
     parser.add_argument("--json", type=Path, help="also write the results here (JSON)")
     add_scene_arguments(parser)
     parser.set_defaults(func=run)
@@ -67,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         return _bench_all(args)
     if args.what == "video":
         return _bench_video(args)
+    if args.what in ("video-sizes", "serve", "webcam"):
+        return _bench_use(args)
     results = {"machine": machine(), "size": args.size}
     if args.what == "model":
         results.update(model_benchmark(args.variant, *args.size, args.batch_size or 8, args.seconds))
@@ -125,6 +143,42 @@ def _bench_video(args: argparse.Namespace) -> int:
         print(f"wrote its section of {args.out}")
     if args.json:
         atomic_write_bytes(args.json, json.dumps(results, indent=2).encode())
+    return 0
+
+
+def _bench_use(args: argparse.Namespace) -> int:
+    """bench video-sizes, serve and webcam: measured as a user runs the product."""
+    from maskdepth.errors import UserError
+    from maskdepth.io.atomic import atomic_write_bytes
+
+    if args.what == "video-sizes":
+        from maskdepth.bench.video_sizes import video_sizes
+        from maskdepth.inference.api import MaskDepth
+
+        if not args.data:
+            raise UserError("bench video-sizes needs --data: CDnet-layout footage or dataset folders")
+        missing = [str(p) for p in args.data if not p.exists()]
+        if missing:
+            raise UserError(f"--data {' '.join(missing)}: no such folder")
+        model = MaskDepth.load(args.checkpoint, scene_depth="none")
+        results = video_sizes(model, args.sizes, args.data,
+                              progress=lambda side, row: print(side, json.dumps(row), flush=True))
+    elif args.what == "serve":
+        from maskdepth.bench.serve_load import serve_load
+
+        results = serve_load(args.clients, args.requests, args.size)
+        for key, value in results.items():
+            print(f"{key:>20}: {value}")
+    else:
+        from maskdepth.bench.webcam import webcam_rate
+
+        if args.clip is None:
+            raise UserError("bench webcam needs --clip (make one with scripts/make_clip.py)")
+        results = webcam_rate(args.clip, args.size, args.seconds)
+        for key, value in results.items():
+            print(f"{key:>14}: {value}")
+    if args.json:
+        atomic_write_bytes(args.json, json.dumps(results, indent=2, default=str).encode())
     return 0
 
 

@@ -1,38 +1,31 @@
 """The web page's live mode, measured as a user runs it: server and browser on this machine.
 
-    python scripts/bench_webcam.py --clip clip.mp4 --size 640x480 --seconds 20
+    maskdepth bench webcam --clip clip.mp4 --size 480 640 --seconds 20
 
 Starts `maskdepth serve`, opens the page in headless Chromium whose fake camera plays the clip
 (make one with scripts/make_clip.py; its first frame is taken as the empty scene), captures the
 empty scene, starts live mode and, after a warm-up, reads the page's own frames/s, latency and
-model time for `--seconds`. Needs chromium and chromedriver (installed by .ci/run) and selenium.
+model time. Needs chromium and chromedriver (installed by .ci/run) and selenium (the test extra).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
 
+from maskdepth.bench.serve_load import free_port, start_server
+from maskdepth.errors import UserError
 from maskdepth.io.video import read_frames
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+PAGE_SIZES = ((240, 320), (480, 640))  # (height, width): the camera sizes the page offers
 
 
 def _write_y4m(path: Path, clip: Path, size: tuple[int, int], fps: int) -> None:
-    """The clip as raw YUV4MPEG2 (what Chromium's fake camera plays), resized to `size`."""
+    """The clip as raw YUV4MPEG2 (what Chromium's fake camera plays), resized to (width, height)."""
     width, height = size
     with open(path, "wb") as file:
         file.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
@@ -42,11 +35,18 @@ def _write_y4m(path: Path, clip: Path, size: tuple[int, int], fps: int) -> None:
 
 
 def _browser(camera: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+    """Headless Chromium whose fake camera plays `camera` (a .y4m file)."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ModuleNotFoundError:
+        raise UserError('bench webcam drives a browser with selenium: pip install "maskdepth[test]"') from None
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or shutil.which("chromedriver") is None:
+        raise UserError("bench webcam needs chromium and chromedriver (Debian: apt-get install "
+                        "chromium chromium-driver)")
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+    options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                  "--window-size=1400,1000", "--use-fake-ui-for-media-stream",
                  "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"):
@@ -62,60 +62,46 @@ def _wait(condition, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", type=Path, required=True, help="scripts/make_clip.py's clip")
-    parser.add_argument("--size", default="640x480", choices=["320x240", "640x480"])
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--warmup", type=float, default=5)
-    args = parser.parse_args()
+def webcam_rate(clip: Path, size: tuple[int, int] = (480, 640), seconds: float = 20,
+                warmup: float = 5) -> dict:
+    """Live mode's frames/s over `seconds` after `warmup`, and the page's own figures, for a
+    camera of `size` (height, width; one of PAGE_SIZES) playing `clip`."""
+    if tuple(size) not in PAGE_SIZES:
+        raise UserError(f"--size {size[0]} {size[1]}: the page offers "
+                        f"{', '.join(f'{h} {w}' for h, w in PAGE_SIZES)}")
+    if not Path(clip).is_file():
+        raise UserError(f"--clip {clip}: no such file; make one with scripts/make_clip.py")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    width, height = (int(v) for v in args.size.split("x"))
-    port = _free_port()
+    height, width = size
     with tempfile.TemporaryDirectory() as folder:
         camera = Path(folder) / "camera.y4m"
-        _write_y4m(camera, args.clip, (width, height), 25)
-        server = subprocess.Popen([sys.executable, "-m", "maskdepth", "serve", "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env={**os.environ})
+        _write_y4m(camera, clip, (width, height), 25)
+        port = free_port()
+        server = start_server(port)
         browser = _browser(camera)
         try:
-            _wait(lambda: _answers(port), 120)
             browser.get(f"http://127.0.0.1:{port}/")
             element = lambda name: browser.find_element(By.ID, name)
             element("tab-webcam").click()
-            Select(element("size")).select_by_visible_text(args.size)
+            Select(element("size")).select_by_visible_text(f"{width}x{height}")
             element("camera-start").click()
             _wait(lambda: not element("capture").get_attribute("disabled"))
             element("capture").click()
             _wait(lambda: not element("live").get_attribute("disabled"))
             element("live").click()
-            time.sleep(args.warmup)
+            time.sleep(warmup)
             first = int(element("frames").text)
-            time.sleep(args.seconds)
+            time.sleep(seconds)
             frames = int(element("frames").text) - first
-            print(f"{args.size}: {frames / args.seconds:.1f} frames/s over {args.seconds:g} s "
-                  f"(the page's 3 s window: {element('fps').text}); latency "
-                  f"{element('latency').text} ms, server's model and edges "
-                  f"{element('model-ms').text} ms a frame")
+            result = {"size": f"{width}x{height}", "seconds": seconds,
+                      "fps": round(frames / seconds, 1), "page_fps": element("fps").text,
+                      "latency_ms": element("latency").text, "model_ms": element("model-ms").text,
+                      "working_size": element("live-size").text}
             element("live").click()
         finally:
             browser.quit()
             server.terminate()
             server.wait(timeout=30)
-
-
-def _answers(port: int) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-if __name__ == "__main__":
-    main()
+    return result
