@@ -121,7 +121,7 @@ def test_an_engine_source_takes_surface_textures_and_desk_things_and_refuses_bad
     from maskdepth.data.sources import EngineSource
     from maskdepth.errors import UserError
     from maskdepth.synth.config import SceneConfig
-    from maskdepth.synth.engine import SceneEngine
+    from maskdepth.synth.engine.scene_engine import SceneEngine
 
     source = SourceConfig(kind="engine", photo_textures="surfaces", desk_things_p=0.6)
     engine = EngineSource(source, seed=0).make_renderer(32, None)

@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from conftest import small_config
-from maskdepth.synth import KEYS, SceneEngine, objects
-from maskdepth.synth import room as rooms
+from maskdepth.synth import KEYS, SceneEngine
 from maskdepth.synth.capture import apply_capture, apply_capture_torch, sample_capture
-from maskdepth.synth.scene import render_rooms, render_rooms_torch, sample_rooms
+from maskdepth.synth.engine import objects
+from maskdepth.synth.engine import room as rooms
+from maskdepth.synth.engine.scene import render_rooms, render_rooms_torch, sample_rooms
 from maskdepth.synth.sprites import furniture, people
 from parity import assert_same_capture, assert_same_render
 

@@ -12,10 +12,10 @@ import torch
 
 from conftest import small_config
 from maskdepth.synth import SceneEngine
-from maskdepth.synth import room as rooms
-from maskdepth.synth.furniture import BOX_SLOTS, CLEARANCE, Boxes, sample_furniture
-from maskdepth.synth.pieces import desk, desk_things
-from maskdepth.synth.scene import render_rooms, render_rooms_torch, sample_rooms
+from maskdepth.synth.engine import room as rooms
+from maskdepth.synth.engine.furniture import BOX_SLOTS, CLEARANCE, Boxes, sample_furniture
+from maskdepth.synth.engine.pieces import desk, desk_things
+from maskdepth.synth.engine.scene import render_rooms, render_rooms_torch, sample_rooms
 from parity import assert_same_render
 
 SIZE = 65  # odd: the middle pixel's ray runs exactly along the optical axis

@@ -20,9 +20,9 @@ from maskdepth.io.journal import JOURNAL_NAME
 from maskdepth.io.layout import read_manifest
 from maskdepth.io.validate import validate
 from maskdepth.synth import CaptureConfig
-from maskdepth.synth.build import build_renderer
 from maskdepth.synth.export import export_dataset
-from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+from maskdepth.synth.photos.build import build_renderer
+from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig
 from parity import assert_same_render
 
 GREY = 128
@@ -228,7 +228,7 @@ def test_bench_build_measures_both_rates(tmp_path, photo_folders):
 def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(tmp_path):
     """A photo whose red rises from 0 to 255 across it: a whole-photo tile spans most of it, a
     surface crop (6-20 % of a side) only a fifth of it at most."""
-    from maskdepth.synth.photos import texture_crops
+    from maskdepth.synth.photos.compositor import texture_crops
 
     ramp = np.zeros((120, 160, 3), np.uint8)
     ramp[..., 0] = np.linspace(0, 255, 160).round().astype(np.uint8)
@@ -244,7 +244,7 @@ def test_surface_textures_are_small_patches_and_room_textures_keep_whole_photos(
 
 def test_room_textures_are_what_the_engine_cut_before_surface_textures_existed(tmp_path):
     """Figures of a fixed seed's room textures as the code before photo_textures cut them."""
-    from maskdepth.synth.photos import texture_crops
+    from maskdepth.synth.photos.compositor import texture_crops
 
     rng = np.random.default_rng(0)
     for i in range(3):

@@ -13,8 +13,8 @@ from maskdepth.data.transforms import random_flip
 from maskdepth.errors import UserError
 from maskdepth.synth import SceneEngine
 from maskdepth.synth.capture import apply_jpeg
-from maskdepth.synth.renderers import KernelRenderer, TorchRenderer, make_renderer
-from maskdepth.synth.scene import sample_rooms
+from maskdepth.synth.engine.renderers import KernelRenderer, TorchRenderer, make_renderer
+from maskdepth.synth.engine.scene import sample_rooms
 from maskdepth.training.config import load_config
 from parity import assert_same_engine_batch
 
@@ -54,7 +54,7 @@ def test_jpeg_is_the_same_codec_for_both_renderers():
 def test_scenes_moved_to_another_device_hold_no_tensor_left_behind():
     """On the meta device (shapes without data) a CPU tensor left in the scene parameters, or
     made inside the PyTorch renderer, would raise: what a GPU run would hit first."""
-    from maskdepth.synth.scene import render_rooms_torch
+    from maskdepth.synth.engine.scene import render_rooms_torch
 
     engine = SceneEngine(small_config(**EFFECTS), seed=1)
     scenes = sample_rooms(3, engine.config, engine.textures, engine.sprites, engine.pickers,

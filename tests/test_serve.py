@@ -49,7 +49,7 @@ def pair(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     folder = tmp_path_factory.mktemp("pair")
     if os.environ.get("MASKDEPTH_SCREENSHOTS") and PHOTOS.is_dir():
         from maskdepth.synth import CaptureConfig
-        from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+        from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig
 
         config = PhotoConfig(height=240, width=320, objects=(1, 1), object_height=(0.7, 0.9),
                              capture=CaptureConfig.clean())

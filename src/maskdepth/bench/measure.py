@@ -81,7 +81,7 @@ def _engine_rates(settings: Settings) -> dict:
            "engine_disk": synth_export_rate(engine, batch * (1 if settings.tiny else 8), batch,
                                             settings.export_dir)}
     if settings.photos is not None:
-        from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+        from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig
 
         compositor = PhotoCompositor(settings.photos / "backgrounds",
                                      settings.photos / "foregrounds",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from maskdepth.synth.engine import SceneEngine
+from maskdepth.synth.engine.scene_engine import SceneEngine
 from maskdepth.synth.export import export_dataset, seeded
-from maskdepth.synth.photos import PhotoCompositor
+from maskdepth.synth.photos.compositor import PhotoCompositor
 from maskdepth.synth.stream import batch_seed
 
 
@@ -58,8 +58,8 @@ def engine_stages(engine: SceneEngine, batch_size: int, repeats: int = 5) -> dic
     """Wall milliseconds per scene of each stage of `SceneEngine.render` (best of `repeats`
     batches), and of encoding its five PNG files on one thread."""
     from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
+    from maskdepth.synth.engine.scene import render_rooms, sample_rooms
     from maskdepth.synth.export import split_scenes, write_scene
-    from maskdepth.synth.scene import render_rooms, sample_rooms
 
     cfg = engine.config
     g = torch.Generator().manual_seed(1)

@@ -115,7 +115,7 @@ def _limits(results: dict) -> list[str]:
              (f"**Scene engine.** Wall milliseconds per scene of each stage on {os.cpu_count()} "
              "cores (best of several batches): " + ", ".join(f"{name} {ms:.2f}" for name, ms in engine.items()) +
              f". In memory that allows about {1000 / in_memory:.0f} scenes/s; 1,000 needs 1 ms. "
-             "The render and capture kernels (synth/room_kernels.py, capture_kernels.py) split "
+             "The render and capture kernels (synth/kernels/room.py, kernels/capture.py) split "
              "each batch across the cores; what "
              "is left is per-pixel arithmetic (texture and sprite look-ups, 1 / distance, "
              "exposure) and memory traffic: a batch of 64 scenes at 160 px is 20 MB of float32 "

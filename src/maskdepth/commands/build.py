@@ -46,7 +46,7 @@ def build_compositor(args: argparse.Namespace):
     """The PhotoCompositor for --backgrounds, --foregrounds, --size, --clean and --seed (shared
     with `maskdepth bench build`)."""
     from maskdepth.synth import CaptureConfig
-    from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+    from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig
 
     height, width = args.size
     config = PhotoConfig(height=height, width=width)
@@ -58,8 +58,8 @@ def build_compositor(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from maskdepth.errors import UserError
     from maskdepth.io.images import write_rgb
-    from maskdepth.synth.build import build_renderer, combinations
     from maskdepth.synth.export import export_dataset
+    from maskdepth.synth.photos.build import build_renderer, combinations
     from maskdepth.synth.preview import dataset_sheet
 
     for name in ("placements", "batch_size", "workers"):

@@ -15,7 +15,7 @@ from maskdepth.data.transforms import random_flip, resize_sample
 from maskdepth.errors import UserError
 from maskdepth.io.original import is_archive_folder
 from maskdepth.synth import CaptureConfig, SceneConfig, SceneEngine
-from maskdepth.synth.photos import PhotoCompositor, PhotoConfig
+from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig
 from maskdepth.synth.stream import BatchStream, batch_seed, fixed_scenes
 
 

@@ -3,7 +3,7 @@
 Each effect picks its own subset of the batch with its own probability (CaptureConfig); scenes
 outside the subset get identity parameters, so the pure `apply_capture` treats the whole batch
 alike. Images are (B, 3, H, W) float in [0, 1]. `apply_capture` runs the compiled kernel of
-capture_kernels.py; `apply_capture_torch` is the same in PyTorch, the definition it is tested against.
+kernels/capture.py; `apply_capture_torch` is the same in PyTorch, the definition it is tested against.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskdepth.synth import capture_kernels
-from maskdepth.synth.compiled import in_threads, kernel_array, thread_pool
 from maskdepth.synth.config import CaptureConfig
+from maskdepth.synth.kernels import capture as capture_kernels
+from maskdepth.synth.kernels.compiled import in_threads, kernel_array, thread_pool
 from maskdepth.synth.shapes import sample_bilinear, uniform
 
 

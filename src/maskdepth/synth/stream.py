@@ -18,7 +18,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from maskdepth.batch import Batch
 from maskdepth.synth.config import SceneConfig
-from maskdepth.synth.engine import SceneEngine
+from maskdepth.synth.engine.scene_engine import SceneEngine
 
 
 def batch_seed(stream_seed: int, index: int) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth.compiled import kernel_array
+from maskdepth.synth.kernels.compiled import kernel_array
 from maskdepth.synth.shapes import periodic_noise, random_colour, uniform
 
 

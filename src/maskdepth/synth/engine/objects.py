@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from maskdepth.synth.room import Lighting, Rays, Room
+from maskdepth.synth.engine.room import Lighting, Rays, Room
 from maskdepth.synth.shapes import contact_shadow, sample_bilinear, uniform
 from maskdepth.synth.sprites import SpriteBank
 

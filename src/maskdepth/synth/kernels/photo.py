@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS, zero_padded_taps
+from maskdepth.synth.kernels.compiled import OPTIONS, zero_padded_taps
 
 # Columns of the (B, K, PASTE_COLUMNS) float64 placement table, as in paste.Paste.
 (PRESENT, LEFT, WIDTH, HEIGHT, FOOT, FLIP, SHADOW, SQUASH, SHEAR, SATURATION,

@@ -1,6 +1,6 @@
 """One batch of procedural rooms: random parameters (`sample_rooms`) and two renderers of them.
 
-`render_rooms` runs the compiled per-pixel kernel of room_kernels.py (what the engine uses);
+`render_rooms` runs the compiled per-pixel kernel of kernels/room.py (what the engine uses);
 `render_rooms_torch` is the same scene in batched PyTorch (room.py, objects.py), the readable
 definition the kernels are tested against.
 """
@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth import furniture, objects, room_kernels, room_tables, windows
-from maskdepth.synth import room as rooms
-from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import SceneConfig
+from maskdepth.synth.engine import furniture, objects, windows
+from maskdepth.synth.engine import room as rooms
+from maskdepth.synth.kernels import room as room_kernels
+from maskdepth.synth.kernels import room_tables
+from maskdepth.synth.kernels.compiled import in_threads, kernel_array
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import SpriteBank
 from maskdepth.synth.textures import TextureBanks

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS
+from maskdepth.synth.kernels.compiled import OPTIONS
 
 # Columns of the per-scene table of `capture_scenes`.
 (EXPOSED, GAIN, BALANCE_R, BALANCE_G, BALANCE_B, GAMMA, MISALIGNED,

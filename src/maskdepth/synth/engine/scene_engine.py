@@ -18,10 +18,10 @@ from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.synth.capture import sample_capture
 from maskdepth.synth.config import PHOTO_TEXTURES, SceneConfig
+from maskdepth.synth.engine.renderers import make_renderer
+from maskdepth.synth.engine.scene import Pickers, sample_rooms
 from maskdepth.synth.lens import distort
-from maskdepth.synth.photos import PhotoCompositor, PhotoConfig, texture_crops
-from maskdepth.synth.renderers import make_renderer
-from maskdepth.synth.scene import Pickers, sample_rooms
+from maskdepth.synth.photos.compositor import PhotoCompositor, PhotoConfig, texture_crops
 from maskdepth.synth.sprites import SpriteBank, furniture, load_cutouts, people
 from maskdepth.synth.textures import make_texture_banks
 

@@ -7,8 +7,8 @@ scene at 160 px). This kernel computes the same formulas one pixel at a time, sk
 whose billboard a pixel's ray misses and computes what depends only on the row once per row;
 the scenes of a batch run on threads (compiled.in_threads). Tests check it against the PyTorch
 definition. Parameters come in as per-scene float32 tables whose columns are named in
-room_tables.py (scene.py fills them); the furniture boxes and the doorway are drawn by
-furniture_kernels.py.
+kernels/room_tables.py (scene.py fills them); the furniture boxes and the doorway are drawn by
+kernels/furniture.py.
 
 Arrays are numpy float32 unless noted; images (B, 3, H, W) in [0, 1]; depth (B, H, W) metres.
 """
@@ -20,9 +20,9 @@ import math
 import numpy as np
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS, texel, zero_padded_taps
-from maskdepth.synth.furniture_kernels import draw_boxes, through_doorway
-from maskdepth.synth.room_tables import (
+from maskdepth.synth.kernels.compiled import OPTIONS, texel, zero_padded_taps
+from maskdepth.synth.kernels.furniture import draw_boxes, through_doorway
+from maskdepth.synth.kernels.room_tables import (
     AMBIENT,
     BACK,
     BRIGHT_FLOOR,

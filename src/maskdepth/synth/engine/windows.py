@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from maskdepth.synth.room import BACK, Room, RoomHit
+from maskdepth.synth.engine.room import BACK, Room, RoomHit
 from maskdepth.synth.shapes import uniform
 
 

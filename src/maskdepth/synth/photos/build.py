@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from maskdepth.synth.photos import PhotoCompositor
+from maskdepth.synth.photos.compositor import PhotoCompositor
 from maskdepth.synth.stream import batch_seed
 
 

@@ -22,11 +22,11 @@ import dataclasses
 import torch
 
 from maskdepth.synth.capture import CaptureParams, apply_capture, apply_capture_torch, apply_jpeg
-from maskdepth.synth.scene import RoomScenes, check_size, render_rooms, render_rooms_torch
+from maskdepth.synth.engine.scene import RoomScenes, check_size, render_rooms, render_rooms_torch
 
 
 class KernelRenderer:
-    """The compiled kernels (room_kernels.py, capture_kernels.py) and OpenCV's libjpeg, on the CPU."""
+    """The compiled kernels (kernels/room.py, kernels/capture.py) and OpenCV's libjpeg, on the CPU."""
 
     device = torch.device("cpu")
 

@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from maskdepth.batch import Batch
 from maskdepth.errors import UserError
 from maskdepth.io.images import IMAGE_SUFFIXES
-from maskdepth.synth import photo_kernels
 from maskdepth.synth.capture import apply_capture, apply_jpeg, sample_capture
-from maskdepth.synth.compiled import in_threads, kernel_array
 from maskdepth.synth.config import CaptureConfig
-from maskdepth.synth.paste import WARP, Paste, cast_shadow, paste_object
+from maskdepth.synth.kernels import photo as photo_kernels
+from maskdepth.synth.kernels.compiled import in_threads, kernel_array
+from maskdepth.synth.photos.paste import WARP, Paste, cast_shadow, paste_object
 from maskdepth.synth.shapes import uniform
 from maskdepth.synth.sprites import load_cutouts
 from maskdepth.tensors.convert import from_numpy_image
@@ -214,7 +214,7 @@ class PhotoCompositor:
                 flips=None) -> Batch:
         """b clean composites. background_ids, cutout_ids (B,) and flips (B,) bool may fix the
         photo, the first cut-out and the mirroring of each sample (`maskdepth build` enumerates
-        them); otherwise they are random. Runs the compiled kernels of photo_kernels.py: the same
+        them); otherwise they are random. Runs the compiled kernels of kernels/photo.py: the same
         composites as `compose_opencv` to resampling rounding."""
         h, w = self.photos.shape[2:]
         pick, zoom, flips = self._draw(b, g, background_ids, cutout_ids, flips)

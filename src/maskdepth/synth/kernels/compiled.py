@@ -1,7 +1,7 @@
 """What the compiled kernels of the synth package share: Numba options, the thread runner, the
 numpy form of their array arguments, zero-padded bilinear sampling and texture look-ups.
 
-The kernels (room_kernels.py, capture_kernels.py, photo_kernels.py) each handle scenes
+The kernels (kernels/room.py, kernels/capture.py, kernels/photo.py) each handle scenes
 first .. stop - 1 of a batch and release the interpreter lock; `in_threads` splits a batch
 across Python threads to run them in parallel.
 """

@@ -1,8 +1,8 @@
-"""The compiled renderer's furniture boxes and doorway (room_kernels.py calls them per pixel):
+"""The compiled renderer's furniture boxes and doorway (kernels/room.py calls them per pixel):
 the same formulas as furniture.draw_boxes and room._through_doorway, tested with the rest of the
 kernel against the PyTorch definition.
 
-Arguments as in room_kernels.py: s is the per-scene table (room_tables' scene columns), b the
+Arguments as in kernels/room.py: s is the per-scene table (room_tables' scene columns), b the
 scene; (rdx, dy, rdz) a pixel's ray direction in the room frame, cam_h the camera height.
 """
 
@@ -12,8 +12,8 @@ import math
 
 from numba import njit
 
-from maskdepth.synth.compiled import OPTIONS, texel
-from maskdepth.synth.room_tables import (
+from maskdepth.synth.kernels.compiled import OPTIONS, texel
+from maskdepth.synth.kernels.room_tables import (
     AMBIENT,
     BACK,
     BOX_B,

@@ -4,7 +4,7 @@ ceiling lamps built from axis-aligned boxes in the room frame (see room.py), tex
 Furniture is static: it stands in both the image and the background. Sizes are those of real
 furniture (a desk top 0.72-0.76 m high, a seat 0.42-0.48 m), so the boxes carry the scale cues
 real rooms have. `sample_furniture` draws the pieces; `draw_boxes` is the PyTorch definition of
-how they look, which the compiled kernel (room_kernels.py) is tested against.
+how they look, which the compiled kernel (kernels/room.py) is tested against.
 """
 
 from __future__ import annotations
@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from maskdepth.synth.pieces import PIECE_STANDS, PIECE_WEIGHTS, PIECES, Piece, desk, desk_things
-from maskdepth.synth.room import Lighting, Rays, Room
+from maskdepth.synth.engine.pieces import (
+    PIECE_STANDS,
+    PIECE_WEIGHTS,
+    PIECES,
+    Piece,
+    desk,
+    desk_things,
+)
+from maskdepth.synth.engine.room import Lighting, Rays, Room
 from maskdepth.synth.shapes import sample_bilinear
 
 BOX_SLOTS = 40  # boxes per scene, the unused ones absent

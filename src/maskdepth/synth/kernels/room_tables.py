@@ -1,6 +1,6 @@
 """The tables the compiled room renderer reads: the column of each per-scene, per-object and
-per-box number (scene.py fills the tables in this order; room_kernels.py and
-furniture_kernels.py read them), and the ids of the room's surfaces.
+per-box number (scene.py fills the tables in this order; kernels/room.py and
+kernels/furniture.py read them), and the ids of the room's surfaces.
 """
 
 # Columns of the per-scene table of `render_scenes`.
