@@ -3,6 +3,9 @@ engine scenes, so a damaged or wrongly exported model file fails here, not in a 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from maskdepth.data.config import DataConfig
@@ -30,6 +33,24 @@ def test_every_shipped_model_has_its_exported_onnx_and_a_measured_floor():
     for name in shipped_models():
         assert resolve_model(name).onnx is not None, name
         assert name in MEASURED, f"{name} is shipped: measure its floor (see above)"
+
+
+def test_the_readme_lists_the_zoo_as_it_is():
+    """README's model table is ZOO's rows (name, the line about it), in ZOO's order."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \| (.+) \|$", readme, re.MULTILINE)
+    assert rows == [(model.name, model.about) for model in ZOO.values()]
+
+
+def test_the_quality_report_has_a_row_for_every_shipped_model():
+    """docs/QUALITY.md (maskdepth bench quality) covers each shipped model in each table:
+    shipping a model means measuring it there."""
+    report = (Path(__file__).resolve().parents[1] / "docs" / "QUALITY.md").read_text()
+    tables = report.split("\n## ")[1:]
+    assert len(tables) == 3
+    for name in shipped_models():
+        assert all(re.search(rf"^\| {name} \| 0\.\d{{3}} \|", table, re.MULTILINE)
+                   for table in tables), name
 
 
 @pytest.mark.parametrize("name", shipped_models())

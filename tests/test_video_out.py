@@ -389,3 +389,22 @@ def test_bench_webcam_reads_the_live_rate_in_a_browser(tmp_path):
                  "--json", str(report)]) == 0
     result = json.loads(report.read_text())
     assert result["size"] == "320x240" and result["fps"] > 0 and result["working_size"] != "-"
+
+
+def test_bench_quality_renders_every_table_and_refuses_a_folder_without_the_sets(tmp_path, capsys):
+    from maskdepth.bench.quality import CONDITIONS, SEQUENCES, render_quality
+    from maskdepth.cli import main
+
+    def rows(method, value):
+        figures = {f"{c}: {method}": {"mask_iou": value, "depth_d1": value} for c in CONDITIONS}
+        figures[f"realdepth: {method}"] = {"depth_d1": value, "depth_absrel": 0.5, "depth_rmse": 1.0}
+        figures.update({f"{s}: {method}": {"f_measure": value} for s in (*SEQUENCES, "mean")})
+        return figures
+
+    baselines = {**rows("absdiff", 0.7), **rows("mog2", 0.6), **rows("constant 2.7 m", 0.2)}
+    report = render_quality({"models": {"small": rows("model", 0.9)}, "baselines": baselines,
+                             "date": "2026-12-07"}, "maskdepth bench quality")
+    assert report.count("\n| small | 0.900 |") == 3  # masks, depth and footage
+    assert "\n| absdiff | 0.700 |" in report and "\n| median plane | - |" in report
+    assert main(["bench", "quality", "--shared", str(tmp_path)]) == 2
+    assert "realdev/clean" in capsys.readouterr().err

@@ -17,6 +17,7 @@ EXAMPLE = """examples:
   maskdepth bench video --out docs/BENCHMARKS.md          (the video targets, ~3 min: its section)
   maskdepth bench all --out docs/BENCHMARKS.md            (everything, side by side; ~20 min)
   maskdepth bench video-sizes --sizes 160 224 --data ../shared/realvideo ../shared/realdev/clean
+  maskdepth bench quality --shared ../shared --out docs/QUALITY.md   (~15 min)
   maskdepth bench serve --clients 8 --requests 3 --size 480 640
   maskdepth bench webcam --clip clip.mp4 --size 480 640 --seconds 20   (needs Chromium)
 """
@@ -24,7 +25,7 @@ EXAMPLE = """examples:
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="measure throughput (scene engine, models) on this machine",
+        "bench", help="measure speed (scene engine, models, video, server) and the shipped models' quality",
         description="synth: how fast the scene engine renders in memory and to disk. "
                     "build: the same for cut-outs composed over photos (maskdepth build). "
                     "model: a variant's parameters, GFLOPs and images/s for inference and training. "
@@ -33,13 +34,14 @@ def add_parser(subparsers) -> None:
                     "video-sizes: video quality at several working sizes on footage (CDnet "
                     "layout) and datasets run as a still camera. serve: the web server under "
                     "load (latency, status codes, peak memory). webcam: the page's live mode in "
-                    "headless Chromium.",
+                    "headless Chromium. quality: the shipped models and the baselines on the "
+                    "real evaluation sets (docs/QUALITY.md).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from maskdepth.models.config import VARIANT_NAMES
     from maskdepth.models.zoo import DEFAULT_MODEL, ZOO
 
     parser.add_argument("what", choices=["all", "synth", "build", "model", "video", "video-sizes",
-                                         "serve", "webcam"], help="what to measure")
+                                         "quality", "serve", "webcam"], help="what to measure")
     parser.add_argument("--out", type=Path, help="bench all: the Markdown report to write "
                                                  "(e.g. docs/BENCHMARKS.md); bench video: the "
                                                  "report whose video section it replaces")
@@ -66,6 +68,9 @@ def add_parser(subparsers) -> None:
                         help="bench video-sizes: working sizes, longer side in px")
     parser.add_argument("--data", type=Path, nargs="+", default=[],
                         help="bench video-sizes: CDnet-layout footage and dataset folders")
+    parser.add_argument("--shared", type=Path, default=Path("../shared"),
+                        help="bench quality: the folder of realdev/, realvideo/ and realdepth/ "
+                             "(default ../shared)")
     parser.add_argument("--clients", type=positive_int, default=8, help="bench serve: clients")
     parser.add_argument("--requests", type=positive_int, default=3,
                         help="bench serve: predictions each client posts")
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return _bench_all(args)
     if args.what == "video":
         return _bench_video(args)
-    if args.what in ("video-sizes", "serve", "webcam"):
+    if args.what in ("video-sizes", "quality", "serve", "webcam"):
         return _bench_use(args)
     results = {"machine": machine(), "size": args.size}
     if args.what == "model":
@@ -163,6 +168,19 @@ def _bench_use(args: argparse.Namespace) -> int:
         model = MaskDepth.load(args.checkpoint, scene_depth="none")
         results = video_sizes(model, args.sizes, args.data,
                               progress=lambda side, row: print(side, json.dumps(row), flush=True))
+    elif args.what == "quality":
+        import sys
+
+        from maskdepth.bench.quality import measure_quality, render_quality
+        from maskdepth.models.zoo import shipped_models
+
+        models = [str(args.checkpoint)] if args.checkpoint is not None else shipped_models()
+        results = measure_quality(args.shared, models, lambda text: print(text, file=sys.stderr))
+        report = render_quality(results, f"maskdepth bench quality --shared {args.shared}"
+                                + (f" --out {args.out}" if args.out else ""))
+        print(report)
+        if args.out is not None:
+            atomic_write_bytes(args.out, report.encode())
     elif args.what == "serve":
         from maskdepth.bench.serve_load import serve_load
 

