@@ -211,7 +211,10 @@ RETIRED = {("model", "shadow_head"): False, ("loss", "shadow_bce"): 0.0}
 
 
 def _drop_retired(tree: dict) -> None:
-    """Remove RETIRED keys that hold their value from a config tree; refuse other values."""
+    """Remove RETIRED keys that hold their value from a config tree; refuse other values. A
+    tree that is not a mapping is left for _build to refuse."""
+    if not isinstance(tree, dict):
+        return
     for (section, key), kept in RETIRED.items():
         values = tree.get(section)
         if isinstance(values, dict) and key in values:
