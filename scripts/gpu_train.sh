@@ -22,19 +22,19 @@ started=$(date +%s)
 
 # 1. The dependencies the machine lacks, from the carried wheels (scripts/gpu_prepare.sh);
 #    maskdepth itself runs from the working tree, which travels with every call (always current).
-if ! python3 -c "import kornia" 2> /dev/null && ls .whl/*.whl > /dev/null 2>&1; then
+# (Each check looks modules up without importing them: an import of torch costs seconds.)
+has() { python3 -c "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in sys.argv[1:]))" "$@"; }
+if ! has kornia 2> /dev/null && ls .whl/*.whl > /dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/maskdepth-site .whl/*.whl
     export PYTHONPATH=/tmp/maskdepth-site${PYTHONPATH:+:$PYTHONPATH}
     log "installed $(ls .whl | tr '\n' ' ')"
 fi
-python3 -c "import maskdepth" 2> /dev/null || export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-python3 -c "
-import importlib.util as u
-import kornia, lightning, safetensors, torchvision.io, yaml
-import maskdepth.training.fit, maskdepth.data.module
-assert u.find_spec('tensorboard') or u.find_spec('tensorboardX'), 'tensorboard is missing'
-" 2>> "$out/gpu_train.log" || { log "a module training needs is missing (see above): run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
+has maskdepth 2> /dev/null || export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+for module in torch kornia lightning safetensors torchvision yaml numba; do
+    has "$module" || { log "$module, which training needs, is missing: run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
+done
+has tensorboard || has tensorboardX || { log "tensorboard is missing: run scripts/gpu_prepare.sh and carry .whl"; exit 2; }
 
 # 2. Photos: carried in .gpu/photos (../shared does not travel), else beside the repository.
 photos=.gpu/photos
@@ -73,7 +73,8 @@ fi
 
 # 3. Train.
 run="${GPU_RUN:-runs/gpu-$(date -u +%Y%m%d-%H%M%S)}"
-log "training into $run ($(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")'))"
+device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -n 1 || true)
+log "training into $run (${device:-CPU})"
 # A hard stop a little after the budget (SIGINT: Lightning stops cleanly; the last checkpoint
 # is returned below).
 stop_after=$(python3 -c "print(int(${minutes:-60} * 60 + 120))")
