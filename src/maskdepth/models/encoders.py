@@ -35,6 +35,14 @@ class Encoder(Protocol):
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]: ...
 
 
+def out_channels(stage: nn.Module) -> int:
+    """The channels a stage of convolutions gives: those of its last convolution."""
+    convs = [m for m in stage.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError(f"{type(stage).__name__} holds no convolution")
+    return convs[-1].out_channels
+
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -54,9 +62,9 @@ def patch_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
 
 
 class ResNet18Encoder(nn.Module):
-    """torchvision ResNet18 without its classification layer: channels (64, 64, 128, 256, 512)."""
+    """torchvision ResNet18 without its classification layer: channels (64, 64, 128, 256, 512),
+    read from the stages as built."""
 
-    channels = (64, 64, 128, 256, 512)
     strides = (2, 4, 8, 16, 32)
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     weights = TorchvisionWeights("ResNet18_Weights.IMAGENET1K_V1")
@@ -70,6 +78,8 @@ class ResNet18Encoder(nn.Module):
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
         self.layer1 = nn.Sequential(net.maxpool, net.layer1)
         self.layer2, self.layer3, self.layer4 = net.layer2, net.layer3, net.layer4
+        self.channels = tuple(out_channels(stage) for stage in (
+            self.stem, self.layer1, self.layer2, self.layer3, self.layer4))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = [self.stem(x)]
@@ -79,9 +89,9 @@ class ResNet18Encoder(nn.Module):
 
 
 class MobileNetV3SmallEncoder(nn.Module):
-    """torchvision MobileNetV3-Small features: channels (16, 16, 24, 48, 576); ~1M parameters."""
+    """torchvision MobileNetV3-Small features: channels (16, 16, 24, 48, 576), read from the
+    stages as built; ~1M parameters."""
 
-    channels = (16, 16, 24, 48, 576)
     strides = (2, 4, 8, 16, 32)
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     weights = TorchvisionWeights("MobileNet_V3_Small_Weights.IMAGENET1K_V1")
@@ -98,6 +108,7 @@ class MobileNetV3SmallEncoder(nn.Module):
         starts = (0,) + tuple(end + 1 for end in self.stage_ends[:-1])
         self.stages = nn.ModuleList(
             nn.Sequential(*features[start : end + 1]) for start, end in zip(starts, self.stage_ends))
+        self.channels = tuple(out_channels(stage) for stage in self.stages)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = []
