@@ -17,12 +17,11 @@ from pathlib import Path
 import torch
 
 from maskdepth.errors import UserError
-from maskdepth.io.atomic import file_digest
 from maskdepth.models import build_model
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.lineage import hardware_name
-from maskdepth.models.weights import load_weights, save_model
-from maskdepth.models.zoo import resolve_model
+from maskdepth.models.weights import save_model
+from maskdepth.runtime.loader import load_torch_model
 
 
 def with_prior_input(model: torch.nn.Module) -> torch.nn.Module:
@@ -52,9 +51,9 @@ def main() -> None:
     parser.add_argument("model", help="a shipped model's name or a .safetensors/.ckpt file")
     parser.add_argument("--out", type=Path, required=True, help="the widened .safetensors")
     args = parser.parse_args()
-    source = resolve_model(args.model).weights
-    model, lineage = load_weights(source)
-    entry = {"run": "add_prior_input", "init": file_digest(source), "steps": 0, "samples": 0,
+    loaded = load_torch_model(args.model)
+    model, lineage = loaded.network, loaded.lineage
+    entry = {"run": "add_prior_input", "init": loaded.ref.digest, "steps": 0, "samples": 0,
              "hardware": hardware_name(), "train_hours": 0.0, "date": time.strftime("%Y-%m-%d")}
     save_model(with_prior_input(model), args.out, lineage=[*lineage, entry])
     print(f"wrote {args.out}: {args.model} with the scene prior as an input")

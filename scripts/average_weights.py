@@ -25,7 +25,8 @@ import torch
 from maskdepth.errors import UserError
 from maskdepth.io.atomic import file_digest
 from maskdepth.models.lineage import hardware_name
-from maskdepth.models.weights import load_weights, save_model
+from maskdepth.models.weights import save_model
+from maskdepth.runtime.loader import load_torch_model
 
 
 def average(paths: list[Path], force: bool = False) -> tuple[torch.nn.Module, list[dict]]:
@@ -38,7 +39,8 @@ def average(paths: list[Path], force: bool = False) -> tuple[torch.nn.Module, li
         if digest in digests[:k]:
             raise UserError(f"{paths[k]}: the same weights as {paths[digests.index(digest)]}; "
                             f"give each model once")
-    models, lineages = zip(*(load_weights(p) for p in paths))
+    loaded = [load_torch_model(p) for p in paths]
+    models, lineages = [m.network for m in loaded], [m.lineage for m in loaded]
     roots = {json.dumps(lineage[0], sort_keys=True) if lineage else None for lineage in lineages}
     if not force and (len(roots) > 1 or None in roots):
         raise UserError(f"{', '.join(map(str, paths))}: not runs continued from one file (their "

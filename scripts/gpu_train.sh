@@ -92,9 +92,10 @@ weights="$run/model.safetensors"
 if [ -f "$weights" ]; then
     if python3 - "$weights" "$out/model.safetensors" <<'PY'
 import sys
-from maskdepth.models.weights import load_weights, save_model
-model, lineage = load_weights(sys.argv[1])
-save_model(model, sys.argv[2], half=True, lineage=lineage)
+from maskdepth.models.weights import save_model
+from maskdepth.runtime.loader import load_torch_model
+loaded = load_torch_model(sys.argv[1])
+save_model(loaded.network, sys.argv[2], half=True, lineage=loaded.lineage)
 PY
     then
         split -b 15m -d "$out/model.safetensors" "$out/model.safetensors.part-"

@@ -151,3 +151,13 @@ def test_the_light_install_part_imports_without_torch(tmp_path):
     """, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", "modules of the light install that need the train extra:\n" + result.stdout
+
+
+def test_weights_files_are_opened_by_the_loader_only():
+    """One loader (runtime/loader.py): nothing else in the package or its tools calls
+    models.weights.load_weights; they resolve a model once and ask the loader."""
+    allowed = {PACKAGE / "models" / "weights.py", PACKAGE / "runtime" / "loader.py"}
+    scripts = PACKAGE.parents[1] / "scripts"
+    callers = [path for path in [*_sources(), *scripts.glob("*.py"), *scripts.glob("*.sh")]
+               if path not in allowed and "load_weights" in path.read_text()]
+    assert not callers, f"open weights through runtime/loader.py instead: {callers}"
