@@ -385,7 +385,7 @@ def test_bench_webcam_reads_the_live_rate_in_a_browser(tmp_path):
         pytest.skip("chromium and chromium-driver are not installed (.ci/run installs them)")
     clip, _ = make_clip(tmp_path / "clip.mp4", (320, 240), 60)
     report = tmp_path / "webcam.json"
-    assert main(["bench", "webcam", "--clip", str(clip), "--size", "240", "320", "--seconds", "2",
+    assert main(["bench", "webcam", "--clip", str(clip), "--size", "240", "320", "--seconds", "1",
                  "--json", str(report)]) == 0
     result = json.loads(report.read_text())
     assert result["size"] == "320x240" and result["fps"] > 0 and result["working_size"] != "-"

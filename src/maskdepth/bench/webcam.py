@@ -63,9 +63,11 @@ def _wait(condition, timeout: float = 60) -> None:
 
 
 def webcam_rate(clip: Path, size: tuple[int, int] = (480, 640), seconds: float = 20,
-                warmup: float = 5) -> dict:
-    """Live mode's frames/s over `seconds` after `warmup`, and the page's own figures, for a
-    camera of `size` (height, width; one of PAGE_SIZES) playing `clip`."""
+                warmup: float | None = None) -> dict:
+    """Live mode's frames/s over `seconds` after `warmup` (default: 5 s, or `seconds` when
+    shorter), and the page's own figures, for a camera of `size` (height, width; one of
+    PAGE_SIZES) playing `clip`."""
+    warmup = min(5.0, seconds) if warmup is None else warmup
     if tuple(size) not in PAGE_SIZES:
         raise UserError(f"--size {size[0]} {size[1]}: the page offers "
                         f"{', '.join(f'{h} {w}' for h, w in PAGE_SIZES)}")
