@@ -27,7 +27,8 @@ from maskdepth.io import resize
 RADIUS = 1  # window radius at the working size: 3x3 windows (8x8 px at 720p from 160 px)
 EPS = 1e-4  # regularisation, guide in [0, 1]: windows whose guide varies by less than about
 # sqrt(EPS) (2.5 levels of 255) keep the smooth upsampling. Radius and EPS were chosen with
-# a sweep on engine scenes (docs/usage.md, "Edges"), never on the evaluation sets.
+# a sweep on engine scenes (docs/usage.md, "Full-resolution edges, measured"), never on the
+# evaluation sets.
 
 
 def difference_guide(image: np.ndarray, background: np.ndarray) -> np.ndarray:
