@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from maskdepth.bench.serve_load import free_port
 from maskdepth.inference.api import MaskDepth
 from maskdepth.io.images import decode_grey, encode_png, read_mask, read_rgb
 from maskdepth.web.app import Limits, create_app
@@ -222,18 +223,12 @@ def _browser_binaries() -> tuple[str, str]:
     return chromium, driver
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _serving(app):
     """`app` served by uvicorn on a free local port, in a thread; yields its URL."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -424,7 +419,7 @@ def test_serve_command_end_to_end(tmp_path):
 
     import httpx
 
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "maskdepth", "serve", "--port", str(port),
                                 "--max-side", "200"],
                                env={**os.environ, "TMPDIR": str(tmp_path)},

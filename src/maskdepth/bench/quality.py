@@ -41,12 +41,10 @@ def measure_quality(shared: Path, models: list[str], progress=print) -> dict:
 
     check_shared(shared)
     photos = [shared / "realdev" / c for c in CONDITIONS] + [shared / "realdepth"]
-    footage = [shared / "realvideo"]
 
     def everything(model, baselines: bool) -> dict:
-        results, _ = run_suite(model, Request(datasets=photos, baselines=baselines))
-        videos, _ = run_suite(model, Request(videos=footage, baselines=baselines))
-        return {**results, **videos}
+        request = Request(datasets=photos, videos=[shared / "realvideo"], baselines=baselines)
+        return run_suite(model, request)[0]
 
     measured = {}
     for name in models:

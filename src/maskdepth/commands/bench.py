@@ -152,7 +152,7 @@ def _bench_video(args: argparse.Namespace) -> int:
 
 
 def _bench_use(args: argparse.Namespace) -> int:
-    """bench video-sizes, serve and webcam: measured as a user runs the product."""
+    """bench video-sizes, quality, serve and webcam: measured as a user runs the product."""
     from maskdepth.errors import UserError
     from maskdepth.io.atomic import atomic_write_bytes
 

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from maskdepth.runtime.loader import load_torch_model
 
     height, width = args.size
-    if args.checkpoint is not None and args.checkpoint.suffix.lower() == ".onnx":
+    if args.checkpoint is not None and args.checkpoint.suffix == ".onnx":
         from maskdepth.runtime.onnx_runner import OnnxRunner
 
         exported = OnnxRunner(args.checkpoint.weights)  # an exported graph: config and lineage only

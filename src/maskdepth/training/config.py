@@ -16,6 +16,7 @@ import yaml
 
 from maskdepth.data.config import DataConfig, SourceConfig
 from maskdepth.errors import UserError
+from maskdepth.models.config import RETIRED as MODEL_RETIRED
 from maskdepth.models.config import ModelConfig
 from maskdepth.models.zoo import model_config
 from maskdepth.training.checks import check_ranges, coerce
@@ -206,8 +207,8 @@ def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 
 
 # Keys older versions wrote (a run's config.yaml), with the one value this version has: dropped
-# when they hold it, refused when not (models/config.py RETIRED for the model's).
-RETIRED = {("model", "shadow_head"): False, ("loss", "shadow_bce"): 0.0}
+# when they hold it, refused when not. The model section's are models/config.py's RETIRED.
+RETIRED = {**{("model", key): kept for key, kept in MODEL_RETIRED.items()}, ("loss", "shadow_bce"): 0.0}
 
 
 def _drop_retired(tree: dict) -> None:

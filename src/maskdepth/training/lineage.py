@@ -35,9 +35,10 @@ def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: 
     steps x batch size x accumulation x world). init: SHA-256 of the weights it started from;
     a run started from ImageNet weights (model.pretrained) records their package, version,
     file, SHA-256 and licence under "pretrained"."""
+    recipe = recipe_changes(config)
     entry = {
         "run": run,
-        "config_sha256": recipe_digest(config),
+        "config_sha256": config_digest(recipe),
         "init": init,
         "steps": int(steps),
         "samples": int(steps) * config.data.batch_size * config.trainer.accumulate * world,
@@ -46,7 +47,7 @@ def run_entry(config: TrainConfig, run: str, steps: int, world: int, precision: 
         "hardware": hardware_name(),
         "train_hours": round(seconds / 3600, 3),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe": recipe_changes(config),
+        "recipe": recipe,
     }
     if config.model.pretrained:
         entry["pretrained"] = pretrained_provenance(config.model)
